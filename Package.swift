@@ -1,0 +1,83 @@
+// swift-tools-version: 6.1
+import Foundation
+import PackageDescription
+
+// llama.cpp is found in one of two ways:
+//  1. pkg-config `llama` (a system or Homebrew install), through the CLlama system library target;
+//  2. the copy that `scripts/bootstrap` builds under $WORKERBEE_HOME/llama (default ~/.workerbee/llama).
+// For (2) the include and library paths are added here, together with an rpath, because SwiftPM
+// drops `-rpath` from a .pc file's Libs. Only the targets that link llama.cpp get these flags: the
+// host library (WorkerBee), the wire protocol and the GGUF toolkit build without llama.cpp.
+let environment = ProcessInfo.processInfo.environment
+let workerBeeHome = environment["WORKERBEE_HOME"] ?? (NSHomeDirectory() + "/.workerbee")
+let bundledLlama = workerBeeHome + "/llama"
+let hasBundledLlama = FileManager.default.fileExists(atPath: bundledLlama + "/include/llama.h")
+
+let llamaSwiftSettings: [SwiftSetting] =
+    hasBundledLlama ? [.unsafeFlags(["-Xcc", "-I" + bundledLlama + "/include"])] : []
+let llamaLinkerSettings: [LinkerSetting] =
+    hasBundledLlama
+    ? [.unsafeFlags(["-L" + bundledLlama + "/lib", "-Xlinker", "-rpath", "-Xlinker", bundledLlama + "/lib"])]
+    : []
+
+let package = Package(
+    name: "WorkerBee",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "WorkerBee", targets: ["WorkerBee"]),
+        .library(name: "GGUF", targets: ["GGUF"]),
+        .library(name: "WorkerBeeWire", targets: ["WorkerBeeWire"]),
+        .executable(name: "workerbee", targets: ["workerbee"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLlama",
+            pkgConfig: "llama",
+            providers: [.brew(["llama.cpp"])]
+        ),
+        .target(name: "CWorkerBeeSystem"),
+        .target(name: "BinaryCoding"),
+        .target(name: "GGUF", dependencies: ["BinaryCoding"]),
+        .target(name: "WorkerBeeWire", dependencies: ["BinaryCoding"]),
+        .target(
+            name: "WorkerBee",
+            dependencies: [
+                "WorkerBeeWire", "GGUF", "CWorkerBeeSystem",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "WorkerBeeEngine",
+            dependencies: ["CLlama", "CWorkerBeeSystem", "WorkerBeeWire", "GGUF"],
+            swiftSettings: llamaSwiftSettings,
+            linkerSettings: llamaLinkerSettings
+        ),
+        .executableTarget(
+            name: "workerbee",
+            dependencies: [
+                "WorkerBee", "WorkerBeeEngine", "GGUF",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: llamaSwiftSettings,
+            linkerSettings: llamaLinkerSettings
+        ),
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
+        .testTarget(name: "WorkerBeeWireTests", dependencies: ["WorkerBeeWire"]),
+        .testTarget(
+            name: "WorkerBeeEngineTests",
+            dependencies: ["WorkerBeeEngine", "GGUF"],
+            swiftSettings: llamaSwiftSettings,
+            linkerSettings: llamaLinkerSettings
+        ),
+        .testTarget(
+            name: "WorkerBeeTests",
+            dependencies: ["WorkerBee", "GGUF", "workerbee"],
+            swiftSettings: llamaSwiftSettings,
+            linkerSettings: llamaLinkerSettings
+        ),
+    ]
+)

@@ -1,0 +1,72 @@
+#include "CWorkerBeeSystem.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <unistd.h>
+
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
+
+int wb_set_parent_death_signal(int signal) {
+#if defined(__linux__)
+    return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0, 0, 0);
+#else
+    (void)signal;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int wb_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+             int stdin_fd, int stdout_fd, int stderr_fd) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    int rc = posix_spawn_file_actions_init(&actions);
+    if (rc != 0) return rc;
+    rc = posix_spawnattr_init(&attributes);
+    if (rc != 0) {
+        posix_spawn_file_actions_destroy(&actions);
+        return rc;
+    }
+    // dup2 clears FD_CLOEXEC on the target, so the three survive exec; every descriptor the
+    // host opens is close-on-exec, so nothing else leaks into the child.
+    posix_spawn_file_actions_adddup2(&actions, stdin_fd, 0);
+    posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1);
+    posix_spawn_file_actions_adddup2(&actions, stderr_fd, 2);
+
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+    posix_spawnattr_setsigmask(&attributes, &none);
+    posix_spawnattr_setsigdefault(&attributes, &all);
+    posix_spawnattr_setflags(&attributes, flags);
+
+    rc = posix_spawn(pid, path, &actions, &attributes, argv, envp);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
+    return rc;
+}
+
+struct wb_flag {
+    atomic_bool value;
+};
+
+wb_flag *wb_flag_create(void) {
+    wb_flag *flag = malloc(sizeof(wb_flag));
+    if (flag) atomic_init(&flag->value, false);
+    return flag;
+}
+
+void wb_flag_destroy(wb_flag *flag) { free(flag); }
+
+void wb_flag_set(wb_flag *flag, bool value) { atomic_store(&flag->value, value); }
+
+bool wb_flag_get(const wb_flag *flag) { return atomic_load((atomic_bool *)&flag->value); }
+
+bool wb_flag_abort_callback(void *data) { return data != NULL && wb_flag_get((const wb_flag *)data); }

@@ -1,0 +1,30 @@
+#ifndef WORKERBEE_SYSTEM_H
+#define WORKERBEE_SYSTEM_H
+
+#include <sys/types.h>
+
+/// Asks the kernel to send `signal` to this process when its parent dies (Linux:
+/// PR_SET_PDEATHSIG). Returns 0 on success, -1 where the platform has no such call.
+int wb_set_parent_death_signal(int signal);
+
+/// Spawns `path` with `argv`/`envp`, with `stdin_fd`, `stdout_fd` and `stderr_fd` as the
+/// child's descriptors 0, 1 and 2, every other descriptor closed, and the default signal
+/// mask and dispositions. Returns 0 and stores the pid, or an errno value.
+int wb_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+             int stdin_fd, int stdout_fd, int stderr_fd);
+
+#include <stdbool.h>
+
+/// A flag that one thread raises and another polls, e.g. the host's cancel and llama.cpp's
+/// abort callback. Allocate with wb_flag_create, free with wb_flag_destroy.
+typedef struct wb_flag wb_flag;
+
+wb_flag *wb_flag_create(void);
+void wb_flag_destroy(wb_flag *flag);
+void wb_flag_set(wb_flag *flag, bool value);
+bool wb_flag_get(const wb_flag *flag);
+
+/// A ggml_abort_callback: returns the value of the wb_flag passed as `data`.
+bool wb_flag_abort_callback(void *data);
+
+#endif

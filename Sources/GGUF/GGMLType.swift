@@ -1,0 +1,67 @@
+/// A ggml tensor element type, as stored in a GGUF tensor info.
+///
+/// Only the layout (block size and bytes per block) matters to this module; unknown types are
+/// kept by raw value so a reader can still list them.
+public struct GGMLType: Hashable, Sendable, CustomStringConvertible {
+    /// The `ggml_type` number.
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    public static let f32 = GGMLType(rawValue: 0)
+    public static let f16 = GGMLType(rawValue: 1)
+    public static let q4_0 = GGMLType(rawValue: 2)
+    public static let q4_1 = GGMLType(rawValue: 3)
+    public static let q5_0 = GGMLType(rawValue: 6)
+    public static let q5_1 = GGMLType(rawValue: 7)
+    public static let q8_0 = GGMLType(rawValue: 8)
+    public static let q8_1 = GGMLType(rawValue: 9)
+    public static let q2_K = GGMLType(rawValue: 10)
+    public static let q3_K = GGMLType(rawValue: 11)
+    public static let q4_K = GGMLType(rawValue: 12)
+    public static let q5_K = GGMLType(rawValue: 13)
+    public static let q6_K = GGMLType(rawValue: 14)
+    public static let q8_K = GGMLType(rawValue: 15)
+    public static let i8 = GGMLType(rawValue: 24)
+    public static let i16 = GGMLType(rawValue: 25)
+    public static let i32 = GGMLType(rawValue: 26)
+    public static let i64 = GGMLType(rawValue: 27)
+    public static let f64 = GGMLType(rawValue: 28)
+    public static let bf16 = GGMLType(rawValue: 30)
+
+    private static let layouts: [UInt32: (name: String, blockSize: Int, blockBytes: Int)] = [
+        0: ("F32", 1, 4), 1: ("F16", 1, 2), 2: ("Q4_0", 32, 18), 3: ("Q4_1", 32, 20),
+        6: ("Q5_0", 32, 22), 7: ("Q5_1", 32, 24), 8: ("Q8_0", 32, 34), 9: ("Q8_1", 32, 36),
+        10: ("Q2_K", 256, 84), 11: ("Q3_K", 256, 110), 12: ("Q4_K", 256, 144), 13: ("Q5_K", 256, 176),
+        14: ("Q6_K", 256, 210), 15: ("Q8_K", 256, 292), 24: ("I8", 1, 1), 25: ("I16", 1, 2),
+        26: ("I32", 1, 4), 27: ("I64", 1, 8), 28: ("F64", 1, 8), 30: ("BF16", 1, 2),
+    ]
+
+    /// The type's name as ggml prints it, or `type#N` for an unknown one.
+    public var description: String { Self.layouts[rawValue]?.name ?? "type#\(rawValue)" }
+
+    /// Elements per block and bytes per block, or nil for a type this module does not know.
+    public var layout: (blockSize: Int, blockBytes: Int)? {
+        Self.layouts[rawValue].map { ($0.blockSize, $0.blockBytes) }
+    }
+
+    /// Bytes taken by `elements` values of this type, or nil if unknown or not a whole number of blocks.
+    public func byteCount(elements: Int) -> Int? {
+        guard let layout, elements % layout.blockSize == 0 else { return nil }
+        let (bytes, overflow) = (elements / layout.blockSize).multipliedReportingOverflow(by: layout.blockBytes)
+        return overflow ? nil : bytes
+    }
+}
+
+/// `general.file_type` values (llama_ftype) this project writes.
+public enum GGUFFileType: Int, Sendable {
+    case allF32 = 0
+    case mostlyF16 = 1
+
+    /// A short name for display.
+    public var name: String {
+        switch self {
+        case .allF32: "F32"
+        case .mostlyF16: "F16"
+        }
+    }
+}

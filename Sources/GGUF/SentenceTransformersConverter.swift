@@ -1,0 +1,241 @@
+import Foundation
+
+/// Converts a sentence-transformers model directory (config.json, model.safetensors,
+/// tokenizer.json, modules.json, 1_Pooling/config.json) into a GGUF file that llama.cpp's
+/// `bert` architecture loads.
+///
+/// The layout follows llama.cpp's own converter (`conversion/bert.py`): llama.cpp tensor names,
+/// non-causal attention, the pooling type from the Pooling module, the WordPiece vocabulary in
+/// llama.cpp's "phantom space" form, token types and special tokens. Position and token-type
+/// embeddings and all one-dimensional tensors stay F32 whatever the output type, since ggml adds
+/// them to F32 activations and aborts on a mismatch.
+public enum SentenceTransformersConverter {
+    /// The element type of the converted weight matrices.
+    public enum OutputType: String, Sendable, CaseIterable {
+        case f32, f16
+
+        var fileType: GGUFFileType { self == .f16 ? .mostlyF16 : .allF32 }
+    }
+
+    /// What a conversion produced.
+    public struct Report: Sendable {
+        /// The GGUF file written.
+        public let output: URL
+        /// The architecture written (`bert`).
+        public let architecture: String
+        /// llama.cpp pooling type written (1 mean, 2 cls, 3 last).
+        public let poolingType: Int
+        /// Number of tensors written.
+        public let tensorCount: Int
+        /// Size of the file in bytes.
+        public let byteCount: Int
+        /// Things a person should know (defaults that were assumed, tensors that were skipped).
+        public let notes: [String]
+    }
+
+    /// Architectures (config.json `model_type`) this converter supports.
+    public static let supportedModelTypes = ["bert"]
+
+    /// Converts `directory` to a GGUF file at `output`.
+    /// - Parameters:
+    ///   - directory: a sentence-transformers (or Hugging Face BERT) model directory.
+    ///   - output: where to write the GGUF file; written atomically.
+    ///   - type: F16 (default) or F32 weights.
+    ///   - name: the model name stored as `general.name` (default: the directory name).
+    /// - Throws: ``GGUFError``: `.unsupportedArchitecture` for anything but BERT, `.invalidModel`
+    ///   for missing or inconsistent files, `.io` for read/write failures.
+    @discardableResult
+    public static func convert(
+        directory: URL, to output: URL, type: OutputType = .f16, name: String? = nil
+    ) throws(GGUFError) -> Report {
+        var notes: [String] = []
+        let config = try readJSON(directory.appendingPathComponent("config.json"))
+        let modelType = config["model_type"] as? String ?? "unknown"
+        guard supportedModelTypes.contains(modelType) else {
+            let architectures = (config["architectures"] as? [String])?.joined(separator: ", ") ?? modelType
+            throw GGUFError(.unsupportedArchitecture, "cannot convert a \(modelType) model (\(architectures)); supported: BERT (config.json model_type \"bert\", e.g. all-MiniLM-L6-v2, bge-small)")
+        }
+        let hp = try BERTHyperParameters(config: config)
+        let pooling = try poolingType(directory: directory, notes: &notes)
+        let vocabulary = try WordPieceVocabulary(directory: directory, vocabularySize: hp.vocabularySize)
+
+        let weights = try SafetensorsFile(contentsOf: directory.appendingPathComponent("model.safetensors"))
+        var writer = GGUFWriter()
+        writer.set("general.architecture", .string("bert"))
+        writer.set("general.type", .string("model"))
+        writer.set("general.name", .string(name ?? directory.lastPathComponent))
+        writer.set("general.file_type", .uint32(UInt32(type.fileType.rawValue)))
+        writer.set("general.quantization_version", .uint32(2))
+        writer.set("bert.context_length", .uint32(UInt32(hp.contextLength)))
+        writer.set("bert.embedding_length", .uint32(UInt32(hp.hiddenSize)))
+        writer.set("bert.feed_forward_length", .uint32(UInt32(hp.intermediateSize)))
+        writer.set("bert.block_count", .uint32(UInt32(hp.layerCount)))
+        writer.set("bert.attention.head_count", .uint32(UInt32(hp.headCount)))
+        writer.set("bert.attention.layer_norm_epsilon", .float32(Float(hp.layerNormEpsilon)))
+        writer.set("bert.attention.causal", .bool(false))
+        writer.set("bert.pooling_type", .uint32(UInt32(pooling)))
+        writer.set("tokenizer.ggml.token_type_count", .uint32(UInt32(hp.tokenTypeCount)))
+        vocabulary.write(to: &writer)
+
+        var written = Set<String>()
+        for tensor in weights.tensors {
+            guard let target = try ggufName(for: tensor.name, layerCount: hp.layerCount) else { continue }
+            guard written.insert(target).inserted else {
+                throw GGUFError(.invalidModel, "two tensors map to \(target) (second: \(tensor.name))")
+            }
+            let values = try weights.floats(of: tensor)
+            let keepF32 = type == .f32 || tensor.shape.count < 2
+                || target == "position_embd.weight" || target == "token_types.weight"
+            let dimensions = Array(tensor.shape.reversed())
+            let data = keepF32 ? Float16Conversion.floatData(values) : Float16Conversion.halfData(values)
+            try writer.addTensor(name: target, dimensions: dimensions, type: keepF32 ? .f32 : .f16, data: data)
+        }
+        for required in requiredTensors(layerCount: hp.layerCount) where !written.contains(required) {
+            throw GGUFError(.invalidModel, "model.safetensors has no tensor for \(required)")
+        }
+        try writer.write(to: output)
+        let size = (try? FileManager.default.attributesOfItem(atPath: output.path)[.size] as? Int) ?? 0
+        return Report(output: output, architecture: "bert", poolingType: pooling, tensorCount: written.count, byteCount: size, notes: notes)
+    }
+
+    /// Maps a Hugging Face BERT tensor name to llama.cpp's, or nil for a tensor llama.cpp does
+    /// not use (the pooler, the masked-LM head, position ids).
+    /// - Throws: ``GGUFError`` with `.invalidModel` for a tensor this converter does not know.
+    static func ggufName(for hfName: String, layerCount: Int) throws(GGUFError) -> String? {
+        var name = hfName
+        if name.hasPrefix("bert.") { name.removeFirst(5) }
+        if name.hasSuffix(".gamma") { name = String(name.dropLast(6)) + ".weight" }
+        if name.hasSuffix(".beta") { name = String(name.dropLast(5)) + ".bias" }
+        if name == "embeddings.position_ids" || name.hasPrefix("pooler.") || name.hasPrefix("cls.") {
+            return nil
+        }
+        let fixed = [
+            "embeddings.word_embeddings.weight": "token_embd.weight",
+            "embeddings.position_embeddings.weight": "position_embd.weight",
+            "embeddings.token_type_embeddings.weight": "token_types.weight",
+            "embeddings.LayerNorm.weight": "token_embd_norm.weight",
+            "embeddings.LayerNorm.bias": "token_embd_norm.bias",
+        ]
+        if let mapped = fixed[name] { return mapped }
+        let prefix = "encoder.layer."
+        if name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count)
+            if let dot = rest.firstIndex(of: "."), let layer = Int(rest[..<dot]), layer < layerCount {
+                let part = String(rest[rest.index(after: dot)...])
+                let parts = [
+                    "attention.self.query": "attn_q", "attention.self.key": "attn_k",
+                    "attention.self.value": "attn_v", "attention.output.dense": "attn_output",
+                    "attention.output.LayerNorm": "attn_output_norm", "intermediate.dense": "ffn_up",
+                    "output.dense": "ffn_down", "output.LayerNorm": "layer_output_norm",
+                ]
+                for suffix in ["weight", "bias"] where part.hasSuffix("." + suffix) {
+                    if let mapped = parts[String(part.dropLast(suffix.count + 1))] {
+                        return "blk.\(layer).\(mapped).\(suffix)"
+                    }
+                }
+            }
+        }
+        throw GGUFError(.invalidModel, "unexpected tensor \(hfName) in model.safetensors; this converter knows plain BERT encoders")
+    }
+
+    static func requiredTensors(layerCount: Int) -> [String] {
+        var names = ["token_embd.weight", "position_embd.weight", "token_embd_norm.weight", "token_embd_norm.bias"]
+        for layer in 0..<layerCount {
+            for part in ["attn_q", "attn_k", "attn_v", "attn_output", "attn_output_norm", "ffn_up", "ffn_down", "layer_output_norm"] {
+                names.append("blk.\(layer).\(part).weight")
+            }
+        }
+        return names
+    }
+
+    /// The llama.cpp pooling type named by the sentence-transformers Pooling module.
+    static func poolingType(directory: URL, notes: inout [String]) throws(GGUFError) -> Int {
+        let modulesURL = directory.appendingPathComponent("modules.json")
+        var poolingPath: String?
+        if FileManager.default.fileExists(atPath: modulesURL.path) {
+            let modules = try readJSONArray(modulesURL)
+            poolingPath = modules.first { ($0["type"] as? String)?.hasSuffix("Pooling") == true }?["path"] as? String
+        } else if FileManager.default.fileExists(atPath: directory.appendingPathComponent("1_Pooling/config.json").path) {
+            poolingPath = "1_Pooling"
+        }
+        guard let poolingPath else {
+            notes.append("no sentence-transformers Pooling module found; assuming mean pooling")
+            return 1
+        }
+        let pooling = try readJSON(directory.appendingPathComponent(poolingPath).appendingPathComponent("config.json"))
+        if pooling["pooling_mode_mean_tokens"] as? Bool == true { return 1 }
+        if pooling["pooling_mode_cls_token"] as? Bool == true { return 2 }
+        if pooling["pooling_mode_lasttoken"] as? Bool == true { return 3 }
+        switch pooling["pooling_mode"] as? String {
+        case "mean": return 1
+        case "cls": return 2
+        case "lasttoken": return 3
+        default:
+            throw GGUFError(.invalidModel, "\(poolingPath)/config.json asks for a pooling mode llama.cpp does not have; supported: mean, cls, last token")
+        }
+    }
+
+    static func readJSON(_ url: URL) throws(GGUFError) -> [String: Any] {
+        guard let object = try readJSONValue(url) as? [String: Any] else {
+            throw GGUFError(.invalidModel, "\(url.lastPathComponent) is not a JSON object")
+        }
+        return object
+    }
+
+    static func readJSONArray(_ url: URL) throws(GGUFError) -> [[String: Any]] {
+        guard let array = try readJSONValue(url) as? [[String: Any]] else {
+            throw GGUFError(.invalidModel, "\(url.lastPathComponent) is not a JSON array of objects")
+        }
+        return array
+    }
+
+    private static func readJSONValue(_ url: URL) throws(GGUFError) -> Any {
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw GGUFError(.invalidModel, "missing \(url.lastPathComponent) in \(url.deletingLastPathComponent().path)")
+        }
+        do {
+            return try JSONSerialization.jsonObject(with: data)
+        } catch {
+            throw GGUFError(.invalidModel, "\(url.lastPathComponent) is not valid JSON: \(error.localizedDescription)")
+        }
+    }
+}
+
+/// The hyper-parameters of a BERT config.json that llama.cpp needs.
+struct BERTHyperParameters {
+    let hiddenSize: Int
+    let layerCount: Int
+    let headCount: Int
+    let intermediateSize: Int
+    let contextLength: Int
+    let layerNormEpsilon: Double
+    let tokenTypeCount: Int
+    let vocabularySize: Int
+
+    init(config: [String: Any]) throws(GGUFError) {
+        func int(_ key: String) throws(GGUFError) -> Int {
+            guard let value = (config[key] as? NSNumber)?.intValue, value > 0 else {
+                throw GGUFError(.invalidModel, "config.json has no positive integer \(key)")
+            }
+            return value
+        }
+        hiddenSize = try int("hidden_size")
+        layerCount = try int("num_hidden_layers")
+        headCount = try int("num_attention_heads")
+        intermediateSize = try int("intermediate_size")
+        contextLength = try int("max_position_embeddings")
+        vocabularySize = try int("vocab_size")
+        tokenTypeCount = (config["type_vocab_size"] as? NSNumber)?.intValue ?? 1
+        layerNormEpsilon = (config["layer_norm_eps"] as? NSNumber)?.doubleValue ?? 1e-12
+        guard hiddenSize % headCount == 0 else {
+            throw GGUFError(.invalidModel, "config.json: hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(headCount)")
+        }
+        let activation = config["hidden_act"] as? String ?? "gelu"
+        guard activation == "gelu" else {
+            throw GGUFError(.unsupportedArchitecture, "config.json: hidden_act \(activation) is not supported; llama.cpp's bert uses gelu")
+        }
+        if let positions = config["position_embedding_type"] as? String, positions != "absolute" {
+            throw GGUFError(.unsupportedArchitecture, "config.json: position_embedding_type \(positions) is not supported; only absolute")
+        }
+    }
+}

@@ -1,0 +1,240 @@
+internal import CLlama
+import CWorkerBeeSystem
+import Foundation
+import GGUF
+import WorkerBeeWire
+
+/// A GGUF embedding model loaded through llama.cpp, ready to embed texts.
+///
+/// Many texts go into one llama.cpp batch as separate sequences (one `seq_id` each) and the
+/// pooled embedding of each sequence is read back with `llama_get_embeddings_seq`. Texts are
+/// packed, longest first, into micro-batches of at most ``Options/batchTokens`` tokens, since
+/// attention inside a micro-batch spans all of its tokens. Not thread-safe: use one model
+/// from one thread at a time.
+public final class EmbeddingModel {
+    /// How to load and run the model.
+    public struct Options: Sendable, Equatable {
+        /// CPU threads; nil means all cores.
+        public var threads: Int?
+        /// The most tokens one text may use; nil means the model's training context. Longer
+        /// texts are truncated (and reported as such).
+        public var contextSize: Int?
+        /// Tokens per micro-batch. Raised to the per-text limit if smaller.
+        public var batchTokens: Int
+        /// Most texts per micro-batch (llama.cpp allows up to 256).
+        public var maxSequencesPerBatch: Int
+
+        /// Creates options.
+        public init(threads: Int? = nil, contextSize: Int? = nil, batchTokens: Int = 512, maxSequencesPerBatch: Int = 64) {
+            self.threads = threads
+            self.contextSize = contextSize
+            self.batchTokens = batchTokens
+            self.maxSequencesPerBatch = maxSequencesPerBatch
+        }
+    }
+
+    /// The model file.
+    public let url: URL
+    /// `general.architecture`.
+    public let architecture: String
+    /// Length of each embedding.
+    public let dimension: Int
+    /// The most tokens one text may use.
+    public let maxTokensPerText: Int
+    /// llama.cpp pooling type (1 mean, 2 cls, 3 last).
+    public let poolingType: Int
+    /// Threads used.
+    public let threads: Int
+    /// Tokens per micro-batch.
+    public let batchTokens: Int
+
+    private let model: OpaquePointer
+    private let context: OpaquePointer
+    private let vocab: OpaquePointer
+    private let maxSequences: Int
+    private var batch: llama_batch
+    private let usesMemory: Bool
+
+    /// Loads the model at `url`.
+    /// - Throws: ``EngineError``: `.modelNotFound`, `.invalidModel` (not a GGUF, corrupt),
+    ///   `.cannotEmbed` (no pooling, a reranker, a projector), `.loadFailed`.
+    public init(url: URL, options: Options = Options()) throws(EngineError) {
+        let path = url.path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw EngineError(.modelNotFound, "model file \(path) does not exist")
+        }
+        let file: GGUFFile
+        do {
+            file = try GGUFFile(contentsOf: url)
+        } catch {
+            throw EngineError(.invalidModel, "\(path) is not a usable GGUF model: \(error.message)")
+        }
+        let architecture = file.architecture ?? "unknown"
+        if architecture == "clip" {
+            throw EngineError(.cannotEmbed, "\(url.lastPathComponent) is a vision projector (mmproj), not an embedding model")
+        }
+        let pooling = file["\(architecture).pooling_type"]?.intValue ?? 0
+        guard (1...3).contains(pooling) else {
+            let reason = pooling == 4 ? "it is a reranker (rank pooling)" : "it declares no pooling type (\(architecture).pooling_type), so it is a text generator, not an embedding model"
+            throw EngineError(.cannotEmbed, "\(url.lastPathComponent) cannot embed: \(reason)")
+        }
+
+        LlamaRuntime.start()
+        var modelParams = llama_model_default_params()
+        modelParams.n_gpu_layers = 0
+        modelParams.load_mode = LLAMA_LOAD_MODE_MMAP
+        guard let model = llama_model_load_from_file(path, modelParams) else {
+            throw EngineError(.loadFailed, "llama.cpp could not load \(path) (architecture \(architecture)); see the log for its reason")
+        }
+        let trainContext = Int(llama_model_n_ctx_train(model))
+        let perText = max(8, min(options.contextSize ?? trainContext, trainContext))
+        let batchTokens = max(options.batchTokens, perText)
+        let threads = max(1, options.threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        let maxSequences = max(1, min(options.maxSequencesPerBatch, 256, batchTokens))
+
+        var contextParams = llama_context_default_params()
+        contextParams.embeddings = true
+        contextParams.n_ctx = UInt32(batchTokens)
+        contextParams.n_batch = UInt32(batchTokens)
+        contextParams.n_ubatch = UInt32(batchTokens)
+        contextParams.n_seq_max = UInt32(maxSequences)
+        contextParams.kv_unified = true
+        contextParams.n_threads = Int32(threads)
+        contextParams.n_threads_batch = Int32(threads)
+        contextParams.no_perf = true
+        guard let context = llama_init_from_model(model, contextParams) else {
+            llama_model_free(model)
+            throw EngineError(.loadFailed, "llama.cpp could not create a context for \(path)")
+        }
+        self.url = url
+        self.architecture = architecture
+        self.model = model
+        self.context = context
+        self.vocab = llama_model_get_vocab(model)
+        self.dimension = Int(llama_model_n_embd_out(model))
+        self.maxTokensPerText = perText
+        self.poolingType = pooling
+        self.threads = threads
+        self.batchTokens = batchTokens
+        self.maxSequences = maxSequences
+        self.batch = llama_batch_init(Int32(batchTokens), 0, 1)
+        self.usesMemory = llama_get_memory(context) != nil
+    }
+
+    deinit {
+        llama_batch_free(batch)
+        llama_free(context)
+        llama_model_free(model)
+    }
+
+    /// The tokens of `text` as the model sees them (special tokens included), before truncation.
+    public func tokenize(_ text: String) throws(EngineError) -> [Int32] {
+        let utf8 = Array(text.utf8)
+        var tokens = [llama_token](repeating: 0, count: utf8.count + 8)
+        var count = utf8.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) {
+                llama_tokenize(vocab, $0.baseAddress, Int32(utf8.count), &tokens, Int32(tokens.count), true, false)
+            }
+        }
+        if count < 0 {
+            tokens = [llama_token](repeating: 0, count: Int(-count))
+            count = utf8.withUnsafeBufferPointer { bytes in
+                bytes.withMemoryRebound(to: CChar.self) {
+                    llama_tokenize(vocab, $0.baseAddress, Int32(utf8.count), &tokens, Int32(tokens.count), true, false)
+                }
+            }
+        }
+        guard count >= 0 else { throw EngineError(.invalidInput, "llama.cpp could not tokenize a text of \(utf8.count) bytes") }
+        return Array(tokens.prefix(Int(count)))
+    }
+
+    /// Embeds `texts`, returning one vector per text in input order.
+    /// - Parameters:
+    ///   - texts: the texts; an empty list returns an empty result at once.
+    ///   - normalize: L2-normalise each vector (default true).
+    ///   - abort: raised by another thread to stop early.
+    /// - Throws: ``EngineError`` `.cancelled` when aborted, `.inferenceFailed` when llama.cpp fails.
+    public func embed(_ texts: [String], normalize: Bool = true, abort: AbortSignal? = nil) throws(EngineError) -> EmbedResult {
+        if texts.isEmpty { return EmbedResult(dimension: dimension, values: [], tokenCounts: [], truncated: []) }
+        var tokenized: [[llama_token]] = []
+        tokenized.reserveCapacity(texts.count)
+        var truncated = [Bool](repeating: false, count: texts.count)
+        for (index, text) in texts.enumerated() {
+            var tokens = try tokenize(text)
+            if tokens.count > maxTokensPerText {
+                // Keep the head and the closing special token (e.g. [SEP]) the model expects.
+                let last = tokens[tokens.count - 1]
+                tokens = Array(tokens.prefix(maxTokensPerText - 1)) + [last]
+                truncated[index] = true
+            }
+            tokenized.append(tokens)
+        }
+        var values = [Float](repeating: 0, count: texts.count * dimension)
+        let order = tokenized.indices.sorted { tokenized[$0].count > tokenized[$1].count }
+        var pack: [Int] = []
+        var packTokens = 0
+        for index in order {
+            let count = tokenized[index].count
+            if !pack.isEmpty && (packTokens + count > batchTokens || pack.count == maxSequences) {
+                try run(pack, tokenized, into: &values, abort: abort)
+                pack.removeAll(keepingCapacity: true)
+                packTokens = 0
+            }
+            pack.append(index)
+            packTokens += count
+        }
+        if !pack.isEmpty { try run(pack, tokenized, into: &values, abort: abort) }
+        if normalize {
+            for row in 0..<texts.count { Self.normalize(&values[(row * dimension)..<((row + 1) * dimension)]) }
+        }
+        return EmbedResult(dimension: dimension, values: values, tokenCounts: tokenized.map(\.count), truncated: truncated)
+    }
+
+    private func run(_ pack: [Int], _ tokenized: [[llama_token]], into values: inout [Float], abort: AbortSignal?) throws(EngineError) {
+        if let abort {
+            if abort.isRaised { throw EngineError(.cancelled, "cancelled") }
+            llama_set_abort_callback(context, wb_flag_abort_callback, UnsafeMutableRawPointer(abort.flag))
+        } else {
+            llama_set_abort_callback(context, nil, nil)
+        }
+        var n = 0
+        for (sequence, index) in pack.enumerated() {
+            for (position, token) in tokenized[index].enumerated() {
+                batch.token[n] = token
+                batch.pos[n] = llama_pos(position)
+                batch.n_seq_id[n] = 1
+                batch.seq_id[n]![0] = llama_seq_id(sequence)
+                batch.logits[n] = 1
+                n += 1
+            }
+        }
+        batch.n_tokens = Int32(n)
+        let status: Int32
+        if usesMemory {
+            llama_memory_clear(llama_get_memory(context), true)
+            status = llama_decode(context, batch)
+        } else {
+            status = llama_encode(context, batch)
+        }
+        if abort?.isRaised == true { throw EngineError(.cancelled, "cancelled") }
+        guard status == 0 else {
+            throw EngineError(.inferenceFailed, "llama.cpp failed to run a batch of \(n) tokens in \(pack.count) texts (status \(status))")
+        }
+        for (sequence, index) in pack.enumerated() {
+            guard let embedding = llama_get_embeddings_seq(context, llama_seq_id(sequence)) else {
+                throw EngineError(.inferenceFailed, "llama.cpp returned no pooled embedding for a sequence")
+            }
+            values.withUnsafeMutableBufferPointer { out in
+                (out.baseAddress! + index * dimension).update(from: embedding, count: dimension)
+            }
+        }
+    }
+
+    private static func normalize(_ vector: inout ArraySlice<Float>) {
+        var sum: Double = 0
+        for value in vector { sum += Double(value) * Double(value) }
+        guard sum > 0 else { return }
+        let scale = Float(1 / sum.squareRoot())
+        for index in vector.indices { vector[index] *= scale }
+    }
+}

@@ -1,0 +1,133 @@
+import BinaryCoding
+
+/// The two kinds of model a worker holds.
+public enum ModelKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+    case embedding = 0
+    case vision = 1
+
+    public var description: String { self == .embedding ? "embedding" : "vision" }
+}
+
+/// Texts to embed.
+public struct EmbedRequest: Sendable, Equatable {
+    /// Model name or path; empty means the worker's configured default.
+    public var model: String
+    /// Whether to L2-normalise each vector.
+    public var normalize: Bool
+    /// The texts, in order.
+    public var texts: [String]
+
+    /// Creates a request.
+    public init(model: String, normalize: Bool = true, texts: [String]) {
+        self.model = model
+        self.normalize = normalize
+        self.texts = texts
+    }
+}
+
+/// An image to read.
+public struct VisionRequest: Sendable, Equatable {
+    /// Model name or path; empty means the worker's configured default.
+    public var model: String
+    /// Projector (mmproj) path; empty means discover it next to the model.
+    public var projector: String
+    /// The instruction; empty means the default OCR instruction.
+    public var prompt: String
+    /// PNG or JPEG bytes.
+    public var image: [UInt8]
+    /// Cap on generated tokens; 0 means bounded only by the context.
+    public var maxTokens: UInt32
+
+    /// Creates a request.
+    public init(model: String, projector: String = "", prompt: String = "", image: [UInt8], maxTokens: UInt32 = 0) {
+        self.model = model
+        self.projector = projector
+        self.prompt = prompt
+        self.image = image
+        self.maxTokens = maxTokens
+    }
+}
+
+/// A message from the host to the worker.
+public enum WorkerRequest: Sendable, Equatable {
+    /// Embed texts; answered by ``WorkerResponse/embeddings(_:)``.
+    case embed(EmbedRequest)
+    /// Read an image; answered by ``WorkerResponse/text(_:)``.
+    case vision(VisionRequest)
+    /// Unload the model of this kind, then load `model` if it is not empty; answered by ``WorkerResponse/loaded``.
+    case loadModel(kind: ModelKind, model: String)
+    /// Abort the request whose id the frame carries; the worker answers that request with a `cancelled` failure.
+    case cancel
+    /// Exit cleanly; no answer.
+    case shutdown
+
+    enum Kind: UInt8 {
+        case embed = 0x01, vision = 0x02, loadModel = 0x03, cancel = 0x04, shutdown = 0x05
+    }
+
+    /// Encodes the request as a frame for `requestID`.
+    public func frame(requestID: UInt64) -> Frame {
+        var out = ByteWriter()
+        let kind: Kind
+        switch self {
+        case .embed(let request):
+            kind = .embed
+            out.appendString(request.model, lengthType: UInt32.self)
+            out.append(request.normalize)
+            out.append(UInt32(request.texts.count))
+            for text in request.texts { out.appendString(text, lengthType: UInt32.self) }
+        case .vision(let request):
+            kind = .vision
+            out.appendString(request.model, lengthType: UInt32.self)
+            out.appendString(request.projector, lengthType: UInt32.self)
+            out.appendString(request.prompt, lengthType: UInt32.self)
+            out.append(request.maxTokens)
+            out.append(UInt32(request.image.count))
+            out.append(contentsOf: request.image)
+        case .loadModel(let modelKind, let model):
+            kind = .loadModel
+            out.append(modelKind.rawValue)
+            out.appendString(model, lengthType: UInt32.self)
+        case .cancel:
+            kind = .cancel
+        case .shutdown:
+            kind = .shutdown
+        }
+        return Frame(kind: kind.rawValue, requestID: requestID, payload: out.bytes)
+    }
+
+    /// Decodes a request frame.
+    /// - Throws: ``WireError`` for an unknown kind or a malformed payload.
+    public init(frame: Frame) throws(WireError) {
+        guard let kind = Kind(rawValue: frame.kind) else {
+            throw WireError(.unknownMessage, "unknown request kind 0x\(String(frame.kind, radix: 16))")
+        }
+        self = try PayloadReader.decode(frame) { reader throws(WireError) in
+            switch kind {
+            case .embed:
+                let model = try reader.string()
+                let normalize = try reader.bool()
+                let count = try reader.count(minimumBytesEach: 4)
+                var texts: [String] = []
+                texts.reserveCapacity(count)
+                for _ in 0..<count { texts.append(try reader.string()) }
+                return .embed(EmbedRequest(model: model, normalize: normalize, texts: texts))
+            case .vision:
+                let model = try reader.string()
+                let projector = try reader.string()
+                let prompt = try reader.string()
+                let maxTokens: UInt32 = try reader.integer()
+                let image = try reader.bytes(try reader.count(minimumBytesEach: 1))
+                return .vision(VisionRequest(model: model, projector: projector, prompt: prompt, image: image, maxTokens: maxTokens))
+            case .loadModel:
+                let raw: UInt8 = try reader.integer()
+                guard let modelKind = ModelKind(rawValue: raw) else {
+                    throw WireError(.malformed, "unknown model kind \(raw)")
+                }
+                return .loadModel(kind: modelKind, model: try reader.string())
+            case .cancel: return .cancel
+            case .shutdown: return .shutdown
+            }
+        }
+    }
+}

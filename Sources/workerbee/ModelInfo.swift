@@ -1,0 +1,60 @@
+import Foundation
+import GGUF
+
+/// The facts `workerbee models info` shows about a GGUF file.
+struct ModelInfo: Encodable {
+    let path: String
+    let name: String?
+    let architecture: String
+    let contextLength: Int?
+    let embeddingLength: Int?
+    let blockCount: Int?
+    let pooling: String?
+    let fileType: String
+    let tensorCount: Int
+    let vocabularySize: Int?
+    let projectorType: String?
+    let sizeBytes: Int
+
+    init(file: GGUFFile, url: URL) {
+        let arch = file.architecture ?? "unknown"
+        path = url.path
+        name = file["general.name"]?.stringValue
+        architecture = arch
+        contextLength = file["\(arch).context_length"]?.intValue
+        embeddingLength = file["\(arch).embedding_length"]?.intValue
+        blockCount = file["\(arch).block_count"]?.intValue
+        pooling = file["\(arch).pooling_type"]?.intValue.map { ["none", "mean", "cls", "last", "rank"].indices.contains($0) ? ["none", "mean", "cls", "last", "rank"][$0] : "type \($0)" }
+        fileType = Self.fileTypeName(file)
+        tensorCount = file.tensors.count
+        vocabularySize = file["tokenizer.ggml.tokens"]?.arrayValue?.count
+        projectorType = file["clip.projector_type"]?.stringValue
+        sizeBytes = file.data.count
+    }
+
+    private static func fileTypeName(_ file: GGUFFile) -> String {
+        if let raw = file["general.file_type"]?.intValue {
+            if let known = GGUFFileType(rawValue: raw) { return known.name }
+            return "llama_ftype \(raw)"
+        }
+        // No file type key: report the most common weight type.
+        let counts = Dictionary(grouping: file.tensors.filter { $0.dimensions.count > 1 }, by: \.type).mapValues(\.count)
+        return counts.max { $0.value < $1.value }?.key.description ?? "unknown"
+    }
+
+    var text: String {
+        var lines = ["path: \(path)"]
+        if let name { lines.append("name: \(name)") }
+        lines.append("architecture: \(architecture)")
+        if let contextLength { lines.append("context length: \(contextLength)") }
+        if let embeddingLength { lines.append("embedding length: \(embeddingLength)") }
+        if let blockCount { lines.append("layers: \(blockCount)") }
+        if let pooling { lines.append("pooling: \(pooling)") }
+        if let projectorType { lines.append("projector type: \(projectorType)") }
+        lines.append("file type: \(fileType)")
+        if let vocabularySize { lines.append("vocabulary: \(vocabularySize) tokens") }
+        lines.append("tensors: \(tensorCount)")
+        lines.append("size: \(formatBytes(sizeBytes)) (\(sizeBytes) bytes)")
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import GGUF
+import WorkerBeeWire
+
+struct ModelsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "models",
+        abstract: "List, import and inspect GGUF models.",
+        subcommands: [List.self, Import.self, Info.self]
+    )
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the models in the models folder.")
+
+        @Option(help: "Models folder (default: $WORKERBEE_HOME/models).")
+        var modelsDir: String?
+
+        func run() throws {
+            let directory = modelsDirectory(modelsDir)
+            let names = directory.modelNames()
+            if names.isEmpty {
+                printError("no models in \(directory.url.path); import one with `workerbee models import DIR`")
+                return
+            }
+            for name in names {
+                let url = directory.resolve(name)
+                let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+                let file = try? GGUFFile(contentsOf: url)
+                let arch = file?.architecture ?? "unreadable"
+                print("\(name)\t\(arch)\t\(formatBytes(size))")
+            }
+        }
+    }
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Convert a sentence-transformers model directory to GGUF in the models folder.")
+
+        @Argument(help: "The model directory (config.json, model.safetensors, tokenizer.json, 1_Pooling/).")
+        var directory: String
+
+        @Option(help: "Weight type: f16 or f32.")
+        var type: String = "f16"
+
+        @Option(help: "Model name (default: the directory's name).")
+        var name: String?
+
+        @Option(help: "Models folder (default: $WORKERBEE_HOME/models).")
+        var modelsDir: String?
+
+        func run() throws {
+            guard let outputType = SentenceTransformersConverter.OutputType(rawValue: type.lowercased()) else {
+                throw ValidationError("--type must be f16 or f32, not \(type)")
+            }
+            let source = URL(fileURLWithPath: (directory as NSString).expandingTildeInPath).standardizedFileURL
+            let modelName = name ?? source.lastPathComponent.lowercased()
+            guard !modelName.isEmpty, !modelName.contains("/") else {
+                throw ValidationError("--name must be a plain name without slashes")
+            }
+            let models = modelsDirectory(modelsDir)
+            try FileManager.default.createDirectory(at: models.url, withIntermediateDirectories: true)
+            let output = models.resolve(modelName)
+            let start = Date()
+            let report = try SentenceTransformersConverter.convert(directory: source, to: output, type: outputType, name: modelName)
+            for note in report.notes { printError("note: \(note)") }
+            printError(String(format: "imported %@ (%@, %d tensors, %@) in %.1f s", modelName, outputType.rawValue.uppercased(),
+                              report.tensorCount, formatBytes(report.byteCount), Date().timeIntervalSince(start)))
+            print(output.path)
+        }
+    }
+
+    struct Info: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show what a model is: architecture, sizes, pooling, type.")
+
+        @Argument(help: "A model name in the models folder, or a path to a .gguf file.")
+        var model: String
+
+        @Option(help: "Models folder (default: $WORKERBEE_HOME/models).")
+        var modelsDir: String?
+
+        @Flag(help: "Print JSON.")
+        var json = false
+
+        func run() throws {
+            let url = modelsDirectory(modelsDir).resolve(model)
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw ValidationError("no model \(model) (looked for \(url.path))")
+            }
+            let info = ModelInfo(file: try GGUFFile(contentsOf: url), url: url)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(info), as: UTF8.self))
+            } else {
+                print(info.text)
+            }
+        }
+    }
+}
+
+func modelsDirectory(_ path: String?) -> ModelDirectory {
+    if let path { return ModelDirectory(url: URL(fileURLWithPath: (path as NSString).expandingTildeInPath, isDirectory: true)) }
+    return .standard
+}
+
+func formatBytes(_ bytes: Int) -> String {
+    let units = ["B", "KiB", "MiB", "GiB"]
+    var value = Double(bytes)
+    var unit = 0
+    while value >= 1024 && unit < units.count - 1 {
+        value /= 1024
+        unit += 1
+    }
+    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
