@@ -61,6 +61,7 @@ let package = Package(
             dependencies: [
                 "WorkerBee", "WorkerBeeEngine", "GGUF",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: llamaSwiftSettings,
             linkerSettings: llamaLinkerSettings

@@ -1,6 +1,8 @@
+#define _GNU_SOURCE
 #include "CWorkerBeeSystem.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <signal.h>
@@ -19,6 +21,17 @@ int wb_set_parent_death_signal(int signal) {
     (void)signal;
     errno = ENOSYS;
     return -1;
+#endif
+}
+
+int wb_pipe_cloexec(int fds[2]) {
+#if defined(__linux__)
+    return pipe2(fds, O_CLOEXEC);
+#else
+    if (pipe(fds) != 0) return -1;
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    return 0;
 #endif
 }
 

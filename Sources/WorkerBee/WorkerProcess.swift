@@ -1,1 +1,334 @@
-enum Placeholder {}
+import Foundation
+import Logging
+import WorkerBeeWire
+
+@_exported import enum WorkerBeeWire.ModelKind
+@_exported import struct WorkerBeeWire.EmbedResult
+
+/// Runs llama.cpp in a supervised child process and talks to it.
+///
+/// The worker starts lazily with the first request. Requests from concurrent callers are served
+/// one at a time, in arrival order, without blocking threads. If the worker dies while it holds
+/// a request (a crash, `abort()` in ggml, a kill, a broken frame), it is restarted and the
+/// request is retried once; a second loss fails with an error carrying the exit status and the
+/// end of the worker log. A request that times out kills the worker, since it is presumed
+/// wedged; the next request starts a fresh one. An answer is only ever delivered to the request
+/// whose id it carries. Cancelling the calling task cancels the request in the worker (through
+/// llama.cpp's abort callback) and the caller gets `CancellationError`.
+///
+/// ```swift
+/// let worker = WorkerProcess()
+/// let vectors = try await worker.embed(["hello", "world"])
+/// await worker.stop()
+/// ```
+public actor WorkerProcess {
+    /// How the worker is run.
+    public nonisolated let configuration: WorkerConfiguration
+    private let logger: Logger
+    private let requestLock = AsyncFIFOLock()
+    private var connection: WorkerConnection?
+    private var logOffset: UInt64 = 0
+    private var nextRequestID: UInt64 = 0
+    private var stopCount = 0
+    /// The last worker's hello: protocol version, pid, llama.cpp build information.
+    public private(set) var hello: WorkerHello?
+    /// How many times a lost worker was restarted to retry a request.
+    public private(set) var restartCount = 0
+    /// How many workers have been spawned.
+    public private(set) var spawnCount = 0
+
+    /// Creates a supervisor; nothing starts until the first request or ``start()``.
+    /// - Parameters:
+    ///   - configuration: models, timeouts, executable.
+    ///   - logger: where supervision events go.
+    public init(configuration: WorkerConfiguration = WorkerConfiguration(), logger: Logger = Logger(label: "workerbee.worker-process")) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Whether a worker is running.
+    public var isAlive: Bool {
+        guard let connection else { return false }
+        return !connection.isClosed && connection.process.poll() == nil
+    }
+
+    /// The running worker's pid, if any.
+    public var pid: Int32? { isAlive ? connection?.process.pid : nil }
+
+    /// Starts the worker if it is not running and waits for its hello.
+    /// - Throws: ``WorkerError`` (`.spawnFailed`, `.crashed`, `.timedOut`, `.protocolViolation`).
+    public func start() async throws {
+        _ = try await runningConnection()
+    }
+
+    /// Stops the worker: a shutdown request, up to 5 s to exit, then SIGTERM and 2 s, then
+    /// SIGKILL. The worker is always reaped. A request in flight fails with `.stopped`.
+    public func stop() async {
+        stopCount += 1
+        guard let connection else { return }
+        self.connection = nil
+        let process = connection.process
+        if !connection.isClosed {
+            try? await connection.send(WorkerRequest.shutdown.frame(requestID: 0))
+        }
+        if await process.waitForExit(timeout: .seconds(5)) == nil {
+            logger.warning("worker \(process.pid) did not exit after shutdown; sending SIGTERM")
+            process.send(signal: SIGTERM)
+            if await process.waitForExit(timeout: .seconds(2)) == nil {
+                logger.warning("worker \(process.pid) ignored SIGTERM; sending SIGKILL")
+                await process.terminate()
+            }
+        }
+        connection.close()
+        logger.info("worker \(process.pid) stopped (\(process.poll().map(String.init(describing:)) ?? "?"))")
+    }
+
+    /// Stops the worker and starts a new one.
+    public func restart() async throws {
+        await stop()
+        try await start()
+    }
+
+    /// Embeds texts with the configured or named model.
+    /// - Parameters:
+    ///   - texts: the texts; an empty list returns `[]` without starting anything.
+    ///   - model: a model name or path; nil means the configured embedding model.
+    /// - Returns: one L2-normalised vector per text, in order.
+    /// - Throws: ``WorkerError``, or `CancellationError` when the task is cancelled.
+    public func embed(_ texts: [String], model: String? = nil) async throws -> [[Float]] {
+        try await embedResult(texts, model: model).vectors
+    }
+
+    /// Embeds texts and returns the packed vectors with per-text token counts and truncation flags.
+    /// - Parameters:
+    ///   - texts: the texts; an empty list returns an empty result without starting anything.
+    ///   - model: a model name or path; nil means the configured embedding model.
+    ///   - normalize: L2-normalise each vector (default true).
+    /// - Throws: ``WorkerError``, or `CancellationError` when the task is cancelled.
+    public func embedResult(_ texts: [String], model: String? = nil, normalize: Bool = true) async throws -> EmbedResult {
+        if texts.isEmpty { return EmbedResult(dimension: configuration.embeddingDimension ?? 0, values: [], tokenCounts: [], truncated: []) }
+        let request = EmbedRequest(model: model ?? configuration.embeddingModel, normalize: normalize, texts: texts)
+        let response = try await perform(.embed(request), timeout: configuration.embedTimeout, label: "embed")
+        guard case .embeddings(let result) = response, result.count == texts.count,
+            result.values.count == result.count * result.dimension
+        else {
+            throw WorkerError(.protocolViolation, "the worker answered an embed request of \(texts.count) texts with \(Self.describe(response))")
+        }
+        if let expected = configuration.embeddingDimension, expected != result.dimension {
+            throw WorkerError(.dimensionMismatch, "model \(request.model) makes \(result.dimension)-dimensional vectors, but the configuration expects \(expected)")
+        }
+        return result
+    }
+
+    /// Reads the text in an image with the configured or named vision model.
+    /// - Parameters:
+    ///   - png: PNG or JPEG bytes.
+    ///   - model: a model name or path; nil means the configured vision model.
+    ///   - prompt: the instruction; nil means the default OCR instruction.
+    /// - Throws: ``WorkerError`` (`.visionDisabled` when no vision model is configured), or
+    ///   `CancellationError`.
+    public func visionOCR(png: Data, model: String? = nil, prompt: String? = nil) async throws -> String {
+        let request = VisionRequest(model: model ?? configuration.visionModel, projector: configuration.visionProjector, prompt: prompt ?? "", image: Array(png))
+        let response = try await perform(.vision(request), timeout: configuration.ocrTimeout, label: "vision OCR")
+        guard case .text(let result) = response else {
+            throw WorkerError(.protocolViolation, "the worker answered a vision request with \(Self.describe(response))")
+        }
+        return result.text
+    }
+
+    /// Unloads the worker's current model of `kind`, then loads `model` if given, and waits for
+    /// the worker to acknowledge.
+    /// - Throws: ``WorkerError`` if the model cannot be loaded (the worker stays up).
+    public func loadModel(_ model: String?, kind: ModelKind = .embedding) async throws {
+        let response = try await perform(.loadModel(kind: kind, model: model ?? ""), timeout: configuration.loadTimeout, label: "load model")
+        guard case .loaded = response else {
+            throw WorkerError(.protocolViolation, "the worker answered a load-model request with \(Self.describe(response))")
+        }
+    }
+
+    // MARK: - Requests
+
+    private func perform(_ request: WorkerRequest, timeout: Duration?, label: String) async throws -> WorkerResponse {
+        try await requestLock.acquire()
+        defer { requestLock.release() }
+        let stops = stopCount
+        var attempt = 1
+        while true {
+            try Task.checkCancellation()
+            do {
+                let connection = try await runningConnection()
+                return try await exchange(request, on: connection, timeout: timeout, label: label)
+            } catch let error as WorkerError where error.code == .crashed || error.code == .protocolViolation {
+                if stopCount != stops {
+                    throw WorkerError(.stopped, "the worker was stopped during \(label)")
+                }
+                guard attempt == 1 else {
+                    throw WorkerError(error.code, "the worker was lost again after a restart, during \(label): \(error.message)", exitStatus: error.exitStatus, logTail: error.logTail)
+                }
+                logger.warning("worker lost during \(label): \(error.message) (\(error.exitStatus.map(String.init(describing:)) ?? "?")); restarting and retrying once")
+                restartCount += 1
+                attempt += 1
+            }
+        }
+    }
+
+    private func exchange(_ request: WorkerRequest, on connection: WorkerConnection, timeout: Duration?, label: String) async throws -> WorkerResponse {
+        nextRequestID += 1
+        let id = nextRequestID
+        connection.expect(id)
+        let grace = configuration.cancelGracePeriod
+        var timer: Task<Void, Never>?
+        if let timeout {
+            timer = Task.detached {
+                guard (try? await Task.sleep(for: timeout)) != nil else { return }
+                connection.abandon(id, with: RequestTimedOut())
+            }
+        }
+        defer { timer?.cancel() }
+        let response: WorkerResponse
+        do {
+            try await connection.send(request.frame(requestID: id))
+            response = try await withTaskCancellationHandler {
+                try await connection.awaitResponse()
+            } onCancel: {
+                connection.sendDetached(WorkerRequest.cancel.frame(requestID: id))
+                Task.detached {
+                    guard (try? await Task.sleep(for: grace)) != nil else { return }
+                    connection.abandon(id, with: CancelGraceExpired())
+                }
+            }
+        } catch is RequestTimedOut {
+            let status = await discard(connection)
+            throw WorkerError(.timedOut, "the worker did not answer \(label) within \(timeout.map(String.init(describing:)) ?? "?"); it was killed", exitStatus: status, logTail: logTail())
+        } catch is CancelGraceExpired {
+            logger.warning("worker \(connection.process.pid) did not stop \(label) within \(grace) of a cancel; killing it")
+            await discard(connection)
+            throw CancellationError()
+        } catch let error as WireError {
+            let status = await discard(connection)
+            throw WorkerError(.protocolViolation, "the worker broke the protocol during \(label): \(error)", exitStatus: status, logTail: logTail())
+        } catch is ConnectionClosed {
+            let status = await reapLost(connection)
+            throw WorkerError(.crashed, "the worker exited unexpectedly during \(label)", exitStatus: status, logTail: logTail())
+        }
+        if case .failure(let failure) = response {
+            if failure.code == WorkerFailure.cancelledCode { throw CancellationError() }
+            throw WorkerError(WorkerError.Code(failure.code), failure.message)
+        }
+        if Task.isCancelled { throw CancellationError() }
+        return response
+    }
+
+    // MARK: - Worker lifecycle
+
+    private func runningConnection() async throws(WorkerError) -> WorkerConnection {
+        if let connection, !connection.isClosed, connection.process.poll() == nil { return connection }
+        if let connection { await discard(connection) }
+        return try await launch()
+    }
+
+    private func launch() async throws(WorkerError) -> WorkerConnection {
+        Self.ignoreSIGPIPE
+        let executable = try configuration.resolvedExecutable()
+        let logFD = try openLog()
+        let arguments = configuration.executableArguments
+            + ["--settings", configuration.workerSettings.json(), "--parent-pid", "\(getpid())"]
+        let environment = ProcessInfo.processInfo.environment.merging(configuration.environment) { $1 }
+        let process: ChildProcess
+        do {
+            process = try await ChildProcess.spawn(executable: executable.path, arguments: arguments, environment: environment, logFD: logFD)
+        } catch {
+            close(logFD)
+            throw error
+        }
+        close(logFD)
+        spawnCount += 1
+        let connection = WorkerConnection(process: process, logger: logger)
+        let startTimeout = configuration.startTimeout
+        let timer = Task.detached {
+            guard (try? await Task.sleep(for: startTimeout)) != nil else { return }
+            process.send(signal: SIGKILL)
+        }
+        defer { timer.cancel() }
+        let hello: WorkerHello
+        do {
+            hello = try await connection.awaitHello()
+        } catch let error as WireError {
+            let status = await discard(connection)
+            throw WorkerError(.protocolViolation, "the worker broke the protocol while starting: \(error)", exitStatus: status, logTail: logTail())
+        } catch {
+            let status = await reapLost(connection)
+            if timer.isCancelled == false, status == .signaled(SIGKILL) {
+                throw WorkerError(.timedOut, "the worker did not start within \(startTimeout); it was killed", exitStatus: status, logTail: logTail())
+            }
+            throw WorkerError(.crashed, "the worker exited while starting", exitStatus: status, logTail: logTail())
+        }
+        guard hello.protocolVersion == WireProtocol.version else {
+            let status = await discard(connection)
+            throw WorkerError(.protocolViolation, "the worker speaks protocol \(hello.protocolVersion), this host \(WireProtocol.version)", exitStatus: status)
+        }
+        self.hello = hello
+        self.connection = connection
+        logger.info("worker \(hello.pid) started: \(hello.buildInfo)")
+        return connection
+    }
+
+    /// Kills and reaps a worker that is no longer trusted, and forgets it.
+    @discardableResult
+    private func discard(_ connection: WorkerConnection) async -> ExitStatus {
+        if self.connection === connection { self.connection = nil }
+        let status = await connection.process.terminate()
+        connection.close()
+        return status
+    }
+
+    /// Reaps a worker whose output ended (it normally exits by itself), and forgets it.
+    private func reapLost(_ connection: WorkerConnection) async -> ExitStatus {
+        if self.connection === connection { self.connection = nil }
+        let status: ExitStatus
+        if let exited = await connection.process.waitForExit(timeout: .seconds(2)) {
+            status = exited
+        } else {
+            status = await connection.process.terminate()
+        }
+        connection.close()
+        return status
+    }
+
+    private func openLog() throws(WorkerError) -> Int32 {
+        let url = configuration.logURL
+        try? FileManager.default.createDirectory(at: configuration.dataDirectory, withIntermediateDirectories: true)
+        if let size = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? UInt64, size > 16 << 20 {
+            let old = url.appendingPathExtension("1")
+            try? FileManager.default.removeItem(at: old)
+            try? FileManager.default.moveItem(at: url, to: old)
+        }
+        let fd = open(url.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw WorkerError(.spawnFailed, "cannot open the worker log \(url.path): \(String(cString: strerror(errno)))")
+        }
+        logOffset = UInt64(max(0, lseek(fd, 0, SEEK_END)))
+        return fd
+    }
+
+    private func logTail() -> String {
+        LogTail.read(configuration.logURL, after: logOffset)
+    }
+
+    private static let ignoreSIGPIPE: Void = {
+        signal(SIGPIPE, SIG_IGN)
+    }()
+
+    private static func describe(_ response: WorkerResponse) -> String {
+        switch response {
+        case .hello: "a second hello"
+        case .embeddings(let result): "\(result.count) embeddings"
+        case .text: "text"
+        case .loaded: "a load acknowledgement"
+        case .failure(let failure): "a failure (\(failure.code))"
+        }
+    }
+}
+
+private struct RequestTimedOut: Error {}
+private struct CancelGraceExpired: Error {}

@@ -79,7 +79,7 @@ public final class EmbeddingModel {
             throw EngineError(.cannotEmbed, "\(url.lastPathComponent) cannot embed: \(reason)")
         }
 
-        LlamaRuntime.start()
+        LlamaRuntime.ensureStarted()
         var modelParams = llama_model_default_params()
         modelParams.n_gpu_layers = 0
         modelParams.load_mode = LLAMA_LOAD_MODE_MMAP

@@ -19,14 +19,19 @@ public enum LlamaRuntime {
     ///
     /// In the worker, standard error is `worker.log`; in-process callers usually want
     /// `.warning` (the default) so that model loading stays quiet.
-    public static func start(logLevel: LogLevel = .warning) {
+    public static func start(logLevel: LogLevel) {
         minimumLevel = logLevel.rawValue
+        _ = initialise
+    }
+
+    /// Initialises llama.cpp once, keeping the current log level.
+    public static func ensureStarted() {
         _ = initialise
     }
 
     /// llama.cpp's system information line (SIMD features, backends).
     public static var systemInfo: String {
-        start(logLevel: LogLevel(rawValue: minimumLevel) ?? .warning)
+        ensureStarted()
         return String(cString: llama_print_system_info()).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 

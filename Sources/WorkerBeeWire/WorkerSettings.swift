@@ -18,14 +18,14 @@ public struct WorkerSettings: Codable, Sendable, Equatable {
     public var gpuMemoryFraction: Double
     /// Tokens per micro-batch when embedding.
     public var batchTokens: Int?
-    /// Where the worker writes `worker.log`.
-    public var dataDirectory: String
+    /// The log file the worker points its fd 1 and fd 2 at; empty keeps the fd 2 it was given.
+    public var logPath: String
 
     /// Creates settings.
     public init(
         modelsDirectory: String, embeddingModel: String, visionModel: String = "", visionProjector: String = "",
         contextSize: Int? = nil, threads: Int? = nil, gpuMemoryFraction: Double = 1.0, batchTokens: Int? = nil,
-        dataDirectory: String
+        logPath: String = ""
     ) {
         self.modelsDirectory = modelsDirectory
         self.embeddingModel = embeddingModel
@@ -35,7 +35,7 @@ public struct WorkerSettings: Codable, Sendable, Equatable {
         self.threads = threads
         self.gpuMemoryFraction = gpuMemoryFraction
         self.batchTokens = batchTokens
-        self.dataDirectory = dataDirectory
+        self.logPath = logPath
     }
 
     /// The settings as one line of JSON.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import WorkerBee
 import WorkerBeeEngine
 import WorkerBeeWire
 
@@ -9,7 +10,10 @@ struct EmbedCommand: AsyncParsableCommand {
         abstract: "Embed texts; prints one JSON object per line: {\"index\": i, \"embedding\": [...]}.",
         discussion: """
             Texts come from the arguments, or from --input FILE (or stdin when there are no arguments) \
-            as JSON strings, one per line.
+            as JSON strings, one per line. Texts are sent to a worker process in batches; if the worker \
+            dies, it is restarted and the batch is sent again, so every text gets its vector, in order. \
+            If the job cannot finish, the lines already written are complete and valid and the exit \
+            status is non-zero.
             """
     )
 
@@ -28,23 +32,94 @@ struct EmbedCommand: AsyncParsableCommand {
     @Option(help: "CPU threads (default: all cores).")
     var threads: Int?
 
+    @Option(help: "Texts per request to the worker.")
+    var batchSize: Int = 256
+
+    @Option(help: "How many more times to send a batch whose worker was lost.")
+    var retries: Int = 3
+
     @Flag(help: "Do not L2-normalise the vectors.")
     var noNormalize = false
+
+    @Flag(help: "Run llama.cpp in this process instead of a worker (no crash isolation).")
+    var inProcess = false
+
+    @Flag(help: "Show progress on stderr even when it is not a terminal.")
+    var progress = false
 
     func validate() throws {
         if !texts.isEmpty && input != nil { throw ValidationError("give texts as arguments or with --input, not both") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if retries < 0 { throw ValidationError("--retries cannot be negative") }
     }
 
     func run() async throws {
         let inputs = try texts.isEmpty ? TextInput.read(path: input ?? "-") : texts
-        let url = modelsDirectory(modelsDir).resolve(model)
-        let engine = try EmbeddingModel(url: url, options: .init(threads: threads))
-        let result = try engine.embed(inputs, normalize: !noNormalize)
+        let models = modelsDirectory(modelsDir)
+        if inProcess {
+            try embedInProcess(inputs, url: models.resolve(model))
+            return
+        }
+        let worker = WorkerProcess(configuration: WorkerConfiguration(
+            modelsDirectory: models.url, embeddingModel: model, threads: threads))
         var output = EmbeddingOutput()
-        for (index, vector) in result.vectors.enumerated() { output.write(index: index, vector: vector) }
+        let meter = ProgressMeter(total: inputs.count, unit: "texts", enabled: progress || isatty(2) == 1)
+        var truncated = 0
+        var start = 0
+        do {
+            while start < inputs.count {
+                let end = min(start + batchSize, inputs.count)
+                let result = try await embedBatch(Array(inputs[start..<end]), worker: worker)
+                for (offset, vector) in result.vectors.enumerated() { output.write(index: start + offset, vector: vector) }
+                output.flush()
+                truncated += result.truncated.filter { $0 }.count
+                start = end
+                meter.update(done: start)
+            }
+        } catch {
+            output.flush()
+            meter.finish()
+            await worker.stop()
+            throw EmbedFailure(written: start, total: inputs.count, underlying: error)
+        }
+        meter.finish()
+        await worker.stop()
+        if truncated > 0 { printError("note: \(truncated) text(s) were longer than the model's context and were truncated") }
+    }
+
+    private func embedBatch(_ batch: [String], worker: WorkerProcess) async throws -> EmbedResult {
+        var attempt = 0
+        while true {
+            do {
+                return try await worker.embedResult(batch, normalize: !noNormalize)
+            } catch let error as WorkerError where [.crashed, .protocolViolation, .timedOut].contains(error.code) && attempt < retries {
+                attempt += 1
+                printError("warning: \(error.message) (\(error.exitStatus.map(String.init(describing:)) ?? "?")); sending the batch again (\(attempt)/\(retries))")
+            }
+        }
+    }
+
+    private func embedInProcess(_ inputs: [String], url: URL) throws {
+        let engine = try EmbeddingModel(url: url, options: .init(threads: threads))
+        var output = EmbeddingOutput()
+        var start = 0
+        while start < inputs.count {
+            let end = min(start + batchSize, inputs.count)
+            let result = try engine.embed(Array(inputs[start..<end]), normalize: !noNormalize)
+            for (offset, vector) in result.vectors.enumerated() { output.write(index: start + offset, vector: vector) }
+            start = end
+        }
         output.flush()
-        let cut = result.truncated.filter { $0 }.count
-        if cut > 0 { printError("note: \(cut) text(s) were longer than \(engine.maxTokensPerText) tokens and were truncated") }
+    }
+}
+
+/// `workerbee embed` could not finish.
+struct EmbedFailure: Error, CustomStringConvertible {
+    let written: Int
+    let total: Int
+    let underlying: Error
+    var description: String {
+        "embedding stopped after \(written) of \(total) texts (those lines are complete): \(underlying)"
     }
 }

@@ -1,10 +1,24 @@
 import ArgumentParser
+import Foundation
+import Logging
 
 @main
 struct WorkerBeeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "workerbee",
         abstract: "Local text embeddings and vision OCR with llama.cpp, in a supervised worker process.",
+        discussion: "Set WORKERBEE_LOG_LEVEL (trace, debug, info, warning, error) to see supervision events on stderr.",
         subcommands: [EmbedCommand.self, ModelsCommand.self, WorkerCommand.self]
     )
+
+    static func main() async {
+        // stdout carries results (JSON lines), so every log line goes to stderr.
+        let level = ProcessInfo.processInfo.environment["WORKERBEE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        await Self.main(nil)
+    }
 }

@@ -1,6 +1,9 @@
 import ArgumentParser
+import Foundation
+import WorkerBeeEngine
+import WorkerBeeWire
 
-struct WorkerCommand: AsyncParsableCommand {
+struct WorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
         abstract: "Run as a WorkerBee worker (started by the host; speaks the wire protocol on stdin/stdout).",
@@ -10,7 +13,16 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Worker settings as JSON.")
     var settings: String
 
-    func run() async throws {
-        throw ValidationError("not yet")
+    @Option(help: "The host's pid; the worker exits if its parent is not this process.")
+    var parentPid: Int32?
+
+    func run() throws {
+        let parsed: WorkerSettings
+        do {
+            parsed = try WorkerSettings.parse(settings)
+        } catch {
+            throw ValidationError("--settings is not valid worker settings JSON: \(error)")
+        }
+        WorkerMain.run(settings: parsed, parentPID: parentPid)
     }
 }

@@ -7,6 +7,9 @@
 /// PR_SET_PDEATHSIG). Returns 0 on success, -1 where the platform has no such call.
 int wb_set_parent_death_signal(int signal);
 
+/// Creates a pipe whose both ends are close-on-exec. Returns 0, or -1 with errno set.
+int wb_pipe_cloexec(int fds[2]);
+
 /// Spawns `path` with `argv`/`envp`, with `stdin_fd`, `stdout_fd` and `stderr_fd` as the
 /// child's descriptors 0, 1 and 2, every other descriptor closed, and the default signal
 /// mask and dispositions. Returns 0 and stores the pid, or an errno value.

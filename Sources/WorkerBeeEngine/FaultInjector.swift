@@ -1,0 +1,63 @@
+import Foundation
+
+/// Test-only fault injection for the worker, driven by environment variables that a release host
+/// never sets:
+///
+/// - `WORKERBEE_FAULT=<point>:<action>` where `<point>` is `start`, `embed`, `embed#N` (the N-th
+///   embed request of this worker process), `load` or `vision`, and `<action>` is one of
+///   `segv` (crash with SIGSEGV), `abort` (call abort()), `exit` (exit status 3), `hang` (stop
+///   answering; cancels are not honoured), `slow=S` (sleep S seconds in a cancellable way, then
+///   answer), `exit-mid-frame` (write half a frame, then exit), `garbage` (write bytes that are
+///   not a frame), `stdout-noise` (print to fd 1 and 2 like native code does, then answer),
+///   `wrong-id` (first answer with a stale request id, then correctly).
+/// - `WORKERBEE_FAULT_ONCE=<path>`: fire only if `<path>` does not exist, and create it when
+///   firing, so a fault happens once across restarts.
+struct FaultInjector {
+    enum Action: Equatable {
+        case segv, abort, exit, hang, slow(Double), exitMidFrame, garbage, stdoutNoise, wrongID
+    }
+
+    private let point: String
+    private let action: Action?
+    private let oncePath: String?
+    private var embedCount = 0
+
+    init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        let spec = environment["WORKERBEE_FAULT"] ?? ""
+        let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
+        point = parts.first ?? ""
+        oncePath = environment["WORKERBEE_FAULT_ONCE"]
+        guard parts.count == 2 else {
+            action = nil
+            return
+        }
+        switch parts[1] {
+        case "segv": action = .segv
+        case "abort": action = .abort
+        case "exit": action = .exit
+        case "hang": action = .hang
+        case "exit-mid-frame": action = .exitMidFrame
+        case "garbage": action = .garbage
+        case "stdout-noise": action = .stdoutNoise
+        case "wrong-id": action = .wrongID
+        case let other where other.hasPrefix("slow="): action = Double(other.dropFirst(5)).map(Action.slow)
+        default: action = nil
+        }
+    }
+
+    /// The action to take at `point` now, if any (consumes a one-shot fault).
+    mutating func fire(at point: String) -> Action? {
+        var matches = self.point == point
+        if point == "embed" {
+            embedCount += 1
+            matches = matches || self.point == "embed#\(embedCount)"
+        }
+        guard matches, let action else { return nil }
+        if let oncePath {
+            let fd = open(oncePath, O_CREAT | O_EXCL | O_WRONLY, 0o644)
+            if fd < 0 { return nil }
+            close(fd)
+        }
+        return action
+    }
+}

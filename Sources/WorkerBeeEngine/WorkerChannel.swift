@@ -1,0 +1,60 @@
+import Foundation
+import WorkerBeeWire
+
+/// The worker's end of the protocol: the descriptors it took over from fd 0 and fd 1 before
+/// anything native could write to them. Writes are serialised; a write to a host that has gone
+/// ends the process.
+final class WorkerChannel: @unchecked Sendable {
+    let input: Int32
+    let output: Int32
+    private let writeLock = NSLock()
+
+    init(input: Int32, output: Int32) {
+        self.input = input
+        self.output = output
+    }
+
+    /// Sends a response frame; exits the process if the host is gone.
+    func send(_ response: WorkerResponse, requestID: UInt64) {
+        writeRaw(response.frame(requestID: requestID).encoded())
+    }
+
+    /// Writes bytes as they are (fault injection uses this for broken frames).
+    func writeRaw(_ bytes: [UInt8]) {
+        writeLock.lock()
+        defer { writeLock.unlock() }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { write(output, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                _exit(0)  // EPIPE: the host is gone
+            }
+            offset += written
+        }
+    }
+
+    /// Reads frames until end of input, calling `handle` for each; returns at EOF.
+    /// - Returns: an error for a protocol violation, nil for a clean end of input.
+    func readFrames(_ handle: (Frame) -> Void) -> WireError? {
+        var decoder = FrameDecoder()
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                return nil
+            }
+            if count == 0 {
+                do { try decoder.finish() } catch { return error }
+                return nil
+            }
+            decoder.append(buffer[0..<count])
+            do {
+                while let frame = try decoder.next() { handle(frame) }
+            } catch {
+                return error
+            }
+        }
+    }
+}

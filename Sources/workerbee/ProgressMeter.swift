@@ -1,0 +1,36 @@
+import Foundation
+
+/// A one-line progress display on stderr: done/total, rate and estimated time left.
+final class ProgressMeter {
+    private let total: Int
+    private let unit: String
+    private let enabled: Bool
+    private let start = Date()
+    private var lastDraw = Date.distantPast
+    private var drawn = false
+
+    init(total: Int, unit: String, enabled: Bool) {
+        self.total = total
+        self.unit = unit
+        self.enabled = enabled
+    }
+
+    func update(done: Int) {
+        guard enabled else { return }
+        let now = Date()
+        guard done == total || now.timeIntervalSince(lastDraw) > 0.2 else { return }
+        lastDraw = now
+        let elapsed = max(now.timeIntervalSince(start), 1e-6)
+        let rate = Double(done) / elapsed
+        let left = rate > 0 ? Double(total - done) / rate : 0
+        let line = String(format: "\r%d/%d %@ (%.0f%%), %.1f %@/s, %.0f s left   ", done, total, unit,
+                          total > 0 ? 100 * Double(done) / Double(total) : 100, rate, unit, left)
+        FileHandle.standardError.write(Data(line.utf8))
+        drawn = true
+    }
+
+    func finish() {
+        if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
+        drawn = false
+    }
+}
