@@ -4,7 +4,8 @@ import Foundation
 /// never sets:
 ///
 /// - `WORKERBEE_FAULT=<point>:<action>` where `<point>` is `start`, `embed`, `embed#N` (the N-th
-///   embed request of this worker process), `load` or `vision`, and `<action>` is one of
+///   embed request of this worker process), `embed-text=T` (an embed request containing the text
+///   T), `load` or `vision`, and `<action>` is one of
 ///   `segv` (crash with SIGSEGV), `abort` (call abort()), `exit` (exit status 3), `hang` (stop
 ///   answering; cancels are not honoured), `slow=S` (sleep S seconds in a cancellable way, then
 ///   answer), `exit-mid-frame` (write half a frame, then exit), `garbage` (write bytes that are
@@ -46,11 +47,12 @@ struct FaultInjector {
     }
 
     /// The action to take at `point` now, if any (consumes a one-shot fault).
-    mutating func fire(at point: String) -> Action? {
+    mutating func fire(at point: String, texts: [String] = []) -> Action? {
         var matches = self.point == point
         if point == "embed" {
             embedCount += 1
             matches = matches || self.point == "embed#\(embedCount)"
+            if self.point.hasPrefix("embed-text=") { matches = matches || texts.contains(String(self.point.dropFirst(11))) }
         }
         guard matches, let action else { return nil }
         if let oncePath {

@@ -98,7 +98,7 @@ struct Worker {
         let start = DispatchTime.now()
         switch request {
         case .embed(let embed):
-            if let action = faults.fire(at: "embed") { inject(action, requestID: id) }
+            if let action = faults.fire(at: "embed", texts: embed.texts) { inject(action, requestID: id) }
             if embed.texts.isEmpty {
                 channel.send(.embeddings(EmbedResult(dimension: 0, values: [], tokenCounts: [], truncated: [])), requestID: id)
                 return

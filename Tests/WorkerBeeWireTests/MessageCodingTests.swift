@@ -1,0 +1,78 @@
+import Testing
+
+@testable import WorkerBeeWire
+
+@Suite struct MessageCodingTests {
+    static let requests: [WorkerRequest] = [
+        .embed(EmbedRequest(model: "all-minilm-l6-v2", normalize: false, texts: ["a", "", "naïve 東京 🐝"])),
+        .embed(EmbedRequest(model: "", texts: [])),
+        .vision(VisionRequest(model: "m", projector: "/p/mmproj.gguf", prompt: "read", image: [0x89, 0x50, 0x4E, 0x47], maxTokens: 77)),
+        .loadModel(kind: .vision, model: "qwen"),
+        .loadModel(kind: .embedding, model: ""),
+        .cancel,
+        .shutdown,
+    ]
+
+    static let responses: [WorkerResponse] = [
+        .hello(WorkerHello(pid: 4242, buildInfo: "CPU : AVX2 = 1")),
+        .embeddings(EmbedResult(dimension: 2, values: [1.5, -0.25, .pi, 0], tokenCounts: [3, 512], truncated: [false, true])),
+        .embeddings(EmbedResult(dimension: 0, values: [], tokenCounts: [], truncated: [])),
+        .text(VisionResult(text: "# Title\n| a | b |", promptTokens: 300, generatedTokens: 12)),
+        .loaded,
+        .failure(WorkerFailure(code: "modelNotFound", message: "model file /x.gguf does not exist")),
+    ]
+
+    @Test(arguments: requests)
+    func requestSurvivesEncodeAndDecode(request: WorkerRequest) throws {
+        let frame = request.frame(requestID: 77)
+        #expect(frame.requestID == 77)
+        #expect(try WorkerRequest(frame: frame) == request)
+    }
+
+    @Test(arguments: responses)
+    func responseSurvivesEncodeAndDecode(response: WorkerResponse) throws {
+        #expect(try WorkerResponse(frame: response.frame(requestID: 5)) == response)
+    }
+
+    @Test func embeddingsArePackedLittleEndianFloat32() {
+        let frame = WorkerResponse.embeddings(EmbedResult(dimension: 1, values: [1.0], tokenCounts: [2], truncated: [false])).frame(requestID: 1)
+        // dimension u32, count u32, then 1.0f = 0x3F800000 little-endian, then tokens u32 and flag.
+        #expect(frame.payload == [1, 0, 0, 0, 1, 0, 0, 0, 0x00, 0x00, 0x80, 0x3F, 2, 0, 0, 0, 0])
+    }
+
+    @Test func unknownKindIsRejected() {
+        do {
+            _ = try WorkerResponse(frame: Frame(kind: 0x99, requestID: 1, payload: []))
+            Issue.record("unknown kind decoded")
+        } catch {
+            #expect(error.code == .unknownMessage)
+        }
+        #expect(throws: WireError.self) { try WorkerRequest(frame: Frame(kind: 0x81, requestID: 1, payload: [])) }
+    }
+
+    @Test func truncatedPayloadIsMalformed() {
+        let full = WorkerResponse.failure(WorkerFailure(code: "x", message: "message")).frame(requestID: 1)
+        let cut = Frame(kind: full.kind, requestID: 1, payload: Array(full.payload.dropLast(2)))
+        do {
+            _ = try WorkerResponse(frame: cut)
+            Issue.record("truncated payload decoded")
+        } catch {
+            #expect(error.code == .malformed)
+        }
+    }
+
+    @Test func trailingBytesAreMalformed() {
+        let frame = Frame(kind: 0x84, requestID: 1, payload: [0])
+        #expect(throws: WireError.self) { try WorkerResponse(frame: frame) }
+    }
+
+    @Test func embeddingsAnnouncingMoreFloatsThanTheFrameHoldsAreMalformed() {
+        let frame = Frame(kind: 0x82, requestID: 1, payload: [0xFF, 0xFF, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0x7F])
+        #expect(throws: WireError.self) { try WorkerResponse(frame: frame) }
+    }
+
+    @Test func settingsSurviveJSON() throws {
+        let settings = WorkerSettings(modelsDirectory: "/m", embeddingModel: "e", contextSize: 128, threads: 1, gpuMemoryFraction: 0.5, logPath: "/l/worker.log")
+        #expect(try WorkerSettings.parse(settings.json()) == settings)
+    }
+}
