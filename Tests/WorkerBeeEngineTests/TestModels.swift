@@ -1,0 +1,51 @@
+import Foundation
+import GGUF
+import Testing
+import WorkerBeeWire
+
+/// The real models and reference data the engine tests use.
+enum TestModels {
+    /// The repository root.
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The default model the bootstrap installed (F16).
+    static var defaultModel: URL { ModelDirectory.standard.resolve(ModelDirectory.defaultEmbeddingModel) }
+
+    /// The sentence-transformers directory the bootstrap unpacked.
+    static var defaultModelSource: URL { ModelDirectory.home.appendingPathComponent("sources/\(ModelDirectory.defaultEmbeddingModel)") }
+
+    struct Reference: Decodable {
+        let text: String
+        let tokens: Int
+        let embedding: [Float]
+    }
+
+    /// all-MiniLM-L6-v2 sentence embeddings computed without llama.cpp.
+    static func references() throws -> [Reference] {
+        let data = try Data(contentsOf: root.appendingPathComponent("Tests/Fixtures/minilm-reference.jsonl"))
+        return try data.split(separator: UInt8(ascii: "\n")).map { try JSONDecoder().decode(Reference.self, from: Data($0)) }
+    }
+
+    /// An F32 conversion of the default model, made once per test run.
+    static let f32Model: Result<URL, Error> = Result {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-tests-\(getpid())-f32.gguf")
+        try SentenceTransformersConverter.convert(directory: defaultModelSource, to: url, type: .f32, name: "f32")
+        return url
+    }
+
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
+
+func cosine(_ a: [Float], _ b: [Float]) -> Double {
+    var dot = 0.0, na = 0.0, nb = 0.0
+    for (x, y) in zip(a, b) {
+        dot += Double(x) * Double(y)
+        na += Double(x) * Double(x)
+        nb += Double(y) * Double(y)
+    }
+    return dot / (na.squareRoot() * nb.squareRoot())
+}
