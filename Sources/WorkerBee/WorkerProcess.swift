@@ -233,7 +233,10 @@ public actor WorkerProcess {
         let logFD = try openLog()
         let arguments = configuration.executableArguments
             + ["--settings", configuration.workerSettings.json(), "--parent-pid", "\(getpid())"]
-        let environment = ProcessInfo.processInfo.environment.merging(configuration.environment) { $1 }
+        // Swift's crash backtracer and ggml's gdb backtrace take seconds and bury the worker's last
+        // words under thread dumps; they stay off unless the caller's environment turns them on.
+        let quietCrashes = ["SWIFT_BACKTRACE": "enable=no", "GGML_NO_BACKTRACE": "1"]
+        let environment = quietCrashes.merging(ProcessInfo.processInfo.environment) { $1 }.merging(configuration.environment) { $1 }
         let process: ChildProcess
         do {
             process = try await ChildProcess.spawn(executable: executable.path, arguments: arguments, environment: environment, logFD: logFD)

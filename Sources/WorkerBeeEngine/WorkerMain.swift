@@ -172,7 +172,9 @@ struct Worker {
         log("fault injection: \(action) (request \(requestID))")
         switch action {
         case .segv:
-            raise(SIGSEGV)
+            // A real invalid access, as native code would make (raise() would let a signal
+            // handler return into this function).
+            UnsafeMutablePointer<Int>(bitPattern: 0x10)!.pointee = 1
         case .abort:
             abort()
         case .exit:
