@@ -1,0 +1,213 @@
+import Foundation
+import Testing
+import WorkerBeeWire
+
+@testable import WorkerBee
+
+/// Runs the `workerbee` binary with output in files, and waits without blocking a thread.
+struct CommandRun {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+
+    static func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:], onStart: (@Sendable (Int32) -> Void)? = nil) async throws -> CommandRun {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let out = directory.appendingPathComponent("out"), err = directory.appendingPathComponent("err"), inp = directory.appendingPathComponent("in")
+        try Data((stdin ?? "").utf8).write(to: inp)
+        FileManager.default.createFile(atPath: out.path, contents: nil)
+        FileManager.default.createFile(atPath: err.path, contents: nil)
+        let process = Process()
+        process.executableURL = try workerbeeExecutable
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardInput = try FileHandle(forReadingFrom: inp)
+        process.standardOutput = try FileHandle(forWritingTo: out)
+        process.standardError = try FileHandle(forWritingTo: err)
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do {
+                try process.run()
+                onStart?(process.processIdentifier)
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
+        return CommandRun(status: status, stdout: try String(contentsOf: out, encoding: .utf8), stderr: try String(contentsOf: err, encoding: .utf8))
+    }
+
+    /// The `{"index", "embedding"}` lines of stdout.
+    var embeddings: [(index: Int, vector: [Float])] {
+        get throws {
+            try stdout.split(separator: "\n").map { line in
+                let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+                return ((object["index"] as! NSNumber).intValue, (object["embedding"] as! [NSNumber]).map(\.floatValue))
+            }
+        }
+    }
+}
+
+/// The pids of `parent`'s children whose command line contains `needle`.
+func childPIDs(of parent: Int32, containing needle: String) -> [Int32] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap(Int32.init).filter { pid in
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let fields = stat.split(separator: ")").last?.split(separator: " "), fields.count > 2, Int32(fields[2]) == parent,
+            let cmdline = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))
+        else { return false }
+        return String(decoding: cmdline.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(needle)
+    }
+}
+
+@Suite(.serialized) struct CommandLineTests {
+    static let fixture = repositoryRoot.appendingPathComponent("Tests/Fixtures/minilm-reference.jsonl")
+
+    static func referenceTexts() throws -> (input: String, vectors: [[Float]]) {
+        let lines = try String(contentsOf: fixture, encoding: .utf8).split(separator: "\n")
+        var input = ""
+        var vectors: [[Float]] = []
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            let text = String(decoding: try JSONSerialization.data(withJSONObject: object["text"]!, options: [.fragmentsAllowed]), as: UTF8.self)
+            input += text + "\n"
+            vectors.append((object["embedding"] as! [NSNumber]).map(\.floatValue))
+        }
+        return (input, vectors)
+    }
+
+    @Test func embedFromStdinMatchesTheReferenceInOrder() async throws {
+        let (input, expected) = try Self.referenceTexts()
+        let run = try await CommandRun.run(["embed"], stdin: input)
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = try run.embeddings
+        #expect(lines.map(\.index) == Array(0..<expected.count))
+        for (line, vector) in zip(lines, expected) {
+            #expect(cosine(line.vector, vector) >= 0.9999)
+        }
+    }
+
+    @Test func embedWithAnF32ModelMatchesTheReference() async throws {
+        let directory = try WorkerSandbox()
+        defer { directory.remove() }
+        let source = ModelDirectory.home.appendingPathComponent("sources/\(ModelDirectory.defaultEmbeddingModel)").path
+        let imported = try await CommandRun.run(["models", "import", source, "--type", "f32", "--name", "minilm-f32", "--models-dir", directory.directory.path])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let (input, expected) = try Self.referenceTexts()
+        let run = try await CommandRun.run(["embed", "--models-dir", directory.directory.path, "--model", "minilm-f32", "--input", "-"], stdin: input)
+        #expect(run.status == 0, "\(run.stderr)")
+        for (line, vector) in zip(try run.embeddings, expected) {
+            #expect(cosine(line.vector, vector) >= 0.9999)
+        }
+    }
+
+    @Test func embedTakesTextsAsArguments() async throws {
+        let run = try await CommandRun.run(["embed", "first text", "second text"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try run.embeddings.map(\.index) == [0, 1])
+    }
+
+    @Test func badInputLineIsRejectedWithItsLineNumber() async throws {
+        let run = try await CommandRun.run(["embed"], stdin: "\"fine\"\nnot json\n")
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("line 2"))
+        #expect(run.stdout.isEmpty)
+    }
+
+    @Test func embedSurvivesAWorkerThatDiesMidJob() async throws {
+        let texts = (0..<600).map { "text \($0) about " + String(repeating: "things ", count: $0 % 9) }
+        let input = texts.map { "\"\($0)\"" }.joined(separator: "\n")
+        let sandbox = try WorkerSandbox()
+        defer { sandbox.remove() }
+        // Every worker aborts on its second request: each batch after the first loses a worker once.
+        let run = try await CommandRun.run(["embed", "--batch-size", "100"], stdin: input,
+                                           environment: ["WORKERBEE_HOME": ModelDirectory.home.path, "WORKERBEE_FAULT": "embed#2:abort"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = try run.embeddings
+        #expect(lines.map(\.index) == Array(0..<600))
+        let clean = try await CommandRun.run(["embed", "--batch-size", "600"], stdin: input)
+        for (a, b) in zip(lines, try clean.embeddings) { #expect(cosine(a.vector, b.vector) > 0.99999) }
+    }
+
+    @Test func unfinishableJobExitsNonZeroAndWhatItWroteIsValid() async throws {
+        var texts = (0..<500).map { "ordinary text \($0)" }
+        texts[450] = "BOOM"
+        let input = texts.map { "\"\($0)\"" }.joined(separator: "\n")
+        let run = try await CommandRun.run(["embed", "--batch-size", "200", "--retries", "1"], stdin: input,
+                                           environment: ["WORKERBEE_FAULT": "embed-text=BOOM:abort"])
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("stopped after 400 of 500"))
+        #expect(run.stderr.contains("SIGABRT"))
+        let lines = try run.embeddings
+        #expect(lines.map(\.index) == Array(0..<400))
+        #expect(lines.allSatisfy { $0.vector.count == 384 })
+    }
+
+    @Test func killingTheHostWithSIGKILLLeavesNoWorkerBehind() async throws {
+        let input = (0..<20000).map { "\"a text to keep the worker busy, number \($0)\"" }.joined(separator: "\n")
+        let box = PIDBox()
+        let run = Task {
+            try await CommandRun.run(["embed", "--batch-size", "20000"], stdin: input, onStart: { box.set($0) })
+        }
+        let host = try #require(await box.wait())
+        var workers: [Int32] = []
+        #expect(await eventually(timeout: .seconds(60)) {
+            workers = childPIDs(of: host, containing: "workerbee worker")
+            return !workers.isEmpty
+        })
+        #expect(workers.allSatisfy { !processIsGone($0) })
+        kill(host, SIGKILL)
+        _ = try await run.value
+        for worker in workers {
+            #expect(await eventually(timeout: .seconds(10)) { processIsGone(worker) }, "worker \(worker) outlived its host")
+        }
+    }
+
+    @Test func modelsInfoDescribesTheDefaultModel() async throws {
+        let run = try await CommandRun.run(["models", "info", ModelDirectory.defaultEmbeddingModel])
+        #expect(run.status == 0, "\(run.stderr)")
+        for fact in ["architecture: bert", "context length: 512", "embedding length: 384", "pooling: mean", "file type: F16", "size:"] {
+            #expect(run.stdout.contains(fact), "missing \(fact)")
+        }
+    }
+
+    @Test func modelsListShowsTheDefaultModel() async throws {
+        let run = try await CommandRun.run(["models", "list"])
+        #expect(run.status == 0)
+        #expect(run.stdout.contains(ModelDirectory.defaultEmbeddingModel))
+    }
+
+    @Test func importingAnUnsupportedArchitectureSaysWhatIsSupported() async throws {
+        let sandbox = try WorkerSandbox()
+        defer { sandbox.remove() }
+        let source = sandbox.directory.appendingPathComponent("roberta")
+        try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
+        try Data(#"{"model_type": "roberta", "architectures": ["RobertaModel"]}"#.utf8).write(to: source.appendingPathComponent("config.json"))
+        let run = try await CommandRun.run(["models", "import", source.path, "--models-dir", sandbox.directory.path])
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("roberta") && run.stderr.contains("BERT"))
+    }
+
+    @Test func embeddingWithAMissingModelFailsClearly() async throws {
+        let run = try await CommandRun.run(["embed", "--model", "no-such-model", "text"])
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("no-such-model"))
+        #expect(run.stdout.isEmpty)
+    }
+}
+
+/// Hands a pid from a callback to an async waiter.
+final class PIDBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pid: Int32?
+
+    func set(_ value: Int32) { lock.withLock { pid = value } }
+
+    func wait() async -> Int32? {
+        for _ in 0..<500 {
+            if let pid = lock.withLock({ pid }) { return pid }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return nil
+    }
+}
