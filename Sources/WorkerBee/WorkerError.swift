@@ -37,6 +37,10 @@ public struct WorkerError: Error, Sendable, CustomStringConvertible {
         public static let dimensionMismatch = Code("dimensionMismatch")
         /// No vision model is configured (reported by the worker).
         public static let visionDisabled = Code("visionDisabled")
+        /// No projector (mmproj) was found for the vision model (reported by the worker).
+        public static let projectorNotFound = Code("projectorNotFound")
+        /// The request itself is unusable, e.g. bytes that are not an image (reported by the worker).
+        public static let invalidInput = Code("invalidInput")
     }
 
     /// What kind of failure this is.

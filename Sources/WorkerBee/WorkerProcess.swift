@@ -4,6 +4,7 @@ import WorkerBeeWire
 
 @_exported import enum WorkerBeeWire.ModelKind
 @_exported import struct WorkerBeeWire.EmbedResult
+@_exported import struct WorkerBeeWire.VisionResult
 
 /// Runs llama.cpp in a supervised child process and talks to it.
 ///
@@ -128,12 +129,26 @@ public actor WorkerProcess {
     /// - Throws: ``WorkerError`` (`.visionDisabled` when no vision model is configured), or
     ///   `CancellationError`.
     public func visionOCR(png: Data, model: String? = nil, prompt: String? = nil) async throws -> String {
-        let request = VisionRequest(model: model ?? configuration.visionModel, projector: configuration.visionProjector, prompt: prompt ?? "", image: Array(png))
+        try await visionOCRResult(image: png, model: model, prompt: prompt).text
+    }
+
+    /// Reads the text in an image and returns it with token counts.
+    /// - Parameters:
+    ///   - image: PNG or JPEG bytes.
+    ///   - model: a model name or path; nil means the configured vision model.
+    ///   - projector: the projector path; nil means the configured one, else discovery next to the model.
+    ///   - prompt: the instruction; nil means the default OCR instruction.
+    ///   - maxTokens: cap on generated tokens; 0 means bounded only by the context.
+    /// - Throws: ``WorkerError``, or `CancellationError`.
+    public func visionOCRResult(image: Data, model: String? = nil, projector: String? = nil, prompt: String? = nil, maxTokens: Int = 0) async throws -> VisionResult {
+        let request = VisionRequest(
+            model: model ?? configuration.visionModel, projector: projector ?? configuration.visionProjector,
+            prompt: prompt ?? "", image: Array(image), maxTokens: UInt32(clamping: max(0, maxTokens)))
         let response = try await perform(.vision(request), timeout: configuration.ocrTimeout, label: "vision OCR")
         guard case .text(let result) = response else {
             throw WorkerError(.protocolViolation, "the worker answered a vision request with \(Self.describe(response))")
         }
-        return result.text
+        return result
     }
 
     /// Unloads the worker's current model of `kind`, then loads `model` if given, and waits for

@@ -12,6 +12,7 @@ public enum LlamaRuntime {
     nonisolated(unsafe) private static var lastLineKept = false
     private static let initialise: Void = {
         llama_log_set({ level, text, _ in LlamaRuntime.log(level: Int(level.rawValue), text: text) }, nil)
+        mtmd_helper_log_set({ level, text, _ in LlamaRuntime.log(level: Int(level.rawValue), text: text) }, nil)
         llama_backend_init()
     }()
 

@@ -1,5 +1,6 @@
 import CWorkerBeeSystem
 import Foundation
+import GGUF
 import WorkerBeeWire
 
 /// The worker process: `workerbee worker` ends up here.
@@ -51,6 +52,7 @@ struct Worker {
     let queue = RequestQueue()
     var faults = FaultInjector()
     var embedding: (name: String, model: EmbeddingModel)?
+    var vision: (key: String, model: VisionModel)?
     var visionModelName: String?
 
     init(settings: WorkerSettings, channel: WorkerChannel) {
@@ -91,6 +93,7 @@ struct Worker {
         }
         log("shutdown requested; exiting")
         embedding = nil
+        vision = nil
         exit(0)
     }
 
@@ -126,7 +129,16 @@ struct Worker {
                     }
                 }
             case .vision:
+                vision = nil
                 visionModelName = model.isEmpty ? nil : model
+                if !model.isEmpty {
+                    do {
+                        _ = try visionModel(named: model, projector: settings.visionProjector)
+                    } catch {
+                        fail(error, id: id)
+                        return
+                    }
+                }
             }
             log("load-model id=\(id) kind=\(kind) model=\(model.isEmpty ? "(unload)" : model)")
             channel.send(.loaded, requestID: id)
@@ -135,8 +147,17 @@ struct Worker {
             let name = vision.model.isEmpty ? (visionModelName ?? settings.visionModel) : vision.model
             if name.isEmpty {
                 channel.send(.failure(WorkerFailure(code: "visionDisabled", message: "No vision model configured; vision OCR is disabled.")), requestID: id)
-            } else {
-                channel.send(.failure(WorkerFailure(code: "visionUnavailable", message: "this worker has no vision engine yet (model \(name))")), requestID: id)
+                return
+            }
+            do {
+                let model = try visionModel(named: name, projector: vision.projector.isEmpty ? settings.visionProjector : vision.projector)
+                let result = try model.read(image: vision.image, instruction: vision.prompt, maxTokens: Int(vision.maxTokens), abort: queue.abort)
+                channel.send(.text(result), requestID: id)
+                let ms = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
+                log(String(format: "vision id=%llu image=%d bytes prompt_tokens=%d generated_tokens=%d chars=%d %.1f ms",
+                           id, vision.image.count, result.promptTokens, result.generatedTokens, result.text.count, ms))
+            } catch {
+                fail(error, id: id)
             }
         case .cancel, .shutdown:
             break  // handled by the queue
@@ -157,10 +178,29 @@ struct Worker {
         return model
     }
 
+    private mutating func visionModel(named name: String, projector: String) throws -> VisionModel {
+        let modelURL = ModelDirectory(url: URL(fileURLWithPath: settings.modelsDirectory)).resolve(name)
+        guard FileManager.default.fileExists(atPath: modelURL.path) else {
+            throw EngineError(.modelNotFound, "vision model \(name) does not exist (looked for \(modelURL.path))")
+        }
+        let projectorURL = try ProjectorLocator.projector(for: modelURL, explicit: projector)
+        let key = modelURL.path + "\n" + projectorURL.path
+        if let vision, vision.key == key { return vision.model }
+        vision = nil  // free the old model before loading the next
+        let start = DispatchTime.now()
+        let model = try VisionModel(model: modelURL, projector: projectorURL, options: .init(threads: settings.threads, contextSize: settings.contextSize ?? 4096))
+        let ms = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
+        log(String(format: "loaded vision model %@ with projector %@ (%@) in %.1f ms", modelURL.path, projectorURL.path, model.projectorType, ms))
+        vision = (key, model)
+        return model
+    }
+
     private func fail(_ error: Error, id: UInt64) {
         let failure: WorkerFailure
         if let engine = error as? EngineError {
             failure = WorkerFailure(code: engine.code.name, message: engine.message)
+        } else if let gguf = error as? GGUFError {
+            failure = WorkerFailure(code: gguf.code == .missing ? "projectorNotFound" : "invalidModel", message: gguf.message)
         } else {
             failure = WorkerFailure(code: "internal", message: "\(error)")
         }

@@ -14,6 +14,7 @@ struct ModelInfo: Encodable {
     let tensorCount: Int
     let vocabularySize: Int?
     let projectorType: String?
+    let projector: String?
     let sizeBytes: Int
 
     init(file: GGUFFile, url: URL) {
@@ -28,7 +29,18 @@ struct ModelInfo: Encodable {
         fileType = Self.fileTypeName(file)
         tensorCount = file.tensors.count
         vocabularySize = file["tokenizer.ggml.tokens"]?.arrayValue?.count
-        projectorType = file["clip.projector_type"]?.stringValue
+        if arch == "clip" {
+            projectorType = file["clip.projector_type"]?.stringValue ?? file["clip.vision.projector_type"]?.stringValue
+            projector = nil
+        } else if file["tokenizer.chat_template"] != nil, let found = try? ProjectorLocator.projector(for: url),
+            let projectorFile = try? GGUFFile(contentsOf: found)
+        {
+            projectorType = projectorFile["clip.projector_type"]?.stringValue
+            projector = found.path
+        } else {
+            projectorType = nil
+            projector = nil
+        }
         sizeBytes = file.data.count
     }
 
@@ -50,6 +62,7 @@ struct ModelInfo: Encodable {
         if let embeddingLength { lines.append("embedding length: \(embeddingLength)") }
         if let blockCount { lines.append("layers: \(blockCount)") }
         if let pooling { lines.append("pooling: \(pooling)") }
+        if let projector { lines.append("projector: \(projector)") }
         if let projectorType { lines.append("projector type: \(projectorType)") }
         lines.append("file type: \(fileType)")
         if let vocabularySize { lines.append("vocabulary: \(vocabularySize) tokens") }

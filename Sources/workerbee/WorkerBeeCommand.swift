@@ -8,7 +8,7 @@ struct WorkerBeeCommand: AsyncParsableCommand {
         commandName: "workerbee",
         abstract: "Local text embeddings and vision OCR with llama.cpp, in a supervised worker process.",
         discussion: "Set WORKERBEE_LOG_LEVEL (trace, debug, info, warning, error) to see supervision events on stderr.",
-        subcommands: [EmbedCommand.self, ModelsCommand.self, WorkerCommand.self]
+        subcommands: [EmbedCommand.self, OCRCommand.self, ModelsCommand.self, BenchCommand.self, WorkerCommand.self]
     )
 
     static func main() async {

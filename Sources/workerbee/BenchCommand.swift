@@ -1,0 +1,168 @@
+import ArgumentParser
+import Foundation
+import WorkerBee
+import WorkerBeeEngine
+import WorkerBeeWire
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure throughput, latency, cold start and memory.",
+        subcommands: [BenchEmbed.self]
+    )
+}
+
+struct BenchEmbed: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embed",
+        abstract: "Benchmark embedding through the worker (or in-process) and print figures.")
+
+    @Option(help: "File of JSON strings, one per line (default: generated texts).")
+    var input: String?
+
+    @Option(help: "Generated text shape: sentences or chunks (~150 words).")
+    var shape: String = "sentences"
+
+    @Option(help: "Number of generated texts.")
+    var count: Int = 1000
+
+    @Option(name: .shortAndLong, help: "Model name or path.")
+    var model: String = ModelDirectory.defaultEmbeddingModel
+
+    @Option(help: "Models folder (default: $WORKERBEE_HOME/models).")
+    var modelsDir: String?
+
+    @Option(help: "Texts per request.")
+    var batchSize: Int = 256
+
+    @Option(help: "CPU threads (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Tokens per llama.cpp micro-batch.")
+    var batchTokens: Int?
+
+    @Option(help: "Timed passes over the texts; the best is reported.")
+    var repeats: Int = 3
+
+    @Flag(help: "One text per request, as the original design did.")
+    var seedMode = false
+
+    @Flag(help: "Run the engine in this process instead of a worker.")
+    var inProcess = false
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func validate() throws {
+        guard BenchCorpus.Shape(rawValue: shape) != nil else { throw ValidationError("--shape must be sentences or chunks") }
+        if batchSize < 1 || repeats < 1 || count < 1 { throw ValidationError("--batch-size, --repeats and --count must be at least 1") }
+    }
+
+    func run() async throws {
+        let texts = try input.map { try TextInput.read(path: $0) } ?? BenchCorpus.texts(BenchCorpus.Shape(rawValue: shape)!, count: count)
+        let perRequest = seedMode ? 1 : batchSize
+        let batches = stride(from: 0, to: texts.count, by: perRequest).map { Array(texts[$0..<min($0 + perRequest, texts.count)]) }
+        let models = modelsDirectory(modelsDir)
+        var report = BenchReport(
+            mode: inProcess ? "in-process" : (seedMode ? "worker, seed mode (1 text/request)" : "worker"),
+            model: model, texts: texts.count, textsPerRequest: perRequest, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        let embed: ([String]) async throws -> EmbedResult
+        var stop: () async -> Void = {}
+        var workerPID: () async -> Int32? = { nil }
+        let clock = ContinuousClock()
+        let coldStart = clock.now
+        if inProcess {
+            let engine = try EmbeddingModel(url: models.resolve(model), options: .init(threads: threads, batchTokens: batchTokens ?? 512))
+            embed = { try engine.embed($0) }
+        } else {
+            let worker = WorkerProcess(configuration: WorkerConfiguration(
+                modelsDirectory: models.url, embeddingModel: model, threads: threads, batchTokens: batchTokens, embedTimeout: nil))
+            embed = { try await worker.embedResult($0) }
+            stop = { await worker.stop() }
+            workerPID = { await worker.pid }
+        }
+        _ = try await embed(["cold start"])
+        report.coldStartSeconds = (clock.now - coldStart).seconds
+
+        var single: [Double] = []
+        for index in 0..<30 {
+            let start = clock.now
+            _ = try await embed([texts[index % texts.count]])
+            single.append((clock.now - start).seconds)
+        }
+        report.oneTextRoundTripMs = percentile(single, 0.5) * 1000
+
+        var latencies: [Double] = []
+        var best = Double.infinity
+        var tokens = 0
+        for _ in 0..<repeats {
+            tokens = 0
+            let start = clock.now
+            for batch in batches {
+                let requestStart = clock.now
+                let result = try await embed(batch)
+                latencies.append((clock.now - requestStart).seconds)
+                tokens += result.tokenCounts.reduce(0, +)
+            }
+            best = min(best, (clock.now - start).seconds)
+        }
+        report.tokens = tokens
+        report.seconds = best
+        report.textsPerSecond = Double(texts.count) / best
+        report.tokensPerSecond = Double(tokens) / best
+        report.latencyMs = [0.5, 0.95, 0.99].map { percentile(latencies, $0) * 1000 }
+        report.hostPeakBytes = MemoryUsage.peakResident()
+        if let pid = await workerPID() { report.workerPeakBytes = MemoryUsage.peakResident(pid: pid) }
+        await stop()
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print(report.text)
+        }
+    }
+
+    private func percentile(_ values: [Double], _ p: Double) -> Double {
+        guard !values.isEmpty else { return 0 }
+        let sorted = values.sorted()
+        return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
+    }
+}
+
+struct BenchReport: Encodable {
+    var mode: String
+    var model: String
+    var texts: Int
+    var textsPerRequest: Int
+    var threads: Int
+    var tokens = 0
+    var seconds = 0.0
+    var textsPerSecond = 0.0
+    var tokensPerSecond = 0.0
+    var latencyMs: [Double] = []
+    var coldStartSeconds = 0.0
+    var oneTextRoundTripMs = 0.0
+    var hostPeakBytes: Int?
+    var workerPeakBytes: Int?
+
+    var text: String {
+        let mib = { (bytes: Int?) in bytes.map { String(format: "%.1f MiB", Double($0) / 1_048_576) } ?? "n/a" }
+        return """
+            mode: \(mode); model: \(model); threads: \(threads)
+            texts: \(texts) (\(tokens) tokens), \(textsPerRequest) per request
+            throughput: \(String(format: "%.1f", textsPerSecond)) texts/s, \(String(format: "%.0f", tokensPerSecond)) tokens/s (best pass: \(String(format: "%.3f", seconds)) s)
+            request latency: p50 \(String(format: "%.2f", latencyMs[0])) ms, p95 \(String(format: "%.2f", latencyMs[1])) ms, p99 \(String(format: "%.2f", latencyMs[2])) ms
+            one-text round trip (median of 30): \(String(format: "%.2f", oneTextRoundTripMs)) ms
+            cold start (start to first vector): \(String(format: "%.3f", coldStartSeconds)) s
+            peak memory: host \(mib(hostPeakBytes)), worker \(mib(workerPeakBytes))
+            """
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (s, attoseconds) = components
+        return Double(s) + Double(attoseconds) / 1e18
+    }
+}

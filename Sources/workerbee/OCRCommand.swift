@@ -1,0 +1,148 @@
+import ArgumentParser
+import Foundation
+import WorkerBee
+import WorkerBeeWire
+
+struct OCRCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ocr",
+        abstract: "Read the text in PNG, JPEG and PDF files with a local vision model.",
+        discussion: """
+            PDF files are rasterized page by page (poppler's pdftoppm) while the previous page is read, so \
+            memory stays flat however long the file is. A page that fails is reported and counted, the \
+            others are still printed, and the exit status is non-zero if any page failed. See docs/VISION.md \
+            for models.
+            """
+    )
+
+    @Argument(help: "PNG, JPEG or PDF files.")
+    var files: [String]
+
+    @Option(name: .shortAndLong, help: "Vision model: a name in the models folder or a path to the text model GGUF.")
+    var model: String?
+
+    @Option(help: "The projector (mmproj) GGUF; default: *mmproj*.gguf beside the model.")
+    var mmproj: String?
+
+    @Option(help: "Instruction for the model (default: transcribe the page as Markdown).")
+    var prompt: String?
+
+    @Option(help: "Seconds a page may take; 0 means no limit.")
+    var timeout: Double = 120
+
+    @Option(help: "Most tokens to generate per page; 0 means up to the context.")
+    var maxTokens: Int = 0
+
+    @Option(help: "PDF rasterization resolution.")
+    var dpi: Int = 150
+
+    @Option(help: "Models folder (default: $WORKERBEE_HOME/models).")
+    var modelsDir: String?
+
+    @Option(help: "CPU threads (default: all cores).")
+    var threads: Int?
+
+    @Flag(help: "Print one JSON object per page.")
+    var json = false
+
+    func validate() throws {
+        if model == nil && (ProcessInfo.processInfo.environment["WORKERBEE_VISION_MODEL"] ?? "").isEmpty {
+            throw ValidationError("no vision model: pass --model (or set WORKERBEE_VISION_MODEL); see docs/VISION.md")
+        }
+        if timeout < 0 { throw ValidationError("--timeout cannot be negative") }
+        if dpi < 10 || dpi > 1200 { throw ValidationError("--dpi must be between 10 and 1200") }
+    }
+
+    func run() async throws {
+        let models = modelsDirectory(modelsDir)
+        let worker = WorkerProcess(configuration: WorkerConfiguration(
+            modelsDirectory: models.url,
+            visionModel: model ?? ProcessInfo.processInfo.environment["WORKERBEE_VISION_MODEL"] ?? "",
+            visionProjector: mmproj ?? "", threads: threads,
+            ocrTimeout: WorkerConfiguration.ocrTimeout(seconds: timeout)))
+        var pagesDone = 0
+        var pagesFailed = 0
+        for file in files {
+            let url = URL(fileURLWithPath: (file as NSString).expandingTildeInPath)
+            let pages: PageSource
+            do {
+                pages = try await PageSource.open(url, dpi: dpi)
+            } catch {
+                pagesFailed += 1
+                report(file: file, page: 1, pages: 1, outcome: .failure(error), seconds: 0)
+                continue
+            }
+            // Render page n+1 while page n is read: at most two pages exist at once.
+            var next: Task<Data, Error>? = Task { try await pages.image(1) }
+            for page in 1...pages.count {
+                guard let current = next else { break }
+                next = page < pages.count ? Task { try await pages.image(page + 1) } : nil
+                let start = Date()
+                let outcome: Result<VisionResult, Error>
+                do {
+                    let image = try await current.value
+                    outcome = .success(try await worker.visionOCRResult(image: image, prompt: prompt, maxTokens: maxTokens))
+                } catch {
+                    outcome = .failure(error)
+                }
+                if case .failure = outcome { pagesFailed += 1 } else { pagesDone += 1 }
+                report(file: file, page: page, pages: pages.count, outcome: outcome, seconds: Date().timeIntervalSince(start))
+            }
+        }
+        await worker.stop()
+        if pagesFailed > 0 {
+            printError("\(pagesFailed) of \(pagesDone + pagesFailed) page(s) failed")
+            throw ExitCode(1)
+        }
+    }
+
+    private func report(file: String, page: Int, pages: Int, outcome: Result<VisionResult, Error>, seconds: Double) {
+        let label = pages > 1 ? "\(file) page \(page)/\(pages)" : file
+        switch outcome {
+        case .success(let result):
+            printError(String(format: "%@: %d tokens in %.1f s", label, result.generatedTokens, seconds))
+            if json {
+                printJSON(["file": file, "page": page, "pages": pages, "text": result.text,
+                           "promptTokens": result.promptTokens, "generatedTokens": result.generatedTokens, "seconds": seconds])
+            } else {
+                print("==> \(label) <==")
+                print(result.text)
+            }
+        case .failure(let error):
+            printError("\(label): failed: \(error)")
+            if json { printJSON(["file": file, "page": page, "pages": pages, "error": "\(error)"]) }
+        }
+    }
+
+    private func printJSON(_ object: [String: Any]) {
+        if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
+            print(String(decoding: data, as: UTF8.self))
+        }
+    }
+}
+
+/// The pages of one input file: an image is one page, a PDF one page per PDF page.
+struct PageSource: Sendable {
+    let count: Int
+    private let load: @Sendable (Int) async throws -> Data
+
+    func image(_ page: Int) async throws -> Data { try await load(page) }
+
+    static func open(_ url: URL, dpi: Int) async throws -> PageSource {
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw ExternalCommand.Failure(description: "\(url.path) does not exist")
+        }
+        let head = (try? FileHandle(forReadingFrom: url).read(upToCount: 8)) ?? Data()
+        if head.starts(with: Array("%PDF".utf8)) || url.pathExtension.lowercased() == "pdf" {
+            let pdf = PDFRasterizer(url: url, dpi: dpi)
+            let count: Int
+            do {
+                count = try await pdf.pageCount()
+            } catch {
+                throw ExternalCommand.Failure(description: "\(url.lastPathComponent) is not a readable PDF: \(error)")
+            }
+            return PageSource(count: count) { try await pdf.render(page: $0) }
+        }
+        return PageSource(count: 1) { _ in try Data(contentsOf: url) }
+    }
+}
