@@ -35,7 +35,10 @@ struct BenchEmbed: AsyncParsableCommand {
     @Option(help: "Texts per request.")
     var batchSize: Int = 256
 
-    @Option(help: "CPU threads (default: all cores).")
+    @Option(help: "Worker processes (default: one per core).")
+    var workers: Int?
+
+    @Option(help: "CPU threads per worker, or for --in-process (default: cores divided by workers).")
     var threads: Int?
 
     @Option(help: "Tokens per llama.cpp micro-batch.")
@@ -63,23 +66,27 @@ struct BenchEmbed: AsyncParsableCommand {
         let perRequest = seedMode ? 1 : batchSize
         let batches = stride(from: 0, to: texts.count, by: perRequest).map { Array(texts[$0..<min($0 + perRequest, texts.count)]) }
         let models = modelsDirectory(modelsDir)
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let processes = inProcess ? 1 : (seedMode ? 1 : (workers ?? WorkerPool.defaultProcessCount(cores: cores)))
+        let threadsEach = threads ?? max(1, cores / processes)
         var report = BenchReport(
-            mode: inProcess ? "in-process" : (seedMode ? "worker, seed mode (1 text/request)" : "worker"),
-            model: model, texts: texts.count, textsPerRequest: perRequest, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+            mode: inProcess ? "in-process" : (seedMode ? "worker, seed mode (1 text/request)" : "worker pool"),
+            model: model, texts: texts.count, textsPerRequest: perRequest, processes: processes, threads: threadsEach)
         let embed: ([String]) async throws -> EmbedResult
         var stop: () async -> Void = {}
-        var workerPID: () async -> Int32? = { nil }
+        var workerPIDs: () async -> [Int32] = { [] }
         let clock = ContinuousClock()
         let coldStart = clock.now
         if inProcess {
-            let engine = try EmbeddingModel(url: models.resolve(model), options: .init(threads: threads, batchTokens: batchTokens ?? 512))
+            let engine = try EmbeddingModel(url: models.resolve(model), options: .init(threads: threadsEach, batchTokens: batchTokens ?? 512))
             embed = { try engine.embed($0) }
         } else {
-            let worker = WorkerProcess(configuration: WorkerConfiguration(
-                modelsDirectory: models.url, embeddingModel: model, threads: threads, batchTokens: batchTokens, embedTimeout: nil))
-            embed = { try await worker.embedResult($0) }
-            stop = { await worker.stop() }
-            workerPID = { await worker.pid }
+            let pool = WorkerPool(
+                configuration: WorkerConfiguration(modelsDirectory: models.url, embeddingModel: model, batchTokens: batchTokens, embedTimeout: nil),
+                processes: processes, threadsPerProcess: threadsEach)
+            embed = { try await pool.embedResult($0) }
+            stop = { await pool.stop() }
+            workerPIDs = { await pool.pids() }
         }
         _ = try await embed(["cold start"])
         report.coldStartSeconds = (clock.now - coldStart).seconds
@@ -112,7 +119,8 @@ struct BenchEmbed: AsyncParsableCommand {
         report.tokensPerSecond = Double(tokens) / best
         report.latencyMs = [0.5, 0.95, 0.99].map { percentile(latencies, $0) * 1000 }
         report.hostPeakBytes = MemoryUsage.peakResident()
-        if let pid = await workerPID() { report.workerPeakBytes = MemoryUsage.peakResident(pid: pid) }
+        let peaks = await workerPIDs().compactMap { MemoryUsage.peakResident(pid: $0) }
+        if !peaks.isEmpty { report.workerPeakBytes = peaks.reduce(0, +) }
         await stop()
         if json {
             let encoder = JSONEncoder()
@@ -135,6 +143,7 @@ struct BenchReport: Encodable {
     var model: String
     var texts: Int
     var textsPerRequest: Int
+    var processes: Int
     var threads: Int
     var tokens = 0
     var seconds = 0.0
@@ -149,13 +158,13 @@ struct BenchReport: Encodable {
     var text: String {
         let mib = { (bytes: Int?) in bytes.map { String(format: "%.1f MiB", Double($0) / 1_048_576) } ?? "n/a" }
         return """
-            mode: \(mode); model: \(model); threads: \(threads)
+            mode: \(mode); model: \(model); processes: \(processes) x \(threads) thread(s)
             texts: \(texts) (\(tokens) tokens), \(textsPerRequest) per request
             throughput: \(String(format: "%.1f", textsPerSecond)) texts/s, \(String(format: "%.0f", tokensPerSecond)) tokens/s (best pass: \(String(format: "%.3f", seconds)) s)
             request latency: p50 \(String(format: "%.2f", latencyMs[0])) ms, p95 \(String(format: "%.2f", latencyMs[1])) ms, p99 \(String(format: "%.2f", latencyMs[2])) ms
             one-text round trip (median of 30): \(String(format: "%.2f", oneTextRoundTripMs)) ms
             cold start (start to first vector): \(String(format: "%.3f", coldStartSeconds)) s
-            peak memory: host \(mib(hostPeakBytes)), worker \(mib(workerPeakBytes))
+            peak memory: host \(mib(hostPeakBytes)), workers \(mib(workerPeakBytes)) (sum over workers)
             """
     }
 }
