@@ -29,11 +29,14 @@ struct EmbedCommand: AsyncParsableCommand {
     @Option(help: "Models folder (default: $WORKERBEE_HOME/models).")
     var modelsDir: String?
 
-    @Option(help: "CPU threads (default: all cores).")
+    @Option(help: "Worker processes (default: one per core).")
+    var workers: Int?
+
+    @Option(help: "CPU threads per worker (default: cores divided by workers).")
     var threads: Int?
 
-    @Option(help: "Texts per request to the worker.")
-    var batchSize: Int = 256
+    @Option(help: "Texts per request (split across the workers).")
+    var batchSize: Int = 512
 
     @Option(help: "How many more times to send a batch whose worker was lost.")
     var retries: Int = 3
@@ -51,6 +54,7 @@ struct EmbedCommand: AsyncParsableCommand {
         if !texts.isEmpty && input != nil { throw ValidationError("give texts as arguments or with --input, not both") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
         if retries < 0 { throw ValidationError("--retries cannot be negative") }
     }
 
@@ -61,8 +65,9 @@ struct EmbedCommand: AsyncParsableCommand {
             try embedInProcess(inputs, url: models.resolve(model))
             return
         }
-        let worker = WorkerProcess(configuration: WorkerConfiguration(
-            modelsDirectory: models.url, embeddingModel: model, threads: threads))
+        let worker = WorkerPool(
+            configuration: WorkerConfiguration(modelsDirectory: models.url, embeddingModel: model),
+            processes: workers, threadsPerProcess: threads)
         var output = EmbeddingOutput()
         let meter = ProgressMeter(total: inputs.count, unit: "texts", enabled: progress || isatty(2) == 1)
         var truncated = 0
@@ -88,7 +93,7 @@ struct EmbedCommand: AsyncParsableCommand {
         if truncated > 0 { printError("note: \(truncated) text(s) were longer than the model's context and were truncated") }
     }
 
-    private func embedBatch(_ batch: [String], worker: WorkerProcess) async throws -> EmbedResult {
+    private func embedBatch(_ batch: [String], worker: WorkerPool) async throws -> EmbedResult {
         var attempt = 0
         while true {
             do {

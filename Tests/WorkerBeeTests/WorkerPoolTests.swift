@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+import WorkerBeeWire
+
+@testable import WorkerBee
+
+@Suite(.serialized) struct WorkerPoolTests {
+    @Test func slicesAreContiguousCoverEverythingAndAreBalanced() {
+        let texts = (0..<100).map { String(repeating: "x", count: $0 % 7 == 0 ? 200 : 20) }
+        let slices = WorkerPool.slices(of: texts, parts: 3)
+        #expect(slices.count == 3)
+        #expect(slices.first?.lowerBound == 0 && slices.last?.upperBound == 100)
+        for (a, b) in zip(slices, slices.dropFirst()) { #expect(a.upperBound == b.lowerBound) }
+        let sizes = slices.map { texts[$0].reduce(0) { $0 + $1.utf8.count } }
+        #expect(sizes.max()! < sizes.min()! * 2)
+        #expect(WorkerPool.slices(of: ["one"], parts: 4) == [0..<1])
+    }
+
+    @Test func poolEmbedsAcrossWorkersInInputOrder() async throws {
+        let sandbox = try WorkerSandbox()
+        defer { sandbox.remove() }
+        let texts = (0..<60).map { "pool text \($0) " + String(repeating: "and more ", count: $0 % 11) }
+        let single = WorkerProcess(configuration: sandbox.configuration())
+        let expected = try await single.embed(texts)
+        await single.stop()
+        let pool = WorkerPool(configuration: sandbox.configuration(), processes: 2, threadsPerProcess: 1)
+        let result = try await pool.embedResult(texts)
+        #expect(result.count == 60)
+        for (vector, reference) in zip(result.vectors, expected) { #expect(cosine(vector, reference) > 0.99999) }
+        #expect(await pool.pids().count == 2)
+        await pool.stop()
+        #expect(await pool.pids().isEmpty)
+    }
+
+    @Test func aCrashInOneWorkerDoesNotDisturbTheOthers() async throws {
+        let sandbox = try WorkerSandbox()
+        defer { sandbox.remove() }
+        let pool = WorkerPool(configuration: sandbox.configuration(fault: "embed-text=BOOM:abort"), processes: 2, threadsPerProcess: 1)
+        try await pool.start()
+        let before = Set(await pool.pids())
+        #expect(before.count == 2)
+        await #expect(throws: WorkerError.self) { try await pool.embed(["BOOM"]) }
+        let after = Set(await pool.pids())
+        // The worker that held BOOM died twice; the other one is the same process, still running.
+        #expect(before.intersection(after).count == 1)
+        #expect(try await pool.embed((0..<20).map { "fine \($0)" }).count == 20)
+        await pool.stop()
+    }
+
+    @Test func workersLogToTheirOwnFiles() async throws {
+        let sandbox = try WorkerSandbox()
+        defer { sandbox.remove() }
+        let pool = WorkerPool(configuration: sandbox.configuration(), processes: 2, threadsPerProcess: 1)
+        try await pool.start()
+        await pool.stop()
+        for index in 1...2 {
+            #expect(FileManager.default.fileExists(atPath: sandbox.directory.appendingPathComponent("worker-\(index).log").path))
+        }
+    }
+}
