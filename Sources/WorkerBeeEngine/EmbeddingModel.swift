@@ -19,13 +19,14 @@ public final class EmbeddingModel {
         /// The most tokens one text may use; nil means the model's training context. Longer
         /// texts are truncated (and reported as such).
         public var contextSize: Int?
-        /// Tokens per micro-batch. Raised to the per-text limit if smaller.
+        /// Most tokens packed into one llama.cpp call. A single text longer than this still goes
+        /// alone in one call (the context is sized for the longest text).
         public var batchTokens: Int
         /// Most texts per micro-batch (llama.cpp allows up to 256).
         public var maxSequencesPerBatch: Int
 
         /// Creates options.
-        public init(threads: Int? = nil, contextSize: Int? = nil, batchTokens: Int = 512, maxSequencesPerBatch: Int = 64) {
+        public init(threads: Int? = nil, contextSize: Int? = nil, batchTokens: Int = 256, maxSequencesPerBatch: Int = 64) {
             self.threads = threads
             self.contextSize = contextSize
             self.batchTokens = batchTokens
@@ -45,7 +46,7 @@ public final class EmbeddingModel {
     public let poolingType: Int
     /// Threads used.
     public let threads: Int
-    /// Tokens per micro-batch.
+    /// Most tokens packed into one llama.cpp call.
     public let batchTokens: Int
 
     private let model: OpaquePointer
@@ -88,20 +89,29 @@ public final class EmbeddingModel {
         }
         let trainContext = Int(llama_model_n_ctx_train(model))
         let perText = max(8, min(options.contextSize ?? trainContext, trainContext))
-        let batchTokens = max(options.batchTokens, perText)
+        let batchTokens = max(1, options.batchTokens)
+        let capacity = max(batchTokens, perText)
         let threads = max(1, options.threads ?? ProcessInfo.processInfo.activeProcessorCount)
-        let maxSequences = max(1, min(options.maxSequencesPerBatch, 256, batchTokens))
+        let maxSequences = max(1, min(options.maxSequencesPerBatch, 256, capacity))
 
         var contextParams = llama_context_default_params()
         contextParams.embeddings = true
-        contextParams.n_ctx = UInt32(batchTokens)
-        contextParams.n_batch = UInt32(batchTokens)
-        contextParams.n_ubatch = UInt32(batchTokens)
+        contextParams.n_ctx = UInt32(capacity)
+        contextParams.n_batch = UInt32(capacity)
+        contextParams.n_ubatch = UInt32(capacity)
         contextParams.n_seq_max = UInt32(maxSequences)
         contextParams.kv_unified = true
         contextParams.n_threads = Int32(threads)
         contextParams.n_threads_batch = Int32(threads)
         contextParams.no_perf = true
+        // Flash attention is what makes packed batches cheap: it skips the masked-out pairs between
+        // sequences. llama.cpp's "auto" turns it on for CPU; WORKERBEE_FLASH_ATTN=on|off overrides
+        // it for measurements (off is about 3.5x slower here, see docs/PERFORMANCE.md).
+        switch ProcessInfo.processInfo.environment["WORKERBEE_FLASH_ATTN"] {
+        case "on": contextParams.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_ENABLED
+        case "off": contextParams.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED
+        default: break
+        }
         guard let context = llama_init_from_model(model, contextParams) else {
             llama_model_free(model)
             throw EngineError(.loadFailed, "llama.cpp could not create a context for \(path)")
@@ -117,7 +127,7 @@ public final class EmbeddingModel {
         self.threads = threads
         self.batchTokens = batchTokens
         self.maxSequences = maxSequences
-        self.batch = llama_batch_init(Int32(batchTokens), 0, 1)
+        self.batch = llama_batch_init(Int32(capacity), 0, 1)
         self.usesMemory = llama_get_memory(context) != nil
     }
 

@@ -170,7 +170,7 @@ struct Worker {
         let url = ModelDirectory(url: URL(fileURLWithPath: settings.modelsDirectory)).resolve(name)
         let start = DispatchTime.now()
         let options = EmbeddingModel.Options(
-            threads: settings.threads, contextSize: settings.contextSize, batchTokens: settings.batchTokens ?? 512)
+            threads: settings.threads, contextSize: settings.contextSize, batchTokens: settings.batchTokens ?? EmbeddingModel.Options().batchTokens)
         let model = try EmbeddingModel(url: url, options: options)
         let ms = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
         log(String(format: "loaded embedding model %@ (%@, dim %d, %d threads) in %.1f ms", name, url.path, model.dimension, model.threads, ms))

@@ -8,7 +8,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure throughput, latency, cold start and memory.",
-        subcommands: [BenchEmbed.self, BenchOCR.self]
+        subcommands: [BenchEmbed.self, BenchOCR.self, BenchCorpusCommand.self]
     )
 }
 
@@ -78,7 +78,7 @@ struct BenchEmbed: AsyncParsableCommand {
         let clock = ContinuousClock()
         let coldStart = clock.now
         if inProcess {
-            let engine = try EmbeddingModel(url: models.resolve(model), options: .init(threads: threadsEach, batchTokens: batchTokens ?? 512))
+            let engine = try EmbeddingModel(url: models.resolve(model), options: .init(threads: threadsEach, batchTokens: batchTokens ?? EmbeddingModel.Options().batchTokens))
             embed = { try engine.embed($0) }
         } else {
             let pool = WorkerPool(
@@ -250,5 +250,26 @@ struct BenchOCR: AsyncParsableCommand {
                 """, pages.count, figures["promptTokensPerPage"]!, generated, figures["secondsPerPage"]!, figures["renderSecondsPerPage"]!,
                 figures["generatedTokensPerSecond"]!, coldStart, figures["hostPeakMiB"]!, figures["workerPeakMiB"]!))
         }
+    }
+}
+
+struct BenchCorpusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "corpus",
+        abstract: "Print the generated benchmark texts as JSON strings, one per line (to feed other tools).")
+
+    @Option(help: "sentences or chunks (~150 words).")
+    var shape: String = "sentences"
+
+    @Option(help: "Number of texts.")
+    var count: Int = 1000
+
+    func run() throws {
+        guard let shape = BenchCorpus.Shape(rawValue: shape) else { throw ValidationError("--shape must be sentences or chunks") }
+        var output = ""
+        for text in BenchCorpus.texts(shape, count: count) {
+            output += String(decoding: try JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed]), as: UTF8.self) + "\n"
+        }
+        print(output, terminator: "")
     }
 }
