@@ -184,33 +184,15 @@ struct BenchOCR: AsyncParsableCommand {
     @Argument(help: "PNG, JPEG or PDF file.")
     var file: String
 
-    @Option(name: .shortAndLong, help: "Vision model name or path.")
-    var model: String
-
-    @Option(help: "Projector (mmproj) path; default: discovered beside the model.")
-    var mmproj: String?
-
-    @Option(help: "Most tokens to generate per page; 0 means up to the context.")
-    var maxTokens: Int = 0
-
-    @Option(help: "PDF rasterization resolution.")
-    var dpi: Int = 150
-
-    @Option(help: "Models folder (default: $WORKERBEE_HOME/models).")
-    var modelsDir: String?
-
-    @Option(help: "CPU threads (default: all cores).")
-    var threads: Int?
+    @OptionGroup var vision: VisionOptions
 
     @Flag(help: "Print JSON.")
     var json = false
 
     func run() async throws {
-        let worker = WorkerProcess(configuration: WorkerConfiguration(
-            modelsDirectory: modelsDirectory(modelsDir).url, visionModel: model, visionProjector: mmproj ?? "",
-            threads: threads, ocrTimeout: nil))
+        let worker = WorkerProcess(configuration: vision.configuration(ocrTimeout: nil))
         let clock = ContinuousClock()
-        let pages = try await PageSource.open(URL(fileURLWithPath: (file as NSString).expandingTildeInPath), dpi: dpi)
+        let pages = try await PageSource.open(URL(fileURLWithPath: (file as NSString).expandingTildeInPath), dpi: vision.dpi)
         var seconds: [Double] = []
         var renderSeconds: [Double] = []
         var generated = 0
@@ -222,7 +204,7 @@ struct BenchOCR: AsyncParsableCommand {
             let image = try await pages.image(page)
             renderSeconds.append((clock.now - renderStart).seconds)
             let pageStart = clock.now
-            let result = try await worker.visionOCRResult(image: image, maxTokens: maxTokens)
+            let result = try await worker.visionOCRResult(image: image, maxTokens: vision.maxTokens)
             if page == 1 { coldStart = (clock.now - start).seconds }
             seconds.append((clock.now - pageStart).seconds)
             generated += result.generatedTokens

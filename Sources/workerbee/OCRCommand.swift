@@ -18,11 +18,7 @@ struct OCRCommand: AsyncParsableCommand {
     @Argument(help: "PNG, JPEG or PDF files.")
     var files: [String]
 
-    @Option(name: .shortAndLong, help: "Vision model: a name in the models folder or a path to the text model GGUF.")
-    var model: String?
-
-    @Option(help: "The projector (mmproj) GGUF; default: *mmproj*.gguf beside the model.")
-    var mmproj: String?
+    @OptionGroup var vision: VisionOptions
 
     @Option(help: "Instruction for the model (default: transcribe the page as Markdown).")
     var prompt: String?
@@ -30,43 +26,22 @@ struct OCRCommand: AsyncParsableCommand {
     @Option(help: "Seconds a page may take; 0 means no limit.")
     var timeout: Double = 120
 
-    @Option(help: "Most tokens to generate per page; 0 means up to the context.")
-    var maxTokens: Int = 0
-
-    @Option(help: "PDF rasterization resolution.")
-    var dpi: Int = 150
-
-    @Option(help: "Models folder (default: $WORKERBEE_HOME/models).")
-    var modelsDir: String?
-
-    @Option(help: "CPU threads (default: all cores).")
-    var threads: Int?
-
     @Flag(help: "Print one JSON object per page.")
     var json = false
 
     func validate() throws {
-        if model == nil && (ProcessInfo.processInfo.environment["WORKERBEE_VISION_MODEL"] ?? "").isEmpty {
-            throw ValidationError("no vision model: pass --model (or set WORKERBEE_VISION_MODEL); see docs/VISION.md")
-        }
         if timeout < 0 { throw ValidationError("--timeout cannot be negative") }
-        if dpi < 10 || dpi > 1200 { throw ValidationError("--dpi must be between 10 and 1200") }
     }
 
     func run() async throws {
-        let models = modelsDirectory(modelsDir)
-        let worker = WorkerProcess(configuration: WorkerConfiguration(
-            modelsDirectory: models.url,
-            visionModel: model ?? ProcessInfo.processInfo.environment["WORKERBEE_VISION_MODEL"] ?? "",
-            visionProjector: mmproj ?? "", threads: threads,
-            ocrTimeout: WorkerConfiguration.ocrTimeout(seconds: timeout)))
+        let worker = WorkerProcess(configuration: vision.configuration(ocrTimeout: WorkerConfiguration.ocrTimeout(seconds: timeout)))
         var pagesDone = 0
         var pagesFailed = 0
         for file in files {
             let url = URL(fileURLWithPath: (file as NSString).expandingTildeInPath)
             let pages: PageSource
             do {
-                pages = try await PageSource.open(url, dpi: dpi)
+                pages = try await PageSource.open(url, dpi: vision.dpi)
             } catch {
                 pagesFailed += 1
                 report(file: file, page: 1, pages: 1, outcome: .failure(error), seconds: 0)
@@ -81,7 +56,7 @@ struct OCRCommand: AsyncParsableCommand {
                 let outcome: Result<VisionResult, Error>
                 do {
                     let image = try await current.value
-                    outcome = .success(try await worker.visionOCRResult(image: image, prompt: prompt, maxTokens: maxTokens))
+                    outcome = .success(try await worker.visionOCRResult(image: image, prompt: prompt, maxTokens: vision.maxTokens))
                 } catch {
                     outcome = .failure(error)
                 }
@@ -144,5 +119,42 @@ struct PageSource: Sendable {
             return PageSource(count: count) { try await pdf.render(page: $0) }
         }
         return PageSource(count: 1) { _ in try Data(contentsOf: url) }
+    }
+}
+
+/// The options `ocr` and `bench ocr` share: which model, which projector, how to run it.
+struct VisionOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Vision model: a name in the models folder or a path to the text model GGUF (default: $WORKERBEE_VISION_MODEL).")
+    var model: String?
+
+    @Option(help: "The projector (mmproj) GGUF; default: *mmproj*.gguf beside the model.")
+    var mmproj: String?
+
+    @Option(help: "Most tokens to generate per page; 0 means up to the context.")
+    var maxTokens: Int = 0
+
+    @Option(help: "PDF rasterization resolution.")
+    var dpi: Int = 150
+
+    @Option(help: "Models folder (default: $WORKERBEE_HOME/models).")
+    var modelsDir: String?
+
+    @Option(help: "CPU threads (default: all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        if resolvedModel.isEmpty {
+            throw ValidationError("no vision model: pass --model (or set WORKERBEE_VISION_MODEL); see docs/VISION.md")
+        }
+        if dpi < 10 || dpi > 1200 { throw ValidationError("--dpi must be between 10 and 1200") }
+        if maxTokens < 0 { throw ValidationError("--max-tokens cannot be negative") }
+    }
+
+    var resolvedModel: String { model ?? ProcessInfo.processInfo.environment["WORKERBEE_VISION_MODEL"] ?? "" }
+
+    func configuration(ocrTimeout: Duration?) -> WorkerConfiguration {
+        WorkerConfiguration(
+            modelsDirectory: modelsDirectory(modelsDir).url, visionModel: resolvedModel, visionProjector: mmproj ?? "",
+            threads: threads, ocrTimeout: ocrTimeout)
     }
 }

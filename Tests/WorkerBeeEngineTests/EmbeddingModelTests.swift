@@ -11,7 +11,7 @@ import WorkerBeeWire
         let references = try TestModels.references()
         let result = try model.embed(references.map(\.text))
         for (reference, vector) in zip(references, result.vectors) {
-            let similarity = cosine(reference.embedding, vector)
+            let similarity = cosineSimilarity(reference.embedding, vector)
             #expect(similarity >= 0.9999, "\(reference.text): cosine \(similarity)")
         }
         #expect(result.tokenCounts == references.map(\.tokens))
@@ -22,7 +22,7 @@ import WorkerBeeWire
         let references = try TestModels.references()
         let result = try model.embed(references.map(\.text))
         for (reference, vector) in zip(references, result.vectors) {
-            let similarity = cosine(reference.embedding, vector)
+            let similarity = cosineSimilarity(reference.embedding, vector)
             #expect(similarity >= 0.9999, "\(reference.text): cosine \(similarity)")
         }
     }
@@ -33,7 +33,7 @@ import WorkerBeeWire
         let batched = try model.embed(texts).vectors
         for (text, vector) in zip(texts, batched) {
             let single = try model.embed([text]).vectors[0]
-            #expect(cosine(single, vector) > 0.99999)
+            #expect(cosineSimilarity(single, vector) > 0.99999)
         }
     }
 
@@ -44,7 +44,7 @@ import WorkerBeeWire
         let norm = { (v: [Float]) in v.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot() }
         #expect(abs(norm(normalized) - 1) < 1e-5)
         #expect(abs(norm(raw) - 1) > 1e-3)
-        #expect(cosine(normalized, raw) > 0.99999)
+        #expect(cosineSimilarity(normalized, raw) > 0.99999)
     }
 
     @Test func textLongerThanTheContextIsTruncatedAndSaysSo() throws {

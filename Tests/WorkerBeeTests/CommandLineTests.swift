@@ -83,7 +83,7 @@ func childPIDs(of parent: Int32, containing needle: String) -> [Int32] {
         let lines = try run.embeddings
         #expect(lines.map(\.index) == Array(0..<expected.count))
         for (line, vector) in zip(lines, expected) {
-            #expect(cosine(line.vector, vector) >= 0.9999)
+            #expect(cosineSimilarity(line.vector, vector) >= 0.9999)
         }
     }
 
@@ -97,7 +97,7 @@ func childPIDs(of parent: Int32, containing needle: String) -> [Int32] {
         let run = try await CommandRun.run(["embed", "--models-dir", directory.directory.path, "--model", "minilm-f32", "--input", "-"], stdin: input)
         #expect(run.status == 0, "\(run.stderr)")
         for (line, vector) in zip(try run.embeddings, expected) {
-            #expect(cosine(line.vector, vector) >= 0.9999)
+            #expect(cosineSimilarity(line.vector, vector) >= 0.9999)
         }
     }
 
@@ -126,7 +126,7 @@ func childPIDs(of parent: Int32, containing needle: String) -> [Int32] {
         let lines = try run.embeddings
         #expect(lines.map(\.index) == Array(0..<600))
         let clean = try await CommandRun.run(["embed", "--batch-size", "600"], stdin: input)
-        for (a, b) in zip(lines, try clean.embeddings) { #expect(cosine(a.vector, b.vector) > 0.99999) }
+        for (a, b) in zip(lines, try clean.embeddings) { #expect(cosineSimilarity(a.vector, b.vector) > 0.99999) }
     }
 
     @Test func unfinishableJobExitsNonZeroAndWhatItWroteIsValid() async throws {

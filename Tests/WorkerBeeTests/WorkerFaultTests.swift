@@ -76,7 +76,7 @@ import WorkerBeeWire
         let worker = WorkerProcess(configuration: sandbox.configuration(fault: "embed:slow=3", once: true, embedTimeout: .seconds(1)))
         await #expect(throws: WorkerError.self) { try await worker.embed(["the first caller's text"]) }
         let vector = try await worker.embed(["the second caller's text"])[0]
-        #expect(cosine(vector, expected) > 0.99999)
+        #expect(cosineSimilarity(vector, expected) > 0.99999)
         await worker.stop()
     }
 

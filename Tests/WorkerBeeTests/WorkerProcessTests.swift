@@ -90,7 +90,7 @@ import WorkerBeeWire
         let vectors = try await worker.embed(references.map { $0["text"] as! String })
         for (reference, vector) in zip(references, vectors) {
             let expected = (reference["embedding"] as! [NSNumber]).map(\.floatValue)
-            #expect(cosine(expected, vector) >= 0.9999)
+            #expect(cosineSimilarity(expected, vector) >= 0.9999)
         }
         await worker.stop()
     }
@@ -110,7 +110,7 @@ import WorkerBeeWire
             return answers
         }
         for (index, vector) in expected.enumerated() {
-            #expect(cosine(try #require(answers[index]), vector) > 0.99999)
+            #expect(cosineSimilarity(try #require(answers[index]), vector) > 0.99999)
         }
         #expect(await worker.spawnCount == 1)
         await worker.stop()
