@@ -29,8 +29,6 @@ final class WorkerConnection: @unchecked Sendable {
     private var continuation: CheckedContinuation<WorkerResponse, Error>?
     private var helloContinuation: CheckedContinuation<WorkerHello, Error>?
     private var hello: WorkerHello?
-    /// Frames discarded because they answered no request being waited for.
-    private(set) var discardedFrames = 0
 
     init(process: ChildProcess, logger: Logger) {
         self.process = process
@@ -52,13 +50,6 @@ final class WorkerConnection: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return ending != nil
-    }
-
-    /// How the stream ended, if it has.
-    var endingReason: Ending? {
-        lock.lock()
-        defer { lock.unlock() }
-        return ending
     }
 
     /// Closes both pipes.
@@ -177,7 +168,6 @@ final class WorkerConnection: @unchecked Sendable {
     private func deliver(id: UInt64, _ result: Result<WorkerResponse, Error>) {
         lock.lock()
         guard expectedID == id, received == nil else {
-            discardedFrames += 1
             let expected = expectedID.map(String.init) ?? "none"
             lock.unlock()
             if case .success = result {

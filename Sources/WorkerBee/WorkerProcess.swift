@@ -263,8 +263,10 @@ public actor WorkerProcess {
         spawnCount += 1
         let connection = WorkerConnection(process: process, logger: logger)
         let startTimeout = configuration.startTimeout
+        let expired = StartExpired()
         let timer = Task.detached {
             guard (try? await Task.sleep(for: startTimeout)) != nil else { return }
+            expired.mark()
             process.send(signal: SIGKILL)
         }
         defer { timer.cancel() }
@@ -276,7 +278,7 @@ public actor WorkerProcess {
             throw WorkerError(.protocolViolation, "the worker broke the protocol while starting: \(error)", exitStatus: status, logTail: logTail())
         } catch {
             let status = await reapLost(connection)
-            if timer.isCancelled == false, status == .signaled(SIGKILL) {
+            if expired.isMarked {
                 throw WorkerError(.timedOut, "the worker did not start within \(startTimeout); it was killed", exitStatus: status, logTail: logTail())
             }
             throw WorkerError(.crashed, "the worker exited while starting", exitStatus: status, logTail: logTail())
@@ -349,4 +351,12 @@ public actor WorkerProcess {
 }
 
 private struct RequestTimedOut: Error {}
+
+/// Set by the start-up timer when it kills a worker that never said hello.
+private final class StartExpired: @unchecked Sendable {
+    private let lock = NSLock()
+    private var marked = false
+    func mark() { lock.withLock { marked = true } }
+    var isMarked: Bool { lock.withLock { marked } }
+}
 private struct CancelGraceExpired: Error {}

@@ -47,6 +47,22 @@ import WorkerBeeWire
         }
     }
 
+    @Test func workerThatNeverSaysHelloTimesOutAndIsKilled() async throws {
+        let sandbox = try WorkerSandbox()
+        defer { sandbox.remove() }
+        var configuration = sandbox.configuration(fault: "start:hang")
+        configuration.startTimeout = .seconds(2)
+        let worker = WorkerProcess(configuration: configuration)
+        do {
+            try await worker.start()
+            Issue.record("a worker that hangs at start started")
+        } catch let error as WorkerError {
+            #expect(error.code == .timedOut)
+            #expect(error.exitStatus == .signaled(SIGKILL))
+        }
+        #expect(await worker.isAlive == false)
+    }
+
     @Test func timeoutKillsTheWorkerAndTheNextCallGetsAFreshOne() async throws {
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }
