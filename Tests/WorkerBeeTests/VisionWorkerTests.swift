@@ -20,8 +20,11 @@ struct VisionSandbox {
         try FileManager.default.moveItem(at: files.projector, to: models.appendingPathComponent("tiny-vision-b.mmproj.gguf"))
     }
 
-    func configuration(ocrTimeout: Duration? = .seconds(120), projector: String = "") -> WorkerConfiguration {
+    /// - Parameter longContext: a 16k context, so that an uncapped generation of the tiny model
+    ///   (which never emits an end token) runs for many seconds even on a fast machine.
+    func configuration(ocrTimeout: Duration? = .seconds(120), projector: String = "", longContext: Bool = false) -> WorkerConfiguration {
         var configuration = sandbox.configuration()
+        if longContext { configuration.contextSize = 16384 }
         configuration.modelsDirectory = models
         configuration.visionModel = "tiny-vision"
         configuration.visionProjector = projector
@@ -51,11 +54,11 @@ struct VisionSandbox {
     @Test func timeoutKillsAGenerationThatRunsTooLong() async throws {
         let box = try VisionSandbox()
         defer { box.sandbox.remove() }
-        let worker = WorkerProcess(configuration: box.configuration(ocrTimeout: .seconds(1)))
-        try await worker.start()
+        let worker = WorkerProcess(configuration: box.configuration(ocrTimeout: .seconds(1), longContext: true))
+        try await worker.loadModel("tiny-vision", kind: .vision)
         let pid = try #require(await worker.pid)
         do {
-            _ = try await worker.visionOCR(png: VisionSandbox.page())  // ~2,000 tokens: several seconds
+            _ = try await worker.visionOCR(png: VisionSandbox.page())  // ~16,000 tokens: many seconds
             Issue.record("a long generation beat a 1 s timeout")
         } catch let error as WorkerError {
             #expect(error.code == .timedOut)
@@ -68,7 +71,7 @@ struct VisionSandbox {
     @Test func cancellingAGenerationStopsItPromptlyAndKeepsTheWorker() async throws {
         let box = try VisionSandbox()
         defer { box.sandbox.remove() }
-        let worker = WorkerProcess(configuration: box.configuration())
+        let worker = WorkerProcess(configuration: box.configuration(longContext: true))
         _ = try await worker.visionOCRResult(image: VisionSandbox.page(), maxTokens: 2)
         let pid = await worker.pid
         let request = Task { try await worker.visionOCR(png: VisionSandbox.page()) }

@@ -66,7 +66,7 @@ import WorkerBeeWire
     @Test func timeoutKillsTheWorkerAndTheNextCallGetsAFreshOne() async throws {
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }
-        let worker = WorkerProcess(configuration: sandbox.configuration(fault: "embed:hang", once: true, embedTimeout: .seconds(2)))
+        let worker = WorkerProcess(configuration: sandbox.configuration(fault: "embed:hang", once: true, embedTimeout: .seconds(3)))
         try await worker.start()
         let hungPID = try #require(await worker.pid)
         do {
@@ -89,7 +89,7 @@ import WorkerBeeWire
         let expected = try await reference.embed(["the second caller's text"])[0]
         await reference.stop()
 
-        let worker = WorkerProcess(configuration: sandbox.configuration(fault: "embed:slow=3", once: true, embedTimeout: .seconds(1)))
+        let worker = WorkerProcess(configuration: sandbox.configuration(fault: "embed:slow=8", once: true, embedTimeout: .seconds(3)))
         await #expect(throws: WorkerError.self) { try await worker.embed(["the first caller's text"]) }
         let vector = try await worker.embed(["the second caller's text"])[0]
         #expect(cosineSimilarity(vector, expected) > 0.99999)
