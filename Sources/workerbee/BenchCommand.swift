@@ -26,20 +26,7 @@ struct BenchEmbed: AsyncParsableCommand {
     @Option(help: "Number of generated texts.")
     var count: Int = 1000
 
-    @Option(name: .shortAndLong, help: "Model name or path.")
-    var model: String = ModelDirectory.defaultEmbeddingModel
-
-    @Option(help: "Models folder (default: $WORKERBEE_HOME/models).")
-    var modelsDir: String?
-
-    @Option(help: "Texts per request.")
-    var batchSize: Int = 256
-
-    @Option(help: "Worker processes (default: one per core).")
-    var workers: Int?
-
-    @Option(help: "CPU threads per worker, or for --in-process (default: cores divided by workers).")
-    var threads: Int?
+    @OptionGroup var embedding: EmbeddingOptions
 
     @Option(help: "Tokens per llama.cpp micro-batch.")
     var batchTokens: Int?
@@ -58,17 +45,18 @@ struct BenchEmbed: AsyncParsableCommand {
 
     func validate() throws {
         guard BenchCorpus.Shape(rawValue: shape) != nil else { throw ValidationError("--shape must be sentences or chunks") }
-        if batchSize < 1 || repeats < 1 || count < 1 { throw ValidationError("--batch-size, --repeats and --count must be at least 1") }
+        if repeats < 1 || count < 1 { throw ValidationError("--repeats and --count must be at least 1") }
     }
 
     func run() async throws {
         let texts = try input.map { try TextInput.read(path: $0) } ?? BenchCorpus.texts(BenchCorpus.Shape(rawValue: shape)!, count: count)
-        let perRequest = seedMode ? 1 : batchSize
+        let perRequest = seedMode ? 1 : embedding.batchSize
         let batches = stride(from: 0, to: texts.count, by: perRequest).map { Array(texts[$0..<min($0 + perRequest, texts.count)]) }
-        let models = modelsDirectory(modelsDir)
+        let models = modelsDirectory(embedding.modelsDir)
+        let model = embedding.model
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        let processes = inProcess ? 1 : (seedMode ? 1 : (workers ?? WorkerPool.defaultProcessCount(cores: cores)))
-        let threadsEach = threads ?? max(1, cores / processes)
+        let processes = inProcess ? 1 : (seedMode ? 1 : (embedding.workers ?? WorkerPool.defaultProcessCount(cores: cores)))
+        let threadsEach = embedding.threads ?? max(1, cores / processes)
         var report = BenchReport(
             mode: inProcess ? "in-process" : (seedMode ? "worker, seed mode (1 text/request)" : "worker pool"),
             model: model, texts: texts.count, textsPerRequest: perRequest, processes: processes, threads: threadsEach)

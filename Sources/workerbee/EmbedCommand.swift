@@ -23,20 +23,7 @@ struct EmbedCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "File of JSON strings, one per line ('-' for stdin).")
     var input: String?
 
-    @Option(name: .shortAndLong, help: "Model name in the models folder, or a path to a .gguf file.")
-    var model: String = ModelDirectory.defaultEmbeddingModel
-
-    @Option(help: "Models folder (default: $WORKERBEE_HOME/models).")
-    var modelsDir: String?
-
-    @Option(help: "Worker processes (default: one per core).")
-    var workers: Int?
-
-    @Option(help: "CPU threads per worker (default: cores divided by workers).")
-    var threads: Int?
-
-    @Option(help: "Texts per request (split across the workers).")
-    var batchSize: Int = 512
+    @OptionGroup var embedding: EmbeddingOptions
 
     @Option(help: "How many more times to send a batch whose worker was lost.")
     var retries: Int = 3
@@ -52,29 +39,26 @@ struct EmbedCommand: AsyncParsableCommand {
 
     func validate() throws {
         if !texts.isEmpty && input != nil { throw ValidationError("give texts as arguments or with --input, not both") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
         if retries < 0 { throw ValidationError("--retries cannot be negative") }
     }
 
     func run() async throws {
         let inputs = try texts.isEmpty ? TextInput.read(path: input ?? "-") : texts
-        let models = modelsDirectory(modelsDir)
+        let models = modelsDirectory(embedding.modelsDir)
         if inProcess {
-            try embedInProcess(inputs, url: models.resolve(model))
+            try embedInProcess(inputs, url: models.resolve(embedding.model))
             return
         }
         let worker = WorkerPool(
-            configuration: WorkerConfiguration(modelsDirectory: models.url, embeddingModel: model),
-            processes: workers, threadsPerProcess: threads)
+            configuration: WorkerConfiguration(modelsDirectory: models.url, embeddingModel: embedding.model),
+            processes: embedding.workers, threadsPerProcess: embedding.threads)
         var output = EmbeddingOutput()
         let meter = ProgressMeter(total: inputs.count, unit: "texts", enabled: progress || isatty(2) == 1)
         var truncated = 0
         var start = 0
         do {
             while start < inputs.count {
-                let end = min(start + batchSize, inputs.count)
+                let end = min(start + embedding.batchSize, inputs.count)
                 let result = try await embedBatch(Array(inputs[start..<end]), worker: worker)
                 for (offset, vector) in result.vectors.enumerated() { output.write(index: start + offset, vector: vector) }
                 output.flush()
@@ -106,11 +90,11 @@ struct EmbedCommand: AsyncParsableCommand {
     }
 
     private func embedInProcess(_ inputs: [String], url: URL) throws {
-        let engine = try EmbeddingModel(url: url, options: .init(threads: threads))
+        let engine = try EmbeddingModel(url: url, options: .init(threads: embedding.threads))
         var output = EmbeddingOutput()
         var start = 0
         while start < inputs.count {
-            let end = min(start + batchSize, inputs.count)
+            let end = min(start + embedding.batchSize, inputs.count)
             let result = try engine.embed(Array(inputs[start..<end]), normalize: !noNormalize)
             for (offset, vector) in result.vectors.enumerated() { output.write(index: start + offset, vector: vector) }
             start = end
@@ -126,5 +110,29 @@ struct EmbedFailure: Error, CustomStringConvertible {
     let underlying: Error
     var description: String {
         "embedding stopped after \(written) of \(total) texts (those lines are complete): \(underlying)"
+    }
+}
+
+/// The options `embed` and `bench embed` share: which model, and how many workers and threads.
+struct EmbeddingOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Model name in the models folder, or a path to a .gguf file.")
+    var model: String = ModelDirectory.defaultEmbeddingModel
+
+    @Option(help: "Models folder (default: $WORKERBEE_HOME/models).")
+    var modelsDir: String?
+
+    @Option(help: "Worker processes (default: one per core).")
+    var workers: Int?
+
+    @Option(help: "CPU threads per worker, or for --in-process (default: cores divided by workers).")
+    var threads: Int?
+
+    @Option(help: "Texts per request (split across the workers).")
+    var batchSize: Int = 256
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
     }
 }
