@@ -64,28 +64,21 @@ public final class EmbeddingModel {
         guard FileManager.default.fileExists(atPath: path) else {
             throw EngineError(.modelNotFound, "model file \(path) does not exist")
         }
-        let file: GGUFFile
-        do {
-            file = try GGUFFile(contentsOf: url)
-        } catch {
-            throw EngineError(.invalidModel, "\(path) is not a usable GGUF model: \(error.message)")
-        }
-        let architecture = file.architecture ?? "unknown"
-        if architecture == "clip" {
-            throw EngineError(.cannotEmbed, "\(url.lastPathComponent) is a vision projector (mmproj), not an embedding model")
-        }
-        let pooling = file["\(architecture).pooling_type"]?.intValue ?? 0
-        guard (1...3).contains(pooling) else {
-            let reason = pooling == 4 ? "it is a reranker (rank pooling)" : "it declares no pooling type (\(architecture).pooling_type), so it is a text generator, not an embedding model"
-            throw EngineError(.cannotEmbed, "\(url.lastPathComponent) cannot embed: \(reason)")
-        }
-
         LlamaRuntime.ensureStarted()
         var modelParams = llama_model_default_params()
         modelParams.n_gpu_layers = 0
         modelParams.load_mode = LLAMA_LOAD_MODE_MMAP
         guard let model = llama_model_load_from_file(path, modelParams) else {
-            throw EngineError(.loadFailed, "llama.cpp could not load \(path) (architecture \(architecture)); see the log for its reason")
+            throw Self.explainLoadFailure(url)
+        }
+        // Read from llama.cpp's own parse of the metadata, so the file is not parsed twice on the
+        // start-up path; the project's reader only runs when llama.cpp refuses a file.
+        let architecture = Self.metadata(model, "general.architecture") ?? "unknown"
+        let pooling = Self.metadata(model, "\(architecture).pooling_type").flatMap { Int($0) } ?? 0
+        guard (1...3).contains(pooling) else {
+            llama_model_free(model)
+            let reason = pooling == 4 ? "it is a reranker (rank pooling)" : "it declares no pooling type (\(architecture).pooling_type), so it is a text generator, not an embedding model"
+            throw EngineError(.cannotEmbed, "\(url.lastPathComponent) cannot embed: \(reason)")
         }
         let trainContext = Int(llama_model_n_ctx_train(model))
         let perText = max(8, min(options.contextSize ?? trainContext, trainContext))
@@ -129,6 +122,30 @@ public final class EmbeddingModel {
         self.maxSequences = maxSequences
         self.batch = llama_batch_init(Int32(capacity), 0, 1)
         self.usesMemory = llama_get_memory(context) != nil
+    }
+
+    /// Why llama.cpp refused `url`, from the project's own GGUF reader (precise about truncation,
+    /// corruption and projector files, which llama.cpp only reports in its log).
+    private static func explainLoadFailure(_ url: URL) -> EngineError {
+        let file: GGUFFile
+        do {
+            file = try GGUFFile(contentsOf: url)
+        } catch {
+            return EngineError(.invalidModel, "\(url.path) is not a usable GGUF model: \(error.message)")
+        }
+        let architecture = file.architecture ?? "unknown"
+        if architecture == "clip" {
+            return EngineError(.cannotEmbed, "\(url.lastPathComponent) is a vision projector (mmproj), not an embedding model")
+        }
+        return EngineError(.loadFailed, "llama.cpp could not load \(url.path) (architecture \(architecture)); see the log for its reason")
+    }
+
+    /// A metadata value as llama.cpp prints it, or nil if the key is absent.
+    private static func metadata(_ model: OpaquePointer, _ key: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: 256)
+        let length = llama_model_meta_val_str(model, key, &buffer, buffer.count)
+        guard length >= 0 else { return nil }
+        return String(decoding: buffer.prefix(min(Int(length), buffer.count - 1)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     deinit {

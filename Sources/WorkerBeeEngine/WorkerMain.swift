@@ -245,8 +245,10 @@ struct Worker {
 
     func log(_ message: String) { Self.log(message) }
 
+    nonisolated(unsafe) private static let timestamps = ISO8601DateFormatter()
+
     static func log(_ message: String) {
-        let line = "[\(ISO8601DateFormatter().string(from: Date()))] workerbee: \(message)\n"
+        let line = "[\(timestamps.string(from: Date()))] workerbee: \(message)\n"
         _ = line.withCString { write(2, $0, strlen($0)) }
     }
 }
