@@ -22,7 +22,7 @@ let llamaLinkerSettings: [LinkerSetting] =
 
 let package = Package(
     name: "WorkerBee",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "WorkerBee", targets: ["WorkerBee"]),
         .library(name: "GGUF", targets: ["GGUF"]),
@@ -32,6 +32,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         .systemLibrary(
@@ -48,8 +49,12 @@ let package = Package(
             dependencies: [
                 "WorkerBeeWire", "GGUF", "CWorkerBeeSystem",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // What tests, benchmarks and `workerbee models tiny-vision` need: generated models and
+        // images, vector comparison, a sandbox for real workers. Not a product: not public API.
+        .target(name: "WorkerBeeTestSupport", dependencies: ["BinaryCoding", "GGUF", "WorkerBee"]),
         .target(
             name: "WorkerBeeEngine",
             dependencies: ["CLlama", "CWorkerBeeSystem", "WorkerBeeWire", "GGUF"],
@@ -59,24 +64,31 @@ let package = Package(
         .executableTarget(
             name: "workerbee",
             dependencies: [
-                "WorkerBee", "WorkerBeeEngine", "GGUF",
+                "WorkerBee", "WorkerBeeEngine", "GGUF", "WorkerBeeTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: llamaSwiftSettings,
             linkerSettings: llamaLinkerSettings
         ),
-        .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
-        .testTarget(name: "WorkerBeeWireTests", dependencies: ["WorkerBeeWire"]),
+        .testTarget(name: "BinaryCodingTests", dependencies: ["BinaryCoding"]),
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF", "WorkerBeeTestSupport"]),
+        .testTarget(name: "WorkerBeeWireTests", dependencies: ["WorkerBeeWire", "WorkerBeeTestSupport"]),
         .testTarget(
             name: "WorkerBeeEngineTests",
-            dependencies: ["WorkerBeeEngine", "GGUF"],
+            dependencies: ["WorkerBeeEngine", "GGUF", "WorkerBeeTestSupport"],
             swiftSettings: llamaSwiftSettings,
             linkerSettings: llamaLinkerSettings
         ),
         .testTarget(
             name: "WorkerBeeTests",
-            dependencies: ["WorkerBee", "GGUF", "workerbee"],
+            dependencies: ["WorkerBee", "GGUF", "WorkerBeeTestSupport", "workerbee"],
+            swiftSettings: llamaSwiftSettings,
+            linkerSettings: llamaLinkerSettings
+        ),
+        .testTarget(
+            name: "workerbeeTests",
+            dependencies: ["WorkerBee", "GGUF", "WorkerBeeTestSupport", "workerbee"],
             swiftSettings: llamaSwiftSettings,
             linkerSettings: llamaLinkerSettings
         ),

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <signal.h>
 #include <spawn.h>
@@ -12,6 +11,7 @@
 
 #if defined(__linux__)
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #endif
 
 int wb_set_parent_death_signal(int signal) {
@@ -51,6 +51,11 @@ int wb_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[
     posix_spawn_file_actions_adddup2(&actions, stdin_fd, 0);
     posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1);
     posix_spawn_file_actions_adddup2(&actions, stderr_fd, 2);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    // A descriptor someone else in the host opened without close-on-exec (a library, a caller's
+    // file) must not leak into the worker either: close everything above 2.
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+#endif
 
     sigset_t none, all;
     sigemptyset(&none);
@@ -66,20 +71,14 @@ int wb_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[
     return rc;
 }
 
-struct wb_flag {
-    atomic_bool value;
-};
-
-wb_flag *wb_flag_create(void) {
-    wb_flag *flag = malloc(sizeof(wb_flag));
-    if (flag) atomic_init(&flag->value, false);
-    return flag;
+int wb_pidfd_open(pid_t pid) {
+#if defined(__linux__) && defined(SYS_pidfd_open)
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return fd;
+#else
+    (void)pid;
+    errno = ENOSYS;
+    return -1;
+#endif
 }
-
-void wb_flag_destroy(wb_flag *flag) { free(flag); }
-
-void wb_flag_set(wb_flag *flag, bool value) { atomic_store(&flag->value, value); }
-
-bool wb_flag_get(const wb_flag *flag) { return atomic_load((atomic_bool *)&flag->value); }
-
-bool wb_flag_abort_callback(void *data) { return data != NULL && wb_flag_get((const wb_flag *)data); }

@@ -1,62 +1,61 @@
-import Foundation
+import Synchronization
 
 /// A mutual-exclusion lock for async code that serves waiters in arrival order and suspends
 /// them instead of blocking threads. A waiter whose task is cancelled leaves the queue and
 /// gets `CancellationError`.
-final class AsyncFIFOLock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var held = false
-    private var nextTicket: UInt64 = 0
-    private var waiters: [(ticket: UInt64, continuation: CheckedContinuation<Void, Error>)] = []
+final class AsyncFIFOLock: Sendable {
+    private struct State {
+        var held = false
+        var nextTicket: UInt64 = 0
+        var waiters: [(ticket: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
+    }
+    private let state = Mutex(State())
+
+    /// The number of tasks waiting for the lock (not counting the holder).
+    var waiterCount: Int { state.withLock { $0.waiters.count } }
 
     /// Waits for the lock.
     /// - Throws: `CancellationError` if the task is cancelled while waiting.
     func acquire() async throws {
-        let ticket = takeTicket()
+        let ticket = state.withLock { state in
+            defer { state.nextTicket += 1 }
+            return state.nextTicket
+        }
         try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-                lock.lock()
-                if Task.isCancelled {
-                    lock.unlock()
-                    continuation.resume(throwing: CancellationError())
-                } else if !held {
-                    held = true
-                    lock.unlock()
-                    continuation.resume()
-                } else {
-                    waiters.append((ticket, continuation))
-                    lock.unlock()
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                enum Outcome { case cancelled, acquired, queued }
+                let outcome: Outcome = state.withLock { state in
+                    if Task.isCancelled { return .cancelled }
+                    if !state.held {
+                        state.held = true
+                        return .acquired
+                    }
+                    state.waiters.append((ticket, continuation))
+                    return .queued
+                }
+                switch outcome {
+                case .cancelled: continuation.resume(throwing: CancellationError())
+                case .acquired: continuation.resume()
+                case .queued: break
                 }
             }
         } onCancel: {
-            lock.lock()
-            if let index = waiters.firstIndex(where: { $0.ticket == ticket }) {
-                let waiter = waiters.remove(at: index)
-                lock.unlock()
-                waiter.continuation.resume(throwing: CancellationError())
-            } else {
-                lock.unlock()
+            let waiter = state.withLock { state in
+                state.waiters.firstIndex { $0.ticket == ticket }.map { state.waiters.remove(at: $0) }
             }
-        }
-    }
-
-    private func takeTicket() -> UInt64 {
-        lock.withLock {
-            defer { nextTicket += 1 }
-            return nextTicket
+            waiter?.continuation.resume(throwing: CancellationError())
         }
     }
 
     /// Hands the lock to the next waiter, or frees it.
     func release() {
-        lock.lock()
-        if waiters.isEmpty {
-            held = false
-            lock.unlock()
-        } else {
-            let next = waiters.removeFirst()
-            lock.unlock()
-            next.continuation.resume()
+        let next = state.withLock { state -> (ticket: UInt64, continuation: CheckedContinuation<Void, any Error>)? in
+            if state.waiters.isEmpty {
+                state.held = false
+                return nil
+            }
+            return state.waiters.removeFirst()
         }
+        next?.continuation.resume()
     }
 }

@@ -1,11 +1,16 @@
 import CWorkerBeeSystem
+import Dispatch
 import Foundation
+import Synchronization
 
-/// A spawned worker process: its pid and the host's ends of its stdin and stdout pipes.
+/// A spawned worker process, seen from the host: its pid and the host's ends of its stdin and
+/// stdout pipes.
 ///
-/// Reaping polls `waitpid(WNOHANG)` from a detached task with short sleeps, so no thread ever
-/// blocks on the child, and every child is reaped exactly once (no zombies).
-final class ChildProcess: @unchecked Sendable {
+/// The exit is observed as an event, not by polling: on Linux a pidfd (readable when the child
+/// exits) watched by a dispatch source, which Dispatch serves from epoll; on macOS a kqueue
+/// process source. The child is reaped exactly once, by that event (no zombies), and a signal is
+/// never sent to a reaped pid, so a recycled pid is never hit.
+final class ChildProcess: Sendable {
     /// The child's pid.
     let pid: pid_t
     /// Write end of the child's stdin (requests).
@@ -13,8 +18,21 @@ final class ChildProcess: @unchecked Sendable {
     /// Read end of the child's stdout (responses).
     let responseFD: Int32
 
-    private let lock = NSLock()
-    private var status: ExitStatus?
+    private struct State {
+        var status: ExitStatus?
+        var waiters: [UInt64: CheckedContinuation<ExitStatus?, Never>] = [:]
+        var nextWaiter: UInt64 = 0
+        var abandoned: Set<UInt64> = []
+        var source: ExitSource?
+    }
+
+    /// The dispatch source watching for the exit. Dispatch sources are thread-safe objects;
+    /// the box only tells the compiler so.
+    private struct ExitSource: @unchecked Sendable {
+        let source: any DispatchSourceProtocol
+    }
+    private let state = Mutex(State())
+    private static let queue = DispatchQueue(label: "workerbee.child-exits")
 
     private init(pid: pid_t, requestFD: Int32, responseFD: Int32) {
         self.pid = pid
@@ -25,7 +43,7 @@ final class ChildProcess: @unchecked Sendable {
     /// Spawns `executable` with `arguments`, stdin and stdout on fresh pipes and stderr on `logFD`.
     /// - Throws: ``WorkerError`` `.spawnFailed`.
     static func spawn(executable: String, arguments: [String], environment: [String: String], logFD: Int32) async throws(WorkerError) -> ChildProcess {
-        let result: Result<ChildProcess, WorkerError> = await Spawner.shared.run {
+        let result: Result<ChildProcess, WorkerError> = await ChildSpawner.shared.run {
             var requestPipe: [Int32] = [-1, -1]
             var responsePipe: [Int32] = [-1, -1]
             guard wb_pipe_cloexec(&requestPipe) == 0 else { return .failure(Self.systemError("pipe")) }
@@ -49,59 +67,134 @@ final class ChildProcess: @unchecked Sendable {
             }
             return .success(ChildProcess(pid: pid, requestFD: requestPipe[1], responseFD: responsePipe[0]))
         }
-        return try result.get()
+        let child = try result.get()
+        child.watchExit()
+        return child
     }
 
     private static func systemError(_ call: String) -> WorkerError {
         WorkerError(.spawnFailed, "\(call) failed: \(String(cString: strerror(errno)))")
     }
 
-    /// Sends `signal` unless the child has already been reaped (so a recycled pid is never hit).
-    func send(signal: Int32) {
-        lock.lock()
-        defer { lock.unlock() }
-        if status == nil { _ = kill(pid, signal) }
-    }
-
-    /// The exit status if the child has ended (reaping it), else nil. Never blocks.
-    func poll() -> ExitStatus? {
-        lock.lock()
-        defer { lock.unlock() }
-        if let status { return status }
-        var raw: Int32 = 0
-        let rc = waitpid(pid, &raw, WNOHANG)
-        if rc == pid {
-            status = Self.decode(raw)
-        } else if rc < 0 && errno == ECHILD {
-            status = .exited(-1)  // reaped elsewhere; should not happen
+    /// Starts the event source that reaps the child when it exits.
+    private func watchExit() {
+        let source: any DispatchSourceProtocol
+        #if os(Linux)
+        let pidfd = wb_pidfd_open(pid)
+        if pidfd >= 0 {
+            let read = DispatchSource.makeReadSource(fileDescriptor: pidfd, queue: Self.queue)
+            read.setCancelHandler { close(pidfd) }
+            source = read
+        } else {
+            // Kernels before 5.3 have no pidfd: fall back to a 20 ms reaping timer.
+            let timer = DispatchSource.makeTimerSource(queue: Self.queue)
+            timer.schedule(deadline: .now(), repeating: .milliseconds(20))
+            source = timer
         }
-        return status
+        #else
+        source = DispatchSource.makeProcessSource(identifier: pid, eventMask: .exit, queue: Self.queue)
+        #endif
+        // The handler keeps the process object alive until the child is reaped, even if every
+        // owner has let go of it, so no child is ever left a zombie.
+        source.setEventHandler { self.reap() }
+        state.withLock { $0.source = ExitSource(source: source) }
+        source.resume()
     }
 
-    /// Waits for the child to end, up to `timeout`; nil if it is still running then.
-    func waitForExit(timeout: Duration) async -> ExitStatus? {
-        let task = Task.detached { [self] () -> ExitStatus? in
-            let clock = ContinuousClock()
-            let deadline = clock.now.advanced(by: timeout)
-            var pause = Duration.milliseconds(1)
-            while true {
-                if let status = poll() { return status }
-                if clock.now >= deadline { return nil }
-                try? await Task.sleep(for: pause)
-                pause = min(pause * 2, .milliseconds(50))
+    /// Collects the exit status if the child has ended, and wakes everyone waiting for it.
+    private func reap() {
+        let (status, waiters, source): (ExitStatus?, [CheckedContinuation<ExitStatus?, Never>], ExitSource?) = state.withLock { state in
+            guard state.status == nil else { return (nil, [], nil) }
+            var raw: Int32 = 0
+            let rc = waitpid(pid, &raw, WNOHANG)
+            if rc == pid {
+                state.status = Self.decode(raw)
+            } else if rc < 0 && errno == ECHILD {
+                state.status = .exited(-1)  // reaped elsewhere; should not happen
+            } else {
+                return (nil, [], nil)
             }
+            let waiters = Array(state.waiters.values)
+            state.waiters.removeAll()
+            let source = state.source
+            state.source = nil
+            return (state.status, waiters, source)
         }
-        return await task.value
+        guard let status else { return }
+        source?.source.cancel()
+        for waiter in waiters { waiter.resume(returning: status) }
+    }
+
+    /// Sends `signal` unless the child has already been reaped.
+    func send(signal: Int32) {
+        state.withLock { state in
+            if state.status == nil { _ = kill(pid, signal) }
+        }
+    }
+
+    /// The exit status if the child has ended and been reaped, else nil. Never blocks.
+    var exitStatus: ExitStatus? {
+        state.withLock { $0.status }
+    }
+
+    /// Waits for the child to end, up to `timeout` (nil: no limit); nil if it is still running then.
+    func waitForExit(timeout: Duration?) async -> ExitStatus? {
+        let id: UInt64 = state.withLock { state in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+        return await withTaskGroup(of: ExitStatus?.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let (ready, status): (Bool, ExitStatus?) = self.state.withLock { state in
+                        if let status = state.status { return (true, status) }
+                        if state.abandoned.remove(id) != nil { return (true, nil) }
+                        state.waiters[id] = continuation
+                        return (false, nil)
+                    }
+                    if ready { continuation.resume(returning: status) }
+                }
+            }
+            if let timeout {
+                group.addTask {
+                    try? await Task.sleep(for: timeout)
+                    return nil
+                }
+            }
+            let first = await group.next() ?? nil
+            if first == nil {
+                // The timer won: release the exit waiter so the group can finish.
+                let waiter = self.state.withLock { state in
+                    let waiter = state.waiters.removeValue(forKey: id)
+                    if waiter == nil && state.status == nil { state.abandoned.insert(id) }
+                    return waiter
+                }
+                waiter?.resume(returning: nil)
+            }
+            group.cancelAll()
+            return first
+        }
+    }
+
+    /// Stops the child as a list of steps, each raced against its exit: `steps` in order (a
+    /// signal, or nothing, and how long to wait after it), then SIGKILL until it is reaped.
+    /// - Returns: how the child ended.
+    @discardableResult
+    func stop(steps: [(signal: Int32?, wait: Duration)] = []) async -> ExitStatus {
+        for step in steps {
+            if let signal = step.signal { send(signal: signal) }
+            if let status = await waitForExit(timeout: step.wait) { return status }
+        }
+        while true {
+            send(signal: SIGKILL)
+            if let status = await waitForExit(timeout: .seconds(5)) { return status }
+        }
     }
 
     /// Kills the child with SIGKILL and reaps it.
     @discardableResult
     func terminate() async -> ExitStatus {
-        send(signal: SIGKILL)
-        while true {
-            if let status = await waitForExit(timeout: .seconds(5)) { return status }
-            send(signal: SIGKILL)
-        }
+        await stop()
     }
 
     private static func decode(_ raw: Int32) -> ExitStatus {

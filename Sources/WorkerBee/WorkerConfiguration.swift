@@ -1,124 +1,156 @@
 import Foundation
 import WorkerBeeWire
 
-/// How a ``WorkerProcess`` runs its worker: the seed's `ConfigSnapshot`, plus timeouts and the
-/// executable to start.
+/// How a ``WorkerProcess`` runs its worker, in four groups: which ``Models``, how the
+/// ``Engine`` runs them, the ``Timeouts`` that decide when a worker is stuck, and how the worker
+/// is launched and where it logs (``Launch``).
+///
+/// ```swift
+/// var configuration = WorkerConfiguration()
+/// configuration.models.embedding = "all-minilm-l6-v2"
+/// configuration.engine.threads = 2
+/// configuration.timeouts.embed = .seconds(10)
+/// ```
 public struct WorkerConfiguration: Sendable {
-    /// Where model names are resolved (default: `$WORKERBEE_HOME/models`).
-    public var modelsDirectory: URL
-    /// The embedding model used when a call names none.
-    public var embeddingModel: String
-    /// The expected embedding length; a model with another length is an error. nil accepts any.
-    public var embeddingDimension: Int?
-    /// Tokens per text; nil means the model's own context.
-    public var contextSize: Int?
-    /// Fraction of GPU memory the worker may use; passed on (unused by CPU builds).
-    public var gpuMemoryFraction: Double
-    /// The vision model used when a call names none; empty disables vision OCR.
-    public var visionModel: String
-    /// The vision projector (mmproj) path; empty means discover it next to the model.
-    public var visionProjector: String
-    /// CPU threads for the worker; nil means all cores.
-    public var threads: Int?
-    /// Tokens per micro-batch in the worker; nil means the engine's default.
-    public var batchTokens: Int?
-    /// Where the worker log goes (default: `$WORKERBEE_HOME`).
-    public var dataDirectory: URL
-    /// The log file's name inside `dataDirectory`.
-    public var logFileName: String
-    /// How long an embed request may take (default 30 s); nil means no limit.
-    public var embedTimeout: Duration?
-    /// How long a vision request may take (default 120 s); nil means no limit (the seed's 0).
-    public var ocrTimeout: Duration?
-    /// How long model loads and unloads may take (default 120 s).
-    public var loadTimeout: Duration?
-    /// How long the worker has to say hello after it is spawned (default 30 s).
-    public var startTimeout: Duration
-    /// How long a cancelled request has to stop before the worker is killed (default 2 s).
-    public var cancelGracePeriod: Duration
-    /// The worker executable; nil means the `workerbee` binary next to this program, or on PATH.
-    public var executable: URL?
-    /// Arguments placed before the worker options (default `["worker"]`).
-    public var executableArguments: [String]
-    /// Extra environment variables for the worker.
-    public var environment: [String: String]
+    /// Which models the worker uses when a call names none.
+    public struct Models: Sendable, Equatable {
+        /// Where model names are resolved (default: `$WORKERBEE_HOME/models`).
+        public var directory: URL
+        /// The embedding model: a name in ``directory`` or a path to a `.gguf` file.
+        public var embedding: String
+        /// The expected embedding length; a model with another length is an error. nil accepts any.
+        public var embeddingDimension: Int?
+        /// The vision model; nil means vision OCR is off unless a call names a model.
+        public var vision: String?
+        /// The vision projector (mmproj) path; nil means discover it next to the model.
+        public var visionProjector: String?
 
-    /// Creates a configuration with the defaults described on each property.
+        /// Creates a model selection.
+        public init(
+            directory: URL = ModelDirectory.standard.url, embedding: String = ModelDirectory.defaultEmbeddingModel,
+            embeddingDimension: Int? = nil, vision: String? = nil, visionProjector: String? = nil
+        ) {
+            self.directory = directory
+            self.embedding = embedding
+            self.embeddingDimension = embeddingDimension
+            self.vision = vision
+            self.visionProjector = visionProjector
+        }
+    }
+
+    /// How llama.cpp runs inside the worker.
+    public struct Engine: Sendable, Equatable {
+        /// CPU threads; nil means all cores.
+        public var threads: Int?
+        /// Most tokens per text (longer texts are truncated); nil means the model's own context.
+        public var contextSize: Int?
+        /// Most tokens in one llama.cpp call when embedding; nil means the engine's default (256).
+        public var batchTokens: Int?
+        /// Model layers to offload to a GPU when llama.cpp was built with one (Metal, CUDA,
+        /// Vulkan); nil means all of them, 0 means CPU only. Ignored by CPU-only builds.
+        public var gpuLayers: Int?
+
+        /// Creates engine settings.
+        public init(threads: Int? = nil, contextSize: Int? = nil, batchTokens: Int? = nil, gpuLayers: Int? = nil) {
+            self.threads = threads
+            self.contextSize = contextSize
+            self.batchTokens = batchTokens
+            self.gpuLayers = gpuLayers
+        }
+    }
+
+    /// When a worker is considered stuck. A request that runs past its timeout kills the worker.
+    ///
+    /// Timeouts apply to each request the host sends to a worker, not to a whole call: a call
+    /// with many texts is split into bounded requests (see ``WorkerProcess/embedResult(_:model:normalize:)``),
+    /// each of which must finish within ``embed``.
+    public struct Timeouts: Sendable, Equatable {
+        /// How long one embed request may take (default 30 s); nil means no limit.
+        public var embed: Duration?
+        /// How long one vision OCR request (one image) may take (default 120 s); nil means no limit.
+        public var ocr: Duration?
+        /// How long a model load or unload may take (default 120 s); nil means no limit.
+        public var load: Duration?
+        /// How long the worker has to say hello after it is spawned (default 30 s).
+        public var start: Duration
+        /// How long a cancelled request has to stop before the worker is killed (default 2 s).
+        public var cancelGrace: Duration
+
+        /// Creates timeouts with the defaults described on each property.
+        public init(
+            embed: Duration? = .seconds(30), ocr: Duration? = .seconds(120), load: Duration? = .seconds(120),
+            start: Duration = .seconds(30), cancelGrace: Duration = .seconds(2)
+        ) {
+            self.embed = embed
+            self.ocr = ocr
+            self.load = load
+            self.start = start
+            self.cancelGrace = cancelGrace
+        }
+
+        /// A timeout from seconds, where 0 or less means no limit (as command-line flags take it).
+        public static func limit(seconds: Double) -> Duration? {
+            seconds > 0 ? .milliseconds(Int64(seconds * 1000)) : nil
+        }
+    }
+
+    /// How the worker process is started and where it logs.
+    public struct Launch: Sendable, Equatable {
+        /// The worker executable; nil means search for it (see ``WorkerExecutable/locate(configured:)``).
+        public var executable: URL?
+        /// Arguments placed before the worker options (default `["worker"]`).
+        public var arguments: [String]
+        /// Extra environment variables for the worker.
+        public var environment: [String: String]
+        /// The folder of the worker log (default: `$WORKERBEE_HOME`).
+        public var logDirectory: URL
+        /// The log file's name inside ``logDirectory`` (default `worker.log`).
+        public var logFileName: String
+
+        /// Creates launch settings.
+        public init(
+            executable: URL? = nil, arguments: [String] = ["worker"], environment: [String: String] = [:],
+            logDirectory: URL = ModelDirectory.home, logFileName: String = "worker.log"
+        ) {
+            self.executable = executable
+            self.arguments = arguments
+            self.environment = environment
+            self.logDirectory = logDirectory
+            self.logFileName = logFileName
+        }
+
+        /// The worker log's path.
+        public var logURL: URL { logDirectory.appendingPathComponent(logFileName) }
+    }
+
+    /// Which models the worker uses.
+    public var models: Models
+    /// How llama.cpp runs.
+    public var engine: Engine
+    /// When a worker is considered stuck.
+    public var timeouts: Timeouts
+    /// How the worker is started and where it logs.
+    public var launch: Launch
+    /// How much one embed request may hold; calls of any size are split into such requests.
+    public var requestLimit: EmbedRequestLimit
+
+    /// Creates a configuration; every group defaults as described on its properties.
     public init(
-        modelsDirectory: URL = ModelDirectory.standard.url,
-        embeddingModel: String = ModelDirectory.defaultEmbeddingModel,
-        embeddingDimension: Int? = nil,
-        contextSize: Int? = nil,
-        gpuMemoryFraction: Double = 1.0,
-        visionModel: String = "",
-        visionProjector: String = "",
-        threads: Int? = nil,
-        batchTokens: Int? = nil,
-        dataDirectory: URL = ModelDirectory.home,
-        logFileName: String = "worker.log",
-        embedTimeout: Duration? = .seconds(30),
-        ocrTimeout: Duration? = .seconds(120),
-        loadTimeout: Duration? = .seconds(120),
-        startTimeout: Duration = .seconds(30),
-        cancelGracePeriod: Duration = .seconds(2),
-        executable: URL? = nil,
-        executableArguments: [String] = ["worker"],
-        environment: [String: String] = [:]
+        models: Models = Models(), engine: Engine = Engine(), timeouts: Timeouts = Timeouts(), launch: Launch = Launch(),
+        requestLimit: EmbedRequestLimit = EmbedRequestLimit()
     ) {
-        self.modelsDirectory = modelsDirectory
-        self.embeddingModel = embeddingModel
-        self.embeddingDimension = embeddingDimension
-        self.contextSize = contextSize
-        self.gpuMemoryFraction = gpuMemoryFraction
-        self.visionModel = visionModel
-        self.visionProjector = visionProjector
-        self.threads = threads
-        self.batchTokens = batchTokens
-        self.dataDirectory = dataDirectory
-        self.logFileName = logFileName
-        self.embedTimeout = embedTimeout
-        self.ocrTimeout = ocrTimeout
-        self.loadTimeout = loadTimeout
-        self.startTimeout = startTimeout
-        self.cancelGracePeriod = cancelGracePeriod
-        self.executable = executable
-        self.executableArguments = executableArguments
-        self.environment = environment
+        self.models = models
+        self.engine = engine
+        self.timeouts = timeouts
+        self.launch = launch
+        self.requestLimit = requestLimit
     }
 
-    /// The OCR timeout from seconds, as the seed's `cfg.ocr_timeout`: 0 means no limit.
-    public static func ocrTimeout(seconds: Double) -> Duration? {
-        seconds > 0 ? .milliseconds(Int64(seconds * 1000)) : nil
-    }
-
-    /// The worker log's path.
-    public var logURL: URL { dataDirectory.appendingPathComponent(logFileName) }
-
+    /// What the worker is told at start-up.
     var workerSettings: WorkerSettings {
         WorkerSettings(
-            modelsDirectory: modelsDirectory.path, embeddingModel: embeddingModel, visionModel: visionModel,
-            visionProjector: visionProjector, contextSize: contextSize, threads: threads,
-            gpuMemoryFraction: gpuMemoryFraction, batchTokens: batchTokens, logPath: logURL.path)
-    }
-
-    /// The executable to start: the configured one, else `workerbee` beside this program, else on PATH.
-    func resolvedExecutable() throws(WorkerError) -> URL {
-        if let executable { return executable }
-        let own = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
-        var candidates: [URL] = []
-        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            candidates.append(URL(fileURLWithPath: exe))
-        }
-        candidates.append(own)
-        for candidate in candidates {
-            if candidate.lastPathComponent == "workerbee" { return candidate }
-            let sibling = candidate.deletingLastPathComponent().appendingPathComponent("workerbee")
-            if FileManager.default.isExecutableFile(atPath: sibling.path) { return sibling }
-        }
-        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
-            let path = URL(fileURLWithPath: String(directory)).appendingPathComponent("workerbee")
-            if FileManager.default.isExecutableFile(atPath: path.path) { return path }
-        }
-        throw WorkerError(.spawnFailed, "cannot find the workerbee executable (not beside \(own.path) nor on PATH); set WorkerConfiguration.executable")
+            modelsDirectory: models.directory.path, embeddingModel: models.embedding, visionModel: models.vision ?? "",
+            visionProjector: models.visionProjector ?? "", contextSize: engine.contextSize, threads: engine.threads,
+            gpuLayers: engine.gpuLayers, batchTokens: engine.batchTokens, logPath: launch.logURL.path)
     }
 }

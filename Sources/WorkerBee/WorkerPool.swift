@@ -4,10 +4,12 @@ import WorkerBeeWire
 
 /// Several worker processes behind one API, with the machine's cores divided between them.
 ///
-/// A large embed call is split into contiguous slices of similar size, one per worker, run in
-/// parallel and put back together in input order; small calls and vision requests go to the
-/// least busy worker. Each worker is a ``WorkerProcess`` with its own log, restart and retry, so
-/// a crash in one does not disturb the others.
+/// An embed call is cut into requests within the configuration's ``EmbedRequestLimit`` (or into
+/// one slice per worker when it is smaller than that), which the workers take as they become
+/// free; the results are put back together in input order. Vision requests go to the least busy
+/// worker. Each worker is a ``WorkerProcess`` with its own log, restart and retry, so a crash in
+/// one does not disturb the others. For more texts than fit in memory, see
+/// ``embeddings(of:model:normalize:)``.
 ///
 /// ggml synchronises its threads at every graph node, which costs a lot on the small matrices of
 /// embedding models, so several single-threaded processes can beat one process with all threads;
@@ -15,9 +17,11 @@ import WorkerBeeWire
 public actor WorkerPool {
     /// The workers.
     public nonisolated let workers: [WorkerProcess]
-    private var inFlight: [Int]
-    /// Texts below which an embed call is not split.
+    /// The configuration every worker was made from (with the pool's thread count).
+    public nonisolated let configuration: WorkerConfiguration
+    /// Texts below which an embed call is not split across workers.
     public nonisolated let minimumTextsToSplit: Int
+    private var inFlight: [Int]
 
     /// The default number of processes for `cores` cores: one single-threaded process per core.
     public static func defaultProcessCount(cores: Int = ProcessInfo.processInfo.activeProcessorCount) -> Int {
@@ -26,9 +30,10 @@ public actor WorkerPool {
 
     /// Creates a pool; nothing starts until the first request or ``start()``.
     /// - Parameters:
-    ///   - configuration: the template for every worker; `threads` is replaced by `threadsPerProcess`.
+    ///   - configuration: the template for every worker; `engine.threads` is replaced by `threadsPerProcess`.
     ///   - processes: how many workers (default: ``defaultProcessCount(cores:)``).
-    ///   - threadsPerProcess: CPU threads each (default: cores divided by processes, at least 1).
+    ///   - threadsPerProcess: CPU threads each (default: the configuration's threads, or the
+    ///     cores, divided by the processes; at least 1).
     ///   - minimumTextsToSplit: calls with fewer texts go to one worker.
     ///   - logger: where supervision events go.
     public init(
@@ -37,16 +42,18 @@ public actor WorkerPool {
     ) {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let count = max(1, processes ?? Self.defaultProcessCount(cores: cores))
-        let threads = max(1, threadsPerProcess ?? configuration.threads.map { $0 / count } ?? cores / count)
+        let threads = max(1, threadsPerProcess ?? configuration.engine.threads.map { $0 / count } ?? cores / count)
+        var template = configuration
+        template.engine.threads = threads
         workers = (0..<count).map { index in
-            var each = configuration
-            each.threads = threads
+            var each = template
             if count > 1 {
-                let base = (configuration.logFileName as NSString).deletingPathExtension
-                each.logFileName = "\(base)-\(index + 1).log"
+                let base = (template.launch.logFileName as NSString).deletingPathExtension
+                each.launch.logFileName = "\(base)-\(index + 1).log"
             }
             return WorkerProcess(configuration: each, logger: logger)
         }
+        self.configuration = template
         inFlight = Array(repeating: 0, count: count)
         self.minimumTextsToSplit = max(2, minimumTextsToSplit)
     }
@@ -76,6 +83,13 @@ public actor WorkerPool {
         return pids
     }
 
+    /// Workers spawned so far, over all workers.
+    public func spawnCount() async -> Int {
+        var total = 0
+        for worker in workers { total += await worker.spawnCount }
+        return total
+    }
+
     /// Embeds texts across the workers; one vector per text, in order.
     /// - Throws: ``WorkerError`` or `CancellationError`, as ``WorkerProcess/embed(_:model:)``.
     public func embed(_ texts: [String], model: String? = nil) async throws -> [[Float]] {
@@ -83,24 +97,61 @@ public actor WorkerPool {
     }
 
     /// Embeds texts across the workers and returns vectors with token counts and truncation flags.
+    ///
+    /// Calls of any size work, as ``WorkerProcess/embedResult(_:model:normalize:)`` describes:
+    /// each worker request stays within the request limit and its own timeout.
+    /// - Throws: ``WorkerError`` or `CancellationError`.
     public func embedResult(_ texts: [String], model: String? = nil, normalize: Bool = true) async throws -> EmbedResult {
-        let slices = Self.slices(of: texts, parts: texts.count >= minimumTextsToSplit ? workers.count : 1)
-        if slices.count == 1 {
-            return try await withWorker { try await $0.embedResult(texts, model: model, normalize: normalize) }
+        var ranges = configuration.requestLimit.requests(for: texts)
+        if ranges.count < workers.count && texts.count >= minimumTextsToSplit {
+            ranges = Self.slices(of: texts, parts: workers.count)
         }
-        let results = try await withThrowingTaskGroup(of: (Int, EmbedResult).self) { group in
-            for (index, range) in slices.enumerated() {
-                let part = Array(texts[range])
-                group.addTask { (index, try await self.withWorker { try await $0.embedResult(part, model: model, normalize: normalize) }) }
+        if ranges.count <= 1 {
+            if texts.isEmpty { return .empty(dimension: configuration.models.embeddingDimension ?? 0) }
+            return try await withWorker { try await $0.embedRequest(texts, model: model, normalize: normalize) }
+        }
+        var parts = [EmbedResult?](repeating: nil, count: ranges.count)
+        try await withThrowingTaskGroup(of: (Int, EmbedResult).self) { group in
+            var next = 0
+            func launch() {
+                let index = next
+                let part = Array(texts[ranges[index]])
+                next += 1
+                group.addTask { (index, try await self.withWorker { try await $0.embedRequest(part, model: model, normalize: normalize) }) }
             }
-            var results = [EmbedResult?](repeating: nil, count: slices.count)
-            for try await (index, result) in group { results[index] = result }
-            return results.compactMap { $0 }
+            // As many requests in flight as there are workers: each worker takes the next one
+            // when it finishes, so a slow or restarting worker does not hold the others back.
+            while next < min(workers.count, ranges.count) { launch() }
+            for try await (index, result) in group {
+                parts[index] = result
+                if next < ranges.count { launch() }
+            }
         }
-        let dimension = results.first { $0.count > 0 }?.dimension ?? 0
-        return EmbedResult(
-            dimension: dimension, values: results.flatMap(\.values),
-            tokenCounts: results.flatMap(\.tokenCounts), truncated: results.flatMap(\.truncated))
+        var result = EmbedResult.empty()
+        result.reserveCapacity(texts.count, dimension: parts.first??.dimension ?? 0)
+        for part in parts { if let part { result.append(part) } }
+        return result
+    }
+
+    /// Embeds a sequence of texts of any length as it arrives, and gives the results in input
+    /// order as they are ready.
+    ///
+    /// Backpressure is built in: input is read only while the consumer asks for results, and
+    /// never more than about two requests per worker ahead of it, so memory stays flat however
+    /// long the input. Stopping the iteration (or cancelling its task) cancels what is in flight.
+    ///
+    /// ```swift
+    /// for try await item in pool.embeddings(of: lines) {
+    ///     print(item.index, item.vector.count)
+    /// }
+    /// ```
+    /// - Parameters:
+    ///   - input: the texts.
+    ///   - model: a model name or path; nil means the configured embedding model.
+    ///   - normalize: L2-normalise each vector (default true).
+    public nonisolated func embeddings<Input: AsyncSequence>(of input: Input, model: String? = nil, normalize: Bool = true) -> EmbeddingStream<Input>
+    where Input.Element == String {
+        EmbeddingStream(pool: self, input: input, model: model, normalize: normalize, window: max(2, 2 * workers.count))
     }
 
     /// Reads the text in an image on the least busy worker.
@@ -119,7 +170,7 @@ public actor WorkerPool {
     /// Contiguous ranges of similar total length (UTF-8 bytes), at most `parts` of them.
     static func slices(of texts: [String], parts: Int) -> [Range<Int>] {
         guard parts > 1, texts.count > 1 else { return [0..<texts.count] }
-        let lengths = texts.map { $0.utf8.count + 16 }
+        let lengths = texts.map { EmbedRequestLimit.cost(of: $0) }
         let total = lengths.reduce(0, +)
         var ranges: [Range<Int>] = []
         var start = 0

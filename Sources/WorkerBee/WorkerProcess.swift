@@ -27,10 +27,11 @@ public actor WorkerProcess {
     public nonisolated let configuration: WorkerConfiguration
     private let logger: Logger
     private let requestLock = AsyncFIFOLock()
-    private var connection: WorkerConnection?
+    private var connection: ChildConnection?
     private var logOffset: UInt64 = 0
     private var nextRequestID: UInt64 = 0
     private var stopCount = 0
+    private var largestFrame = 0
     /// The last worker's hello: protocol version, pid, llama.cpp build information.
     public private(set) var hello: WorkerHello?
     /// How many times a lost worker was restarted to retry a request.
@@ -50,7 +51,7 @@ public actor WorkerProcess {
     /// Whether a worker is running.
     public var isAlive: Bool {
         guard let connection else { return false }
-        return !connection.isClosed && connection.process.poll() == nil
+        return !connection.isClosed && connection.process.exitStatus == nil
     }
 
     /// The running worker's pid, if any.
@@ -62,26 +63,20 @@ public actor WorkerProcess {
         _ = try await runningConnection()
     }
 
-    /// Stops the worker: a shutdown request, up to 5 s to exit, then SIGTERM and 2 s, then
-    /// SIGKILL. The worker is always reaped. A request in flight fails with `.stopped`.
+    /// Stops the worker as a list of steps, each raced against its exit: a shutdown request and
+    /// up to 5 s, then SIGTERM and up to 2 s, then SIGKILL. The worker is always reaped. A
+    /// request in flight fails with `.stopped`.
     public func stop() async {
         stopCount += 1
         guard let connection else { return }
-        self.connection = nil
+        forget(connection)
         let process = connection.process
         if !connection.isClosed {
             try? await connection.send(WorkerRequest.shutdown.frame(requestID: 0))
         }
-        if await process.waitForExit(timeout: .seconds(5)) == nil {
-            logger.warning("worker \(process.pid) did not exit after shutdown; sending SIGTERM")
-            process.send(signal: SIGTERM)
-            if await process.waitForExit(timeout: .seconds(2)) == nil {
-                logger.warning("worker \(process.pid) ignored SIGTERM; sending SIGKILL")
-                await process.terminate()
-            }
-        }
+        let status = await process.stop(steps: [(nil, .seconds(5)), (SIGTERM, .seconds(2))])
         connection.close()
-        logger.info("worker \(process.pid) stopped (\(process.poll().map(String.init(describing:)) ?? "?"))")
+        logger.info("worker \(process.pid) stopped (\(status))")
     }
 
     /// Stops the worker and starts a new one.
@@ -101,21 +96,37 @@ public actor WorkerProcess {
     }
 
     /// Embeds texts and returns the packed vectors with per-text token counts and truncation flags.
+    ///
+    /// A call of any size works: the texts go to the worker in requests bounded by
+    /// ``WorkerConfiguration/requestLimit`` (texts and bytes), one after another, so each request
+    /// takes a bounded time and its answer stays far below the frame cap. The embed timeout
+    /// applies to each request: a hung worker is caught within `timeouts.embed` while a call of a
+    /// million texts runs to the end. Concurrent callers' requests interleave in arrival order.
     /// - Parameters:
     ///   - texts: the texts; an empty list returns an empty result without starting anything.
     ///   - model: a model name or path; nil means the configured embedding model.
     ///   - normalize: L2-normalise each vector (default true).
     /// - Throws: ``WorkerError``, or `CancellationError` when the task is cancelled.
     public func embedResult(_ texts: [String], model: String? = nil, normalize: Bool = true) async throws -> EmbedResult {
-        if texts.isEmpty { return EmbedResult(dimension: configuration.embeddingDimension ?? 0, values: [], tokenCounts: [], truncated: []) }
-        let request = EmbedRequest(model: model ?? configuration.embeddingModel, normalize: normalize, texts: texts)
-        let response = try await perform(.embed(request), timeout: configuration.embedTimeout, label: "embed")
+        var result = EmbedResult(dimension: configuration.models.embeddingDimension ?? 0, values: [], tokenCounts: [], truncated: [])
+        for range in configuration.requestLimit.requests(for: texts) {
+            let part = try await embedRequest(Array(texts[range]), model: model, normalize: normalize)
+            if result.count == 0 { result.reserveCapacity(texts.count, dimension: part.dimension) }
+            result.append(part)
+        }
+        return result
+    }
+
+    /// Sends one embed request (the caller keeps it within the request limit).
+    func embedRequest(_ texts: [String], model: String?, normalize: Bool) async throws -> EmbedResult {
+        let request = EmbedRequest(model: model ?? configuration.models.embedding, normalize: normalize, texts: texts)
+        let response = try await perform(.embed(request), timeout: configuration.timeouts.embed, label: "embed")
         guard case .embeddings(let result) = response, result.count == texts.count,
             result.values.count == result.count * result.dimension
         else {
             throw WorkerError(.protocolViolation, "the worker answered an embed request of \(texts.count) texts with \(Self.describe(response))")
         }
-        if let expected = configuration.embeddingDimension, expected != result.dimension {
+        if let expected = configuration.models.embeddingDimension, expected != result.dimension {
             throw WorkerError(.dimensionMismatch, "model \(request.model) makes \(result.dimension)-dimensional vectors, but the configuration expects \(expected)")
         }
         return result
@@ -123,13 +134,13 @@ public actor WorkerProcess {
 
     /// Reads the text in an image with the configured or named vision model.
     /// - Parameters:
-    ///   - png: PNG or JPEG bytes.
+    ///   - image: PNG or JPEG bytes.
     ///   - model: a model name or path; nil means the configured vision model.
     ///   - prompt: the instruction; nil means the default OCR instruction.
     /// - Throws: ``WorkerError`` (`.visionDisabled` when no vision model is configured), or
     ///   `CancellationError`.
-    public func visionOCR(png: Data, model: String? = nil, prompt: String? = nil) async throws -> String {
-        try await visionOCRResult(image: png, model: model, prompt: prompt).text
+    public func visionOCR(image: Data, model: String? = nil, prompt: String? = nil) async throws -> String {
+        try await visionOCRResult(image: image, model: model, prompt: prompt).text
     }
 
     /// Reads the text in an image and returns it with token counts.
@@ -142,24 +153,38 @@ public actor WorkerProcess {
     /// - Throws: ``WorkerError``, or `CancellationError`.
     public func visionOCRResult(image: Data, model: String? = nil, projector: String? = nil, prompt: String? = nil, maxTokens: Int = 0) async throws -> VisionResult {
         let request = VisionRequest(
-            model: model ?? configuration.visionModel, projector: projector ?? configuration.visionProjector,
+            model: model ?? (configuration.models.vision ?? ""), projector: projector ?? (configuration.models.visionProjector ?? ""),
             prompt: prompt ?? "", image: Array(image), maxTokens: UInt32(clamping: max(0, maxTokens)))
-        let response = try await perform(.vision(request), timeout: configuration.ocrTimeout, label: "vision OCR")
+        let response = try await perform(.vision(request), timeout: configuration.timeouts.ocr, label: "vision OCR")
         guard case .text(let result) = response else {
             throw WorkerError(.protocolViolation, "the worker answered a vision request with \(Self.describe(response))")
         }
         return result
     }
 
-    /// Unloads the worker's current model of `kind`, then loads `model` if given, and waits for
-    /// the worker to acknowledge.
+    /// Makes the worker load `model` as its model of `kind` (unloading the previous one) and
+    /// waits for the worker to acknowledge.
     /// - Throws: ``WorkerError`` if the model cannot be loaded (the worker stays up).
-    public func loadModel(_ model: String?, kind: ModelKind = .embedding) async throws {
-        let response = try await perform(.loadModel(kind: kind, model: model ?? ""), timeout: configuration.loadTimeout, label: "load model")
+    public func loadModel(_ model: String, kind: ModelKind = .embedding) async throws {
+        try await sendLoadModel(model, kind: kind)
+    }
+
+    /// Makes the worker unload its model of `kind` and waits for the acknowledgement.
+    /// - Throws: ``WorkerError`` if the worker cannot be reached.
+    public func unloadModel(kind: ModelKind = .embedding) async throws {
+        try await sendLoadModel("", kind: kind)
+    }
+
+    private func sendLoadModel(_ model: String, kind: ModelKind) async throws {
+        let response = try await perform(.loadModel(kind: kind, model: model), timeout: configuration.timeouts.load, label: model.isEmpty ? "unload model" : "load model")
         guard case .loaded = response else {
             throw WorkerError(.protocolViolation, "the worker answered a load-model request with \(Self.describe(response))")
         }
     }
+
+    /// The largest frame the current or last worker sent, in bytes; a call of any size keeps
+    /// it far below the frame cap.
+    public var largestFrameReceived: Int { max(largestFrame, connection?.largestFrameReceived ?? 0) }
 
     // MARK: - Requests
 
@@ -173,7 +198,7 @@ public actor WorkerProcess {
             do {
                 let connection = try await runningConnection()
                 return try await exchange(request, on: connection, timeout: timeout, label: label)
-            } catch let error as WorkerError where error.code == .crashed || error.code == .protocolViolation {
+            } catch let error as WorkerError where [.crashed, .protocolViolation, .timedOut].contains(error.code) {
                 if stopCount != stops {
                     throw WorkerError(.stopped, "the worker was stopped during \(label)")
                 }
@@ -187,11 +212,11 @@ public actor WorkerProcess {
         }
     }
 
-    private func exchange(_ request: WorkerRequest, on connection: WorkerConnection, timeout: Duration?, label: String) async throws -> WorkerResponse {
+    private func exchange(_ request: WorkerRequest, on connection: ChildConnection, timeout: Duration?, label: String) async throws -> WorkerResponse {
         nextRequestID += 1
         let id = nextRequestID
         connection.expect(id)
-        let grace = configuration.cancelGracePeriod
+        let grace = configuration.timeouts.cancelGrace
         var timer: Task<Void, Never>?
         if let timeout {
             timer = Task.detached {
@@ -222,13 +247,13 @@ public actor WorkerProcess {
         } catch let error as WireError {
             let status = await discard(connection)
             throw WorkerError(.protocolViolation, "the worker broke the protocol during \(label): \(error)", exitStatus: status, logTail: logTail())
-        } catch is ConnectionClosed {
+        } catch is ChildConnection.Closed {
             let status = await reapLost(connection)
             throw WorkerError(.crashed, "the worker exited unexpectedly during \(label)", exitStatus: status, logTail: logTail())
         }
         if case .failure(let failure) = response {
-            if failure.code == WorkerFailure.cancelledCode { throw CancellationError() }
-            throw WorkerError(WorkerError.Code(failure.code), failure.message)
+            if failure.code == .cancelled { throw CancellationError() }
+            throw WorkerError(failure.code, failure.message)
         }
         if Task.isCancelled { throw CancellationError() }
         return response
@@ -236,22 +261,22 @@ public actor WorkerProcess {
 
     // MARK: - Worker lifecycle
 
-    private func runningConnection() async throws(WorkerError) -> WorkerConnection {
-        if let connection, !connection.isClosed, connection.process.poll() == nil { return connection }
+    private func runningConnection() async throws(WorkerError) -> ChildConnection {
+        if let connection, !connection.isClosed, connection.process.exitStatus == nil { return connection }
         if let connection { await discard(connection) }
         return try await launch()
     }
 
-    private func launch() async throws(WorkerError) -> WorkerConnection {
+    private func launch() async throws(WorkerError) -> ChildConnection {
         Self.ignoreSIGPIPE
-        let executable = try configuration.resolvedExecutable()
+        let executable = try WorkerExecutable.locate(configured: configuration.launch.executable)
         let logFD = try openLog()
-        let arguments = configuration.executableArguments
+        let arguments = configuration.launch.arguments
             + ["--settings", configuration.workerSettings.json(), "--parent-pid", "\(getpid())"]
         // Swift's crash backtracer and ggml's gdb backtrace take seconds and bury the worker's last
         // words under thread dumps; they stay off unless the caller's environment turns them on.
         let quietCrashes = ["SWIFT_BACKTRACE": "enable=no", "GGML_NO_BACKTRACE": "1"]
-        let environment = quietCrashes.merging(ProcessInfo.processInfo.environment) { $1 }.merging(configuration.environment) { $1 }
+        let environment = quietCrashes.merging(ProcessInfo.processInfo.environment) { $1 }.merging(configuration.launch.environment) { $1 }
         let process: ChildProcess
         do {
             process = try await ChildProcess.spawn(executable: executable.path, arguments: arguments, environment: environment, logFD: logFD)
@@ -261,13 +286,12 @@ public actor WorkerProcess {
         }
         close(logFD)
         spawnCount += 1
-        let connection = WorkerConnection(process: process, logger: logger)
-        let startTimeout = configuration.startTimeout
-        let expired = StartExpired()
-        let timer = Task.detached {
-            guard (try? await Task.sleep(for: startTimeout)) != nil else { return }
-            expired.mark()
+        let connection = ChildConnection(process: process, logger: logger)
+        let startTimeout = configuration.timeouts.start
+        let timer = Task.detached { () -> Bool in
+            guard (try? await Task.sleep(for: startTimeout)) != nil else { return false }
             process.send(signal: SIGKILL)
+            return true
         }
         defer { timer.cancel() }
         let hello: WorkerHello
@@ -278,14 +302,16 @@ public actor WorkerProcess {
             throw WorkerError(.protocolViolation, "the worker broke the protocol while starting: \(error)", exitStatus: status, logTail: logTail())
         } catch {
             let status = await reapLost(connection)
-            if expired.isMarked {
+            timer.cancel()
+            if await timer.value {
                 throw WorkerError(.timedOut, "the worker did not start within \(startTimeout); it was killed", exitStatus: status, logTail: logTail())
             }
             throw WorkerError(.crashed, "the worker exited while starting", exitStatus: status, logTail: logTail())
         }
         guard hello.protocolVersion == WireProtocol.version else {
             let status = await discard(connection)
-            throw WorkerError(.protocolViolation, "the worker speaks protocol \(hello.protocolVersion), this host \(WireProtocol.version)", exitStatus: status)
+            let mismatch = WireError(.versionMismatch, "the worker speaks protocol \(hello.protocolVersion), this host \(WireProtocol.version)")
+            throw WorkerError(.protocolViolation, "\(mismatch) (is \(executable.path) from another WorkerBee version?)", exitStatus: status)
         }
         self.hello = hello
         self.connection = connection
@@ -293,31 +319,31 @@ public actor WorkerProcess {
         return connection
     }
 
+    private func forget(_ connection: ChildConnection) {
+        largestFrame = max(largestFrame, connection.largestFrameReceived)
+        if self.connection === connection { self.connection = nil }
+    }
+
     /// Kills and reaps a worker that is no longer trusted, and forgets it.
     @discardableResult
-    private func discard(_ connection: WorkerConnection) async -> ExitStatus {
-        if self.connection === connection { self.connection = nil }
+    private func discard(_ connection: ChildConnection) async -> ExitStatus {
+        forget(connection)
         let status = await connection.process.terminate()
         connection.close()
         return status
     }
 
     /// Reaps a worker whose output ended (it normally exits by itself), and forgets it.
-    private func reapLost(_ connection: WorkerConnection) async -> ExitStatus {
-        if self.connection === connection { self.connection = nil }
-        let status: ExitStatus
-        if let exited = await connection.process.waitForExit(timeout: .seconds(2)) {
-            status = exited
-        } else {
-            status = await connection.process.terminate()
-        }
+    private func reapLost(_ connection: ChildConnection) async -> ExitStatus {
+        forget(connection)
+        let status = await connection.process.stop(steps: [(nil, .seconds(2))])
         connection.close()
         return status
     }
 
     private func openLog() throws(WorkerError) -> Int32 {
-        let url = configuration.logURL
-        try? FileManager.default.createDirectory(at: configuration.dataDirectory, withIntermediateDirectories: true)
+        let url = configuration.launch.logURL
+        try? FileManager.default.createDirectory(at: configuration.launch.logDirectory, withIntermediateDirectories: true)
         if let size = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? UInt64, size > 16 << 20 {
             let old = url.appendingPathExtension("1")
             try? FileManager.default.removeItem(at: old)
@@ -332,12 +358,17 @@ public actor WorkerProcess {
     }
 
     private func logTail() -> String {
-        LogTail.read(configuration.logURL, after: logOffset)
+        LogTail.read(configuration.launch.logURL, after: logOffset)
     }
 
     private static let ignoreSIGPIPE: Void = {
         signal(SIGPIPE, SIG_IGN)
     }()
+
+    /// Thrown into a pending wait when its timeout fires.
+    private struct RequestTimedOut: Error {}
+    /// Thrown into a pending wait when a cancelled request did not stop within the grace period.
+    private struct CancelGraceExpired: Error {}
 
     private static func describe(_ response: WorkerResponse) -> String {
         switch response {
@@ -349,14 +380,3 @@ public actor WorkerProcess {
         }
     }
 }
-
-private struct RequestTimedOut: Error {}
-
-/// Set by the start-up timer when it kills a worker that never said hello.
-private final class StartExpired: @unchecked Sendable {
-    private let lock = NSLock()
-    private var marked = false
-    func mark() { lock.withLock { marked = true } }
-    var isMarked: Bool { lock.withLock { marked } }
-}
-private struct CancelGraceExpired: Error {}

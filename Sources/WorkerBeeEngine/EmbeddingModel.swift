@@ -24,9 +24,12 @@ public final class EmbeddingModel {
         public var batchTokens: Int
         /// Most texts per micro-batch (llama.cpp allows up to 256).
         public var maxSequencesPerBatch: Int
+        /// Layers to offload to a GPU when llama.cpp has one; nil means all, 0 means none.
+        public var gpuLayers: Int?
 
         /// Creates options.
-        public init(threads: Int? = nil, contextSize: Int? = nil, batchTokens: Int = 256, maxSequencesPerBatch: Int = 64) {
+        public init(threads: Int? = nil, contextSize: Int? = nil, batchTokens: Int = 256, maxSequencesPerBatch: Int = 64, gpuLayers: Int? = nil) {
+            self.gpuLayers = gpuLayers
             self.threads = threads
             self.contextSize = contextSize
             self.batchTokens = batchTokens
@@ -64,12 +67,8 @@ public final class EmbeddingModel {
         guard FileManager.default.fileExists(atPath: path) else {
             throw EngineError(.modelNotFound, "model file \(path) does not exist")
         }
-        LlamaRuntime.ensureStarted()
-        var modelParams = llama_model_default_params()
-        modelParams.n_gpu_layers = 0
-        modelParams.load_mode = LLAMA_LOAD_MODE_MMAP
-        guard let model = llama_model_load_from_file(path, modelParams) else {
-            throw Self.explainLoadFailure(url)
+        guard let model = LlamaRuntime.loadModel(at: url, gpuLayers: options.gpuLayers) else {
+            throw LlamaRuntime.explainLoadFailure(url, purpose: "an embedding model")
         }
         // Read from llama.cpp's own parse of the metadata, so the file is not parsed twice on the
         // start-up path; the project's reader only runs when llama.cpp refuses a file.
@@ -122,22 +121,6 @@ public final class EmbeddingModel {
         self.maxSequences = maxSequences
         self.batch = llama_batch_init(Int32(capacity), 0, 1)
         self.usesMemory = llama_get_memory(context) != nil
-    }
-
-    /// Why llama.cpp refused `url`, from the project's own GGUF reader (precise about truncation,
-    /// corruption and projector files, which llama.cpp only reports in its log).
-    private static func explainLoadFailure(_ url: URL) -> EngineError {
-        let file: GGUFFile
-        do {
-            file = try GGUFFile(contentsOf: url)
-        } catch {
-            return EngineError(.invalidModel, "\(url.path) is not a usable GGUF model: \(error.message)")
-        }
-        let architecture = file.architecture ?? "unknown"
-        if architecture == "clip" {
-            return EngineError(.cannotEmbed, "\(url.lastPathComponent) is a vision projector (mmproj), not an embedding model")
-        }
-        return EngineError(.loadFailed, "llama.cpp could not load \(url.path) (architecture \(architecture)); see the log for its reason")
     }
 
     /// A metadata value as llama.cpp prints it, or nil if the key is absent.
@@ -220,10 +203,9 @@ public final class EmbeddingModel {
     private func run(_ pack: [Int], _ tokenized: [[llama_token]], into values: inout [Float], abort: AbortSignal?) throws(EngineError) {
         if let abort {
             if abort.isRaised { throw EngineError(.cancelled, "cancelled") }
-            llama_set_abort_callback(context, wb_flag_abort_callback, UnsafeMutableRawPointer(abort.flag))
-        } else {
-            llama_set_abort_callback(context, nil, nil)
+            abort.install(on: context)
         }
+        defer { llama_set_abort_callback(context, nil, nil) }
         var n = 0
         for (sequence, index) in pack.enumerated() {
             for (position, token) in tokenized[index].enumerated() {

@@ -1,5 +1,7 @@
 internal import CLlama
 import Foundation
+import GGUF
+import Synchronization
 
 /// Process-wide llama.cpp set-up: backend initialisation and where its log goes.
 public enum LlamaRuntime {
@@ -8,8 +10,13 @@ public enum LlamaRuntime {
         case debug = 1, info = 2, warning = 3, error = 4, silent = 99
     }
 
-    nonisolated(unsafe) private static var minimumLevel = LogLevel.warning.rawValue
-    nonisolated(unsafe) private static var lastLineKept = false
+    /// The log filter. llama.cpp and ggml call the log callback from several threads, so the
+    /// level and the "was the line this continues kept" flag live behind one lock.
+    private struct LogFilter {
+        var minimumLevel = LogLevel.warning.rawValue
+        var lastLineKept = false
+    }
+    private static let filter = Mutex(LogFilter())
     private static let initialise: Void = {
         llama_log_set({ level, text, _ in LlamaRuntime.log(level: Int(level.rawValue), text: text) }, nil)
         mtmd_helper_log_set({ level, text, _ in LlamaRuntime.log(level: Int(level.rawValue), text: text) }, nil)
@@ -21,7 +28,7 @@ public enum LlamaRuntime {
     /// In the worker, standard error is `worker.log`; in-process callers usually want
     /// `.warning` (the default) so that model loading stays quiet.
     public static func start(logLevel: LogLevel) {
-        minimumLevel = logLevel.rawValue
+        filter.withLock { $0.minimumLevel = logLevel.rawValue }
         _ = initialise
     }
 
@@ -38,9 +45,47 @@ public enum LlamaRuntime {
 
     private static func log(level: Int, text: UnsafePointer<CChar>?) {
         guard let text else { return }
-        // GGML_LOG_LEVEL_CONT (5) continues the previous line at its level.
-        let keep = level == 5 ? lastLineKept : level >= minimumLevel
-        lastLineKept = keep
-        if keep { _ = write(2, text, strlen(text)) }
+        // GGML_LOG_LEVEL_CONT (5) continues the previous line at its level. The write happens
+        // under the lock so that a line and its continuation stay together.
+        filter.withLock { filter in
+            let keep = level == 5 ? filter.lastLineKept : level >= filter.minimumLevel
+            filter.lastLineKept = keep
+            if keep { _ = write(2, text, strlen(text)) }
+        }
+    }
+}
+
+extension LlamaRuntime {
+    /// Loads a model file through llama.cpp (memory-mapped), or nil if llama.cpp refuses it.
+    static func loadModel(at url: URL, gpuLayers: Int?) -> OpaquePointer? {
+        ensureStarted()
+        var parameters = llama_model_default_params()
+        parameters.n_gpu_layers = offloadedLayers(gpuLayers)
+        parameters.load_mode = LLAMA_LOAD_MODE_MMAP
+        return llama_model_load_from_file(url.path, parameters)
+    }
+
+    /// Why llama.cpp refused `url`, from the project's own GGUF reader (precise about truncation,
+    /// corruption and projector files, which llama.cpp only reports in its log).
+    /// - Parameter purpose: what the file was meant to be, e.g. "an embedding model".
+    static func explainLoadFailure(_ url: URL, purpose: String) -> EngineError {
+        let file: GGUFFile
+        do {
+            file = try GGUFFile(contentsOf: url)
+        } catch {
+            return EngineError(.invalidModel, "\(url.path) is not a usable GGUF model: \(error.message)")
+        }
+        let architecture = file.architecture ?? "unknown"
+        if architecture == "clip" {
+            return EngineError(purpose == "an embedding model" ? .cannotEmbed : .invalidModel, "\(url.lastPathComponent) is a vision projector (mmproj), not \(purpose)")
+        }
+        return EngineError(.loadFailed, "llama.cpp could not load \(url.path) (architecture \(architecture)); see the log for its reason")
+    }
+
+    /// Layers to offload for a `gpuLayers` setting: nil means all when llama.cpp can offload
+    /// (a Metal, CUDA or Vulkan build), none otherwise.
+    static func offloadedLayers(_ gpuLayers: Int?) -> Int32 {
+        guard llama_supports_gpu_offload() else { return 0 }
+        return Int32(clamping: gpuLayers ?? Int(Int32.max))
     }
 }

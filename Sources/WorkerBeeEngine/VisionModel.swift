@@ -29,9 +29,12 @@ public final class VisionModel {
         public var contextSize: Int
         /// Tokens per decode batch.
         public var batchSize: Int
+        /// Layers to offload to a GPU when llama.cpp has one; nil means all, 0 means none.
+        public var gpuLayers: Int?
 
         /// Creates options.
-        public init(threads: Int? = nil, contextSize: Int = 4096, batchSize: Int = 512) {
+        public init(threads: Int? = nil, contextSize: Int = 4096, batchSize: Int = 512, gpuLayers: Int? = nil) {
+            self.gpuLayers = gpuLayers
             self.threads = threads
             self.contextSize = contextSize
             self.batchSize = batchSize
@@ -59,32 +62,22 @@ public final class VisionModel {
         for url in [modelURL, projectorURL] where !FileManager.default.fileExists(atPath: url.path) {
             throw EngineError(.modelNotFound, "\(url.path) does not exist")
         }
+        // Only the projector is read with the project's GGUF reader (for its type, which libmtmd
+        // does not expose); the text model is parsed once, by llama.cpp, and explained with the
+        // reader only if llama.cpp refuses it.
         let projectorFile: GGUFFile
         do {
-            let modelFile = try GGUFFile(contentsOf: modelURL)
-            if modelFile.architecture == "clip" {
-                throw EngineError(.invalidModel, "\(modelURL.lastPathComponent) is a projector, not a text model; give the text model and its mmproj")
-            }
             projectorFile = try GGUFFile(contentsOf: projectorURL)
-        } catch let error as GGUFError {
-            throw EngineError(.invalidModel, "not a usable GGUF file: \(error.message)")
-        } catch let error as EngineError {
-            throw error
         } catch {
-            throw EngineError(.invalidModel, "\(error)")
+            throw EngineError(.invalidModel, "\(projectorURL.lastPathComponent) is not a usable GGUF file: \(error.message)")
         }
         guard projectorFile.architecture == "clip", let projectorType = projectorFile["clip.projector_type"]?.stringValue
             ?? projectorFile["clip.vision.projector_type"]?.stringValue
         else {
             throw EngineError(.invalidModel, "\(projectorURL.lastPathComponent) is not a vision projector (no clip.projector_type)")
         }
-
-        LlamaRuntime.ensureStarted()
-        var modelParams = llama_model_default_params()
-        modelParams.n_gpu_layers = 0
-        modelParams.load_mode = LLAMA_LOAD_MODE_MMAP
-        guard let model = llama_model_load_from_file(modelURL.path, modelParams) else {
-            throw EngineError(.loadFailed, "llama.cpp could not load \(modelURL.path); see the worker log")
+        guard let model = LlamaRuntime.loadModel(at: modelURL, gpuLayers: options.gpuLayers) else {
+            throw LlamaRuntime.explainLoadFailure(modelURL, purpose: "a vision text model")
         }
         let threads = Int32(max(1, options.threads ?? ProcessInfo.processInfo.activeProcessorCount))
         var contextParams = llama_context_default_params()
@@ -100,7 +93,7 @@ public final class VisionModel {
             throw EngineError(.loadFailed, "llama.cpp could not create a context for \(modelURL.path)")
         }
         var mtmdParams = mtmd_context_params_default()
-        mtmdParams.use_gpu = false
+        mtmdParams.use_gpu = LlamaRuntime.offloadedLayers(options.gpuLayers) > 0
         mtmdParams.print_timings = false
         mtmdParams.n_threads = threads
         mtmdParams.warmup = false
@@ -171,9 +164,7 @@ public final class VisionModel {
         guard header.width > 0, header.height > 0, header.width * header.height <= Self.maximumPixels else {
             throw EngineError(.invalidInput, "the \(header.format.rawValue) image is \(header.width) x \(header.height) pixels; the limit is \(Self.maximumPixels / 1_000_000) megapixels")
         }
-        if let abort {
-            llama_set_abort_callback(context, wb_flag_abort_callback, UnsafeMutableRawPointer(abort.flag))
-        }
+        abort?.install(on: context)
         defer { llama_set_abort_callback(context, nil, nil) }
         llama_memory_clear(llama_get_memory(context), true)
 

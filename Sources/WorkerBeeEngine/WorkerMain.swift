@@ -18,7 +18,7 @@ public enum WorkerMain {
         let input = fcntl(0, F_DUPFD_CLOEXEC, 3)
         let output = fcntl(1, F_DUPFD_CLOEXEC, 3)
         guard input >= 0, output >= 0 else {
-            Worker.log("cannot take the protocol descriptors: \(String(cString: strerror(errno)))")
+            WorkerLog.write("cannot take the protocol descriptors: \(String(cString: strerror(errno)))")
             exit(2)
         }
         let devNull = open("/dev/null", O_RDONLY)
@@ -26,8 +26,8 @@ public enum WorkerMain {
             dup2(devNull, 0)
             close(devNull)
         }
-        if !settings.logPath.isEmpty {
-            let log = open(settings.logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        if let logPath = settings.logPath {
+            let log = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
             if log >= 0 {
                 dup2(log, 2)
                 close(log)
@@ -40,215 +40,7 @@ public enum WorkerMain {
             _exit(0)  // the host died before we could ask to follow it
         }
 
-        var worker = Worker(settings: settings, channel: WorkerChannel(input: input, output: output))
-        worker.run()
-    }
-}
-
-/// The worker's state: its models and its request loop.
-struct Worker {
-    let settings: WorkerSettings
-    let channel: WorkerChannel
-    let queue = RequestQueue()
-    var faults = FaultInjector()
-    var embedding: (name: String, model: EmbeddingModel)?
-    var vision: (key: String, model: VisionModel)?
-    var visionModelName: String?
-
-    init(settings: WorkerSettings, channel: WorkerChannel) {
-        self.settings = settings
-        self.channel = channel
-    }
-
-    mutating func run() -> Never {
-        log("worker online: pid \(getpid()), protocol \(WireProtocol.version)")
-        if let action = faults.fire(at: "start") { inject(action, requestID: 0) }
-        LlamaRuntime.start(logLevel: .info)
-        channel.send(.hello(WorkerHello(pid: getpid(), buildInfo: LlamaRuntime.systemInfo)), requestID: 0)
-
-        let (channel, queue) = (self.channel, self.queue)
-        let reader = Thread {
-            let failure = channel.readFrames { frame in
-                do {
-                    queue.push(id: frame.requestID, request: try WorkerRequest(frame: frame))
-                } catch {
-                    Worker.log("protocol error from the host: \(error); exiting")
-                    _exit(2)
-                }
-            }
-            if let failure { Worker.log("protocol error from the host: \(failure); exiting") }
-            // Input closed: the host is gone or done with us. Exit at once, even mid-request.
-            _exit(0)
-        }
-        reader.name = "workerbee-reader"
-        reader.start()
-
-        while let item = queue.next() {
-            if item.cancelled {
-                channel.send(.failure(WorkerFailure(code: WorkerFailure.cancelledCode, message: "cancelled")), requestID: item.id)
-            } else {
-                handle(item.request, id: item.id)
-            }
-            queue.finish()
-        }
-        log("shutdown requested; exiting")
-        embedding = nil
-        vision = nil
-        exit(0)
-    }
-
-    private mutating func handle(_ request: WorkerRequest, id: UInt64) {
-        let start = DispatchTime.now()
-        switch request {
-        case .embed(let embed):
-            if let action = faults.fire(at: "embed", texts: embed.texts) { inject(action, requestID: id) }
-            if embed.texts.isEmpty {
-                channel.send(.embeddings(EmbedResult(dimension: 0, values: [], tokenCounts: [], truncated: [])), requestID: id)
-                return
-            }
-            do {
-                let model = try embeddingModel(named: embed.model.isEmpty ? settings.embeddingModel : embed.model)
-                let result = try model.embed(embed.texts, normalize: embed.normalize, abort: queue.abort)
-                channel.send(.embeddings(result), requestID: id)
-                let ms = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
-                log(String(format: "embed id=%llu texts=%d tokens=%d %.1f ms", id, embed.texts.count, result.tokenCounts.reduce(0, +), ms))
-            } catch {
-                fail(error, id: id)
-            }
-        case .loadModel(let kind, let model):
-            if let action = faults.fire(at: "load") { inject(action, requestID: id) }
-            switch kind {
-            case .embedding:
-                embedding = nil
-                if !model.isEmpty {
-                    do {
-                        _ = try embeddingModel(named: model)
-                    } catch {
-                        fail(error, id: id)
-                        return
-                    }
-                }
-            case .vision:
-                vision = nil
-                visionModelName = model.isEmpty ? nil : model
-                if !model.isEmpty {
-                    do {
-                        _ = try visionModel(named: model, projector: settings.visionProjector)
-                    } catch {
-                        fail(error, id: id)
-                        return
-                    }
-                }
-            }
-            log("load-model id=\(id) kind=\(kind) model=\(model.isEmpty ? "(unload)" : model)")
-            channel.send(.loaded, requestID: id)
-        case .vision(let vision):
-            if let action = faults.fire(at: "vision") { inject(action, requestID: id) }
-            let name = vision.model.isEmpty ? (visionModelName ?? settings.visionModel) : vision.model
-            if name.isEmpty {
-                channel.send(.failure(WorkerFailure(code: "visionDisabled", message: "No vision model configured; vision OCR is disabled.")), requestID: id)
-                return
-            }
-            do {
-                let model = try visionModel(named: name, projector: vision.projector.isEmpty ? settings.visionProjector : vision.projector)
-                let result = try model.read(image: vision.image, instruction: vision.prompt, maxTokens: Int(vision.maxTokens), abort: queue.abort)
-                channel.send(.text(result), requestID: id)
-                let ms = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
-                log(String(format: "vision id=%llu image=%d bytes prompt_tokens=%d generated_tokens=%d chars=%d %.1f ms",
-                           id, vision.image.count, result.promptTokens, result.generatedTokens, result.text.count, ms))
-            } catch {
-                fail(error, id: id)
-            }
-        case .cancel, .shutdown:
-            break  // handled by the queue
-        }
-    }
-
-    private mutating func embeddingModel(named name: String) throws -> EmbeddingModel {
-        if let embedding, embedding.name == name { return embedding.model }
-        embedding = nil  // free the old model before loading the next
-        let url = ModelDirectory(url: URL(fileURLWithPath: settings.modelsDirectory)).resolve(name)
-        let start = DispatchTime.now()
-        let options = EmbeddingModel.Options(
-            threads: settings.threads, contextSize: settings.contextSize, batchTokens: settings.batchTokens ?? EmbeddingModel.Options().batchTokens)
-        let model = try EmbeddingModel(url: url, options: options)
-        let ms = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
-        log(String(format: "loaded embedding model %@ (%@, dim %d, %d threads) in %.1f ms", name, url.path, model.dimension, model.threads, ms))
-        embedding = (name, model)
-        return model
-    }
-
-    private mutating func visionModel(named name: String, projector: String) throws -> VisionModel {
-        let modelURL = ModelDirectory(url: URL(fileURLWithPath: settings.modelsDirectory)).resolve(name)
-        guard FileManager.default.fileExists(atPath: modelURL.path) else {
-            throw EngineError(.modelNotFound, "vision model \(name) does not exist (looked for \(modelURL.path))")
-        }
-        let projectorURL = try ProjectorLocator.projector(for: modelURL, explicit: projector)
-        let key = modelURL.path + "\n" + projectorURL.path
-        if let vision, vision.key == key { return vision.model }
-        vision = nil  // free the old model before loading the next
-        let start = DispatchTime.now()
-        let model = try VisionModel(model: modelURL, projector: projectorURL, options: .init(threads: settings.threads, contextSize: settings.contextSize ?? 4096))
-        let ms = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
-        log(String(format: "loaded vision model %@ with projector %@ (%@) in %.1f ms", modelURL.path, projectorURL.path, model.projectorType, ms))
-        vision = (key, model)
-        return model
-    }
-
-    private func fail(_ error: Error, id: UInt64) {
-        let failure: WorkerFailure
-        if let engine = error as? EngineError {
-            failure = WorkerFailure(code: engine.code.name, message: engine.message)
-        } else if let gguf = error as? GGUFError {
-            failure = WorkerFailure(code: gguf.code == .missing ? "projectorNotFound" : "invalidModel", message: gguf.message)
-        } else {
-            failure = WorkerFailure(code: "internal", message: "\(error)")
-        }
-        log("request \(id) failed: \(failure.code): \(failure.message)")
-        channel.send(.failure(failure), requestID: id)
-    }
-
-    private func inject(_ action: FaultInjector.Action, requestID: UInt64) {
-        log("fault injection: \(action) (request \(requestID))")
-        switch action {
-        case .segv:
-            // A real invalid access, as native code would make (raise() would let a signal
-            // handler return into this function).
-            UnsafeMutablePointer<Int>(bitPattern: 0x10)!.pointee = 1
-        case .abort:
-            abort()
-        case .exit:
-            _exit(3)
-        case .hang:
-            while true { sleep(60) }
-        case .slow(let seconds):
-            let deadline = Date().addingTimeInterval(seconds)
-            while Date() < deadline {
-                if queue.abort.isRaised { return }
-                usleep(10_000)
-            }
-        case .exitMidFrame:
-            let frame = WorkerResponse.loaded.frame(requestID: requestID).encoded()
-            channel.writeRaw(Array(frame.prefix(frame.count / 2)))
-            _exit(4)
-        case .garbage:
-            channel.writeRaw(Array("this is not a frame\n".utf8) + [UInt8](repeating: 0xFF, count: 16))
-        case .stdoutNoise:
-            print("native code says hello on stdout")
-            fflush(nil)
-            _ = "raw write to fd 1\n".withCString { write(1, $0, strlen($0)) }
-            _ = "raw write to fd 2\n".withCString { write(2, $0, strlen($0)) }
-        case .wrongID:
-            channel.send(.embeddings(EmbedResult(dimension: 1, values: [42], tokenCounts: [1], truncated: [false])), requestID: requestID &- 1)
-        }
-    }
-
-    func log(_ message: String) { Self.log(message) }
-
-    nonisolated(unsafe) private static let timestamps = ISO8601DateFormatter()
-
-    static func log(_ message: String) {
-        let line = "[\(timestamps.string(from: Date()))] workerbee: \(message)\n"
-        _ = line.withCString { write(2, $0, strlen($0)) }
+        var loop = RequestLoop(settings: settings, channel: HostChannel(input: input, output: output))
+        loop.run()
     }
 }

@@ -14,14 +14,24 @@ public struct Frame: Sendable, Equatable {
     public let kind: UInt8
     /// The request this frame belongs to (0 for the hello).
     public let requestID: UInt64
-    /// The message body.
-    public let payload: [UInt8]
+    /// The message body. A frame the decoder returns shares storage with the bytes it read, so
+    /// receiving a large answer copies it once, from the pipe into the decoder.
+    public let payload: ArraySlice<UInt8>
 
     /// Creates a frame.
     public init(kind: UInt8, requestID: UInt64, payload: [UInt8]) {
+        self.init(kind: kind, requestID: requestID, payload: payload[...])
+    }
+
+    /// Creates a frame over a slice of a larger buffer.
+    public init(kind: UInt8, requestID: UInt64, payload: ArraySlice<UInt8>) {
         self.kind = kind
         self.requestID = requestID
         self.payload = payload
+    }
+
+    public static func == (a: Frame, b: Frame) -> Bool {
+        a.kind == b.kind && a.requestID == b.requestID && a.payload.elementsEqual(b.payload)
     }
 
     /// The frame as bytes, ready to write.
@@ -53,11 +63,27 @@ public struct FrameDecoder: Sendable {
 
     /// Adds bytes from the stream.
     public mutating func append<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        prepareForAppend(bytes.count)
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// Adds bytes from the stream, straight from memory the caller owns (e.g. a `DispatchData` region).
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        prepareForAppend(bytes.count)
+        buffer.append(contentsOf: bytes)
+    }
+
+    private mutating func prepareForAppend(_ count: Int) {
         if start > 0 && start == buffer.count {
             buffer.removeAll(keepingCapacity: true)
             start = 0
         }
-        buffer.append(contentsOf: bytes)
+        // When the next frame's length is known, reserve it once instead of growing step by step.
+        if buffer.count - start >= 4 {
+            let length = Int(UInt32(buffer[start]) | UInt32(buffer[start + 1]) << 8 | UInt32(buffer[start + 2]) << 16 | UInt32(buffer[start + 3]) << 24)
+            let needed = start + 4 + length
+            if length <= maximumLength && needed > buffer.capacity { buffer.reserveCapacity(needed) }
+        }
     }
 
     /// The next complete frame, or nil if more bytes are needed.
@@ -72,7 +98,17 @@ public struct FrameDecoder: Sendable {
         let kind = buffer[start + 4]
         var id: UInt64 = 0
         for index in 0..<8 { id |= UInt64(buffer[start + 5 + index]) << (8 * index) }
-        let payload = Array(buffer[(start + 4 + Frame.headerSize)..<(start + 4 + length)])
+        let range = (start + 4 + Frame.headerSize)..<(start + 4 + length)
+        let payload: ArraySlice<UInt8>
+        if start == 0 && buffer.count == 4 + length {
+            // The buffer holds exactly this frame (the usual case for a large answer): hand the
+            // storage over instead of copying it.
+            payload = buffer[range]
+            buffer = []
+            start = 0
+            return Frame(kind: kind, requestID: id, payload: payload)
+        }
+        payload = ArraySlice(buffer[range])
         start += 4 + length
         if start > 65536 && start * 2 > buffer.count {
             buffer.removeFirst(start)

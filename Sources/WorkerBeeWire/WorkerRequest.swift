@@ -1,53 +1,5 @@
 import BinaryCoding
 
-/// The two kinds of model a worker holds.
-public enum ModelKind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
-    case embedding = 0
-    case vision = 1
-
-    public var description: String { self == .embedding ? "embedding" : "vision" }
-}
-
-/// Texts to embed.
-public struct EmbedRequest: Sendable, Equatable {
-    /// Model name or path; empty means the worker's configured default.
-    public var model: String
-    /// Whether to L2-normalise each vector.
-    public var normalize: Bool
-    /// The texts, in order.
-    public var texts: [String]
-
-    /// Creates a request.
-    public init(model: String, normalize: Bool = true, texts: [String]) {
-        self.model = model
-        self.normalize = normalize
-        self.texts = texts
-    }
-}
-
-/// An image to read.
-public struct VisionRequest: Sendable, Equatable {
-    /// Model name or path; empty means the worker's configured default.
-    public var model: String
-    /// Projector (mmproj) path; empty means discover it next to the model.
-    public var projector: String
-    /// The instruction; empty means the default OCR instruction.
-    public var prompt: String
-    /// PNG or JPEG bytes.
-    public var image: [UInt8]
-    /// Cap on generated tokens; 0 means bounded only by the context.
-    public var maxTokens: UInt32
-
-    /// Creates a request.
-    public init(model: String, projector: String = "", prompt: String = "", image: [UInt8], maxTokens: UInt32 = 0) {
-        self.model = model
-        self.projector = projector
-        self.prompt = prompt
-        self.image = image
-        self.maxTokens = maxTokens
-    }
-}
-
 /// A message from the host to the worker.
 public enum WorkerRequest: Sendable, Equatable {
     /// Embed texts; answered by ``WorkerResponse/embeddings(_:)``.

@@ -1,85 +1,5 @@
 import BinaryCoding
 
-/// Embedding vectors for one request, packed as Float32.
-public struct EmbedResult: Sendable, Equatable {
-    /// Length of each vector.
-    public var dimension: Int
-    /// `count * dimension` floats, vector after vector, in input order.
-    public var values: [Float]
-    /// Tokens each text used (after truncation).
-    public var tokenCounts: [Int]
-    /// Whether each text was cut to fit the context.
-    public var truncated: [Bool]
-
-    /// Creates a result.
-    public init(dimension: Int, values: [Float], tokenCounts: [Int], truncated: [Bool]) {
-        self.dimension = dimension
-        self.values = values
-        self.tokenCounts = tokenCounts
-        self.truncated = truncated
-    }
-
-    /// The number of vectors.
-    public var count: Int { tokenCounts.count }
-
-    /// The vectors, one array each.
-    public var vectors: [[Float]] {
-        guard dimension > 0 else { return Array(repeating: [], count: count) }
-        return (0..<count).map { Array(values[($0 * dimension)..<(($0 + 1) * dimension)]) }
-    }
-}
-
-/// Text read from an image.
-public struct VisionResult: Sendable, Equatable {
-    /// The generated text.
-    public var text: String
-    /// Tokens in the prompt, image tokens included.
-    public var promptTokens: Int
-    /// Tokens generated.
-    public var generatedTokens: Int
-
-    /// Creates a result.
-    public init(text: String, promptTokens: Int, generatedTokens: Int) {
-        self.text = text
-        self.promptTokens = promptTokens
-        self.generatedTokens = generatedTokens
-    }
-}
-
-/// Who the worker is, sent once when it starts.
-public struct WorkerHello: Sendable, Equatable {
-    /// The protocol version the worker speaks.
-    public var protocolVersion: UInt32
-    /// The worker's process id.
-    public var pid: Int32
-    /// llama.cpp build and system information.
-    public var buildInfo: String
-
-    /// Creates a hello.
-    public init(protocolVersion: UInt32 = WireProtocol.version, pid: Int32, buildInfo: String) {
-        self.protocolVersion = protocolVersion
-        self.pid = pid
-        self.buildInfo = buildInfo
-    }
-}
-
-/// A failure the worker reports for one request; the worker stays up.
-public struct WorkerFailure: Sendable, Equatable {
-    /// A stable machine-readable code, e.g. `modelNotFound`, `cancelled`.
-    public var code: String
-    /// A sentence for a person.
-    public var message: String
-
-    /// Creates a failure.
-    public init(code: String, message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    /// The code of a request that was cancelled.
-    public static let cancelledCode = "cancelled"
-}
-
 /// A message from the worker to the host.
 public enum WorkerResponse: Sendable, Equatable {
     /// Sent once at start-up, with request id 0.
@@ -126,7 +46,7 @@ public enum WorkerResponse: Sendable, Equatable {
             kind = .loaded
         case .failure(let failure):
             kind = .failure
-            out.appendString(failure.code, lengthType: UInt32.self)
+            out.appendString(failure.code.name, lengthType: UInt32.self)
             out.appendString(failure.message, lengthType: UInt32.self)
         }
         return Frame(kind: kind.rawValue, requestID: requestID, payload: out.bytes)
@@ -167,20 +87,8 @@ public enum WorkerResponse: Sendable, Equatable {
             case .loaded:
                 return .loaded
             case .failure:
-                return .failure(WorkerFailure(code: try reader.string(), message: try reader.string()))
+                return .failure(WorkerFailure(code: FailureCode(try reader.string()), message: try reader.string()))
             }
         }
     }
-}
-
-/// The cosine of the angle between two vectors (1 for the same direction); 0 if either is all zeros.
-public func cosineSimilarity(_ a: [Float], _ b: [Float]) -> Double {
-    var dot = 0.0, normA = 0.0, normB = 0.0
-    for (x, y) in zip(a, b) {
-        dot += Double(x) * Double(y)
-        normA += Double(x) * Double(x)
-        normB += Double(y) * Double(y)
-    }
-    let denominator = (normA * normB).squareRoot()
-    return denominator > 0 ? dot / denominator : 0
 }

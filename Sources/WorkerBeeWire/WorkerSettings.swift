@@ -6,36 +6,35 @@ public struct WorkerSettings: Codable, Sendable, Equatable {
     public var modelsDirectory: String
     /// The embedding model used when a request names none.
     public var embeddingModel: String
-    /// The vision model used when a request names none; empty means vision is off.
-    public var visionModel: String
-    /// The vision projector (mmproj) path; empty means discover it.
-    public var visionProjector: String
-    /// Context size per sequence; nil means the model's own.
+    /// The vision model used when a request names none; nil means vision is off.
+    public var visionModel: String?
+    /// The vision projector (mmproj) path; nil means discover it next to the model.
+    public var visionProjector: String?
+    /// Most tokens per text; nil means the model's own context.
     public var contextSize: Int?
     /// CPU threads; nil means all cores.
     public var threads: Int?
-    /// Fraction of GPU memory the worker may use (kept for GPU builds; unused on CPU).
-    public var gpuMemoryFraction: Double
-    /// Tokens per micro-batch when embedding.
+    /// Layers to offload to a GPU, when llama.cpp has one; nil means all, 0 means none.
+    public var gpuLayers: Int?
+    /// Most tokens in one llama.cpp call when embedding; nil means the engine's default.
     public var batchTokens: Int?
-    /// The log file the worker points its fd 1 and fd 2 at; empty keeps the fd 2 it was given.
-    public var logPath: String
+    /// The log file the worker points its fd 1 and fd 2 at; nil keeps the fd 2 it was given.
+    public var logPath: String?
 
     /// Creates settings.
     public init(
-        modelsDirectory: String, embeddingModel: String, visionModel: String = "", visionProjector: String = "",
-        contextSize: Int? = nil, threads: Int? = nil, gpuMemoryFraction: Double = 1.0, batchTokens: Int? = nil,
-        logPath: String = ""
+        modelsDirectory: String, embeddingModel: String, visionModel: String? = nil, visionProjector: String? = nil,
+        contextSize: Int? = nil, threads: Int? = nil, gpuLayers: Int? = nil, batchTokens: Int? = nil, logPath: String? = nil
     ) {
         self.modelsDirectory = modelsDirectory
         self.embeddingModel = embeddingModel
-        self.visionModel = visionModel
-        self.visionProjector = visionProjector
+        self.visionModel = visionModel.flatMap { $0.isEmpty ? nil : $0 }
+        self.visionProjector = visionProjector.flatMap { $0.isEmpty ? nil : $0 }
         self.contextSize = contextSize
         self.threads = threads
-        self.gpuMemoryFraction = gpuMemoryFraction
+        self.gpuLayers = gpuLayers
         self.batchTokens = batchTokens
-        self.logPath = logPath
+        self.logPath = logPath.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// The settings as one line of JSON.

@@ -1,8 +1,10 @@
+import ArgumentParser
 import GGUF
+import WorkerBeeTestSupport
 
 /// Deterministic English-like texts for benchmarks: one-sentence texts or ~150-word chunks.
 enum BenchCorpus {
-    enum Shape: String, CaseIterable {
+    enum Shape: String, CaseIterable, ExpressibleByArgument {
         case sentences, chunks
     }
 

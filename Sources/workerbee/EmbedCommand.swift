@@ -50,7 +50,7 @@ struct EmbedCommand: AsyncParsableCommand {
             return
         }
         let worker = WorkerPool(
-            configuration: WorkerConfiguration(modelsDirectory: models.url, embeddingModel: embedding.model),
+            configuration: WorkerConfiguration(models: .init(directory: models.url, embedding: embedding.model)),
             processes: embedding.workers, threadsPerProcess: embedding.threads)
         var output = EmbeddingOutput()
         let meter = ProgressMeter(total: inputs.count, unit: "texts", enabled: progress || isatty(2) == 1)
@@ -100,39 +100,5 @@ struct EmbedCommand: AsyncParsableCommand {
             start = end
         }
         output.flush()
-    }
-}
-
-/// `workerbee embed` could not finish.
-struct EmbedFailure: Error, CustomStringConvertible {
-    let written: Int
-    let total: Int
-    let underlying: Error
-    var description: String {
-        "embedding stopped after \(written) of \(total) texts (those lines are complete): \(underlying)"
-    }
-}
-
-/// The options `embed` and `bench embed` share: which model, and how many workers and threads.
-struct EmbeddingOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "Model name in the models folder, or a path to a .gguf file.")
-    var model: String = ModelDirectory.defaultEmbeddingModel
-
-    @Option(help: "Models folder (default: $WORKERBEE_HOME/models).")
-    var modelsDir: String?
-
-    @Option(help: "Worker processes (default: one per core).")
-    var workers: Int?
-
-    @Option(help: "CPU threads per worker, or for --in-process (default: cores divided by workers).")
-    var threads: Int?
-
-    @Option(help: "Texts per request (split across the workers).")
-    var batchSize: Int = 256
-
-    func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
     }
 }

@@ -41,7 +41,7 @@ struct ModelsCommand: ParsableCommand {
         var directory: String
 
         @Option(help: "Weight type: f16 or f32.")
-        var type: String = "f16"
+        var type: SentenceTransformersConverter.OutputType = .f16
 
         @Option(help: "Model name (default: the directory's name).")
         var name: String?
@@ -50,9 +50,7 @@ struct ModelsCommand: ParsableCommand {
         var modelsDir: String?
 
         func run() throws {
-            guard let outputType = SentenceTransformersConverter.OutputType(rawValue: type.lowercased()) else {
-                throw ValidationError("--type must be f16 or f32, not \(type)")
-            }
+            let outputType = type
             let source = URL(fileURLWithPath: (directory as NSString).expandingTildeInPath).standardizedFileURL
             let modelName = name ?? source.lastPathComponent.lowercased()
             guard !modelName.isEmpty, !modelName.contains("/") else {
@@ -97,42 +95,4 @@ struct ModelsCommand: ParsableCommand {
             }
         }
     }
-}
-
-extension ModelsCommand {
-    struct TinyVision: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "tiny-vision",
-            abstract: "Write a tiny generated vision model and projector (random weights; for trying the OCR pipeline).")
-
-        @Option(help: "Models folder (default: $WORKERBEE_HOME/models).")
-        var modelsDir: String?
-
-        func run() throws {
-            let files = try TinyModels.writeVisionModel(to: modelsDirectory(modelsDir).url)
-            print(files.model.path)
-            print(files.projector.path)
-            printError("use it with: workerbee ocr FILE --model tiny-vision (it reads nothing: its weights are random)")
-        }
-    }
-}
-
-func modelsDirectory(_ path: String?) -> ModelDirectory {
-    if let path { return ModelDirectory(url: URL(fileURLWithPath: (path as NSString).expandingTildeInPath, isDirectory: true)) }
-    return .standard
-}
-
-func formatBytes(_ bytes: Int) -> String {
-    let units = ["B", "KiB", "MiB", "GiB"]
-    var value = Double(bytes)
-    var unit = 0
-    while value >= 1024 && unit < units.count - 1 {
-        value /= 1024
-        unit += 1
-    }
-    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
-}
-
-func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
 }

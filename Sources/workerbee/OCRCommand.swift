@@ -34,7 +34,7 @@ struct OCRCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let worker = WorkerProcess(configuration: vision.configuration(ocrTimeout: WorkerConfiguration.ocrTimeout(seconds: timeout)))
+        let worker = WorkerProcess(configuration: vision.configuration(ocrTimeout: WorkerConfiguration.Timeouts.limit(seconds: timeout)))
         var pagesDone = 0
         var pagesFailed = 0
         for file in files {
@@ -93,68 +93,5 @@ struct OCRCommand: AsyncParsableCommand {
         if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
             print(String(decoding: data, as: UTF8.self))
         }
-    }
-}
-
-/// The pages of one input file: an image is one page, a PDF one page per PDF page.
-struct PageSource: Sendable {
-    let count: Int
-    private let load: @Sendable (Int) async throws -> Data
-
-    func image(_ page: Int) async throws -> Data { try await load(page) }
-
-    static func open(_ url: URL, dpi: Int) async throws -> PageSource {
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            throw ExternalCommand.Failure(description: "\(url.path) does not exist")
-        }
-        let head = (try? FileHandle(forReadingFrom: url).read(upToCount: 8)) ?? Data()
-        if head.starts(with: Array("%PDF".utf8)) || url.pathExtension.lowercased() == "pdf" {
-            let pdf = PDFRasterizer(url: url, dpi: dpi)
-            let count: Int
-            do {
-                count = try await pdf.pageCount()
-            } catch {
-                throw ExternalCommand.Failure(description: "\(url.lastPathComponent) is not a readable PDF: \(error)")
-            }
-            return PageSource(count: count) { try await pdf.render(page: $0) }
-        }
-        return PageSource(count: 1) { _ in try Data(contentsOf: url) }
-    }
-}
-
-/// The options `ocr` and `bench ocr` share: which model, which projector, how to run it.
-struct VisionOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "Vision model: a name in the models folder or a path to the text model GGUF (default: $WORKERBEE_VISION_MODEL).")
-    var model: String?
-
-    @Option(help: "The projector (mmproj) GGUF; default: *mmproj*.gguf beside the model.")
-    var mmproj: String?
-
-    @Option(help: "Most tokens to generate per page; 0 means up to the context.")
-    var maxTokens: Int = 0
-
-    @Option(help: "PDF rasterization resolution.")
-    var dpi: Int = 150
-
-    @Option(help: "Models folder (default: $WORKERBEE_HOME/models).")
-    var modelsDir: String?
-
-    @Option(help: "CPU threads (default: all cores).")
-    var threads: Int?
-
-    func validate() throws {
-        if resolvedModel.isEmpty {
-            throw ValidationError("no vision model: pass --model (or set WORKERBEE_VISION_MODEL); see docs/VISION.md")
-        }
-        if dpi < 10 || dpi > 1200 { throw ValidationError("--dpi must be between 10 and 1200") }
-        if maxTokens < 0 { throw ValidationError("--max-tokens cannot be negative") }
-    }
-
-    var resolvedModel: String { model ?? ProcessInfo.processInfo.environment["WORKERBEE_VISION_MODEL"] ?? "" }
-
-    func configuration(ocrTimeout: Duration?) -> WorkerConfiguration {
-        WorkerConfiguration(
-            modelsDirectory: modelsDirectory(modelsDir).url, visionModel: resolvedModel, visionProjector: mmproj ?? "",
-            threads: threads, ocrTimeout: ocrTimeout)
     }
 }

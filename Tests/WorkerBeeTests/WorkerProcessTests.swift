@@ -156,7 +156,7 @@ import WorkerBeeWire
         let worker = WorkerProcess(configuration: sandbox.configuration())
         try await worker.loadModel(ModelDirectory.defaultEmbeddingModel, kind: .embedding)
         #expect(sandbox.log.contains("loaded embedding model"))
-        try await worker.loadModel(nil, kind: .embedding)
+        try await worker.unloadModel(kind: .embedding)
         #expect(sandbox.log.contains("(unload)"))
         do {
             try await worker.loadModel("no-such-model", kind: .embedding)
@@ -173,7 +173,7 @@ import WorkerBeeWire
         defer { sandbox.remove() }
         let worker = WorkerProcess(configuration: sandbox.configuration())
         do {
-            _ = try await worker.visionOCR(png: Data([0x89, 0x50, 0x4E, 0x47]))
+            _ = try await worker.visionOCR(image: Data([0x89, 0x50, 0x4E, 0x47]))
             Issue.record("vision ran without a model")
         } catch let error as WorkerError {
             #expect(error.code == .visionDisabled)

@@ -16,18 +16,9 @@ int wb_pipe_cloexec(int fds[2]);
 int wb_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
              int stdin_fd, int stdout_fd, int stderr_fd);
 
-#include <stdbool.h>
-
-/// A flag that one thread raises and another polls, e.g. the host's cancel and llama.cpp's
-/// abort callback. Allocate with wb_flag_create, free with wb_flag_destroy.
-typedef struct wb_flag wb_flag;
-
-wb_flag *wb_flag_create(void);
-void wb_flag_destroy(wb_flag *flag);
-void wb_flag_set(wb_flag *flag, bool value);
-bool wb_flag_get(const wb_flag *flag);
-
-/// A ggml_abort_callback: returns the value of the wb_flag passed as `data`.
-bool wb_flag_abort_callback(void *data);
+/// A descriptor that becomes readable when process `pid` exits (Linux 5.3+ pidfd_open), so
+/// the exit can be awaited with epoll instead of polling. Returns -1 with errno set where the
+/// kernel or platform has none.
+int wb_pidfd_open(pid_t pid);
 
 #endif

@@ -1,4 +1,5 @@
 import Foundation
+import GGUF
 
 extension TinyModels {
     /// What ``writeVisionModel(to:seed:projectorOutput:)`` wrote.

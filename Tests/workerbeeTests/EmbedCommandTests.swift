@@ -1,66 +1,11 @@
 import Foundation
 import Testing
+import WorkerBeeTestSupport
 import WorkerBeeWire
 
-@testable import WorkerBee
+import WorkerBee
 
-/// Runs the `workerbee` binary with output in files, and waits without blocking a thread.
-struct CommandRun {
-    let status: Int32
-    let stdout: String
-    let stderr: String
-
-    static func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:], onStart: (@Sendable (Int32) -> Void)? = nil) async throws -> CommandRun {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let out = directory.appendingPathComponent("out"), err = directory.appendingPathComponent("err"), inp = directory.appendingPathComponent("in")
-        try Data((stdin ?? "").utf8).write(to: inp)
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
-        let process = Process()
-        process.executableURL = try workerbeeExecutable
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardInput = try FileHandle(forReadingFrom: inp)
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-                onStart?(process.processIdentifier)
-            } catch {
-                continuation.resume(throwing: error)
-            }
-        }
-        return CommandRun(status: status, stdout: try String(contentsOf: out, encoding: .utf8), stderr: try String(contentsOf: err, encoding: .utf8))
-    }
-
-    /// The `{"index", "embedding"}` lines of stdout.
-    var embeddings: [(index: Int, vector: [Float])] {
-        get throws {
-            try stdout.split(separator: "\n").map { line in
-                let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
-                return ((object["index"] as! NSNumber).intValue, (object["embedding"] as! [NSNumber]).map(\.floatValue))
-            }
-        }
-    }
-}
-
-/// The pids of `parent`'s children whose command line contains `needle`.
-func childPIDs(of parent: Int32, containing needle: String) -> [Int32] {
-    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-    return entries.compactMap(Int32.init).filter { pid in
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let fields = stat.split(separator: ")").last?.split(separator: " "), fields.count > 2, Int32(fields[2]) == parent,
-            let cmdline = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))
-        else { return false }
-        return String(decoding: cmdline.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(needle)
-    }
-}
-
-@Suite(.serialized) struct CommandLineTests {
+@Suite(.serialized) struct EmbedCommandTests {
     static let fixture = repositoryRoot.appendingPathComponent("Tests/Fixtures/minilm-reference.jsonl")
 
     static func referenceTexts() throws -> (input: String, vectors: [[Float]]) {
@@ -163,51 +108,10 @@ func childPIDs(of parent: Int32, containing needle: String) -> [Int32] {
         }
     }
 
-    @Test func modelsInfoDescribesTheDefaultModel() async throws {
-        let run = try await CommandRun.run(["models", "info", ModelDirectory.defaultEmbeddingModel])
-        #expect(run.status == 0, "\(run.stderr)")
-        for fact in ["architecture: bert", "context length: 512", "embedding length: 384", "pooling: mean", "file type: F16", "size:"] {
-            #expect(run.stdout.contains(fact), "missing \(fact)")
-        }
-    }
-
-    @Test func modelsListShowsTheDefaultModel() async throws {
-        let run = try await CommandRun.run(["models", "list"])
-        #expect(run.status == 0)
-        #expect(run.stdout.contains(ModelDirectory.defaultEmbeddingModel))
-    }
-
-    @Test func importingAnUnsupportedArchitectureSaysWhatIsSupported() async throws {
-        let sandbox = try WorkerSandbox()
-        defer { sandbox.remove() }
-        let source = sandbox.directory.appendingPathComponent("roberta")
-        try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
-        try Data(#"{"model_type": "roberta", "architectures": ["RobertaModel"]}"#.utf8).write(to: source.appendingPathComponent("config.json"))
-        let run = try await CommandRun.run(["models", "import", source.path, "--models-dir", sandbox.directory.path])
-        #expect(run.status != 0)
-        #expect(run.stderr.contains("roberta") && run.stderr.contains("BERT"))
-    }
-
     @Test func embeddingWithAMissingModelFailsClearly() async throws {
         let run = try await CommandRun.run(["embed", "--model", "no-such-model", "text"])
         #expect(run.status != 0)
         #expect(run.stderr.contains("no-such-model"))
         #expect(run.stdout.isEmpty)
-    }
-}
-
-/// Hands a pid from a callback to an async waiter.
-final class PIDBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var pid: Int32?
-
-    func set(_ value: Int32) { lock.withLock { pid = value } }
-
-    func wait() async -> Int32? {
-        for _ in 0..<500 {
-            if let pid = lock.withLock({ pid }) { return pid }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return nil
     }
 }

@@ -1,5 +1,6 @@
 import BinaryCoding
 import Foundation
+import GGUF
 
 /// Small models with seeded random weights, generated on the spot, for tests and demos that
 /// need a real model file without downloading one.

@@ -1,13 +1,14 @@
 import Foundation
+import Synchronization
 import WorkerBeeWire
 
-/// The worker's end of the protocol: the descriptors it took over from fd 0 and fd 1 before
-/// anything native could write to them. Writes are serialised; a write to a host that has gone
-/// ends the process.
-final class WorkerChannel: @unchecked Sendable {
+/// The worker's end of the protocol, to its host: the descriptors it took over from fd 0 and
+/// fd 1 before anything native could write to them. Writes are serialised; a write to a host
+/// that has gone ends the process.
+final class HostChannel: Sendable {
     let input: Int32
     let output: Int32
-    private let writeLock = NSLock()
+    private let writeLock = Mutex(())
 
     init(input: Int32, output: Int32) {
         self.input = input
@@ -21,8 +22,10 @@ final class WorkerChannel: @unchecked Sendable {
 
     /// Writes bytes as they are (fault injection uses this for broken frames).
     func writeRaw(_ bytes: [UInt8]) {
-        writeLock.lock()
-        defer { writeLock.unlock() }
+        writeLock.withLock { _ in writeAll(bytes) }
+    }
+
+    private func writeAll(_ bytes: [UInt8]) {
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { write(output, $0.baseAddress, $0.count) }

@@ -1,8 +1,9 @@
 import Foundation
 
 /// Writes a minimal PDF with one line of Helvetica text per page.
-enum TestPDF {
-    static func make(pages: [String]) -> Data {
+public enum TestPDF {
+    /// The PDF's bytes.
+    public static func make(pages: [String]) -> Data {
         var objects: [String] = []
         let pageCount = pages.count
         // 1: catalog, 2: pages, 3: font, then a page and its content stream per page.

@@ -1,0 +1,225 @@
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+import WorkerBeeWire
+
+/// The host's side of one running worker: frames in and out over its pipes.
+///
+/// Reads run on a `DispatchIO` channel (no thread waits on the pipe) and are decoded in place:
+/// the bytes of a frame are copied once, from the pipe's buffers into the decoder. The
+/// connection expects one answer at a time: the caller names the request id it is waiting for
+/// *before* sending, and a frame carrying any other id is discarded and logged, so a late answer
+/// can never reach the wrong caller. End of stream or a protocol violation ends the connection
+/// for good.
+final class ChildConnection: Sendable {
+    /// Why the connection ended.
+    enum Ending: Sendable {
+        case endOfStream
+        case violation(WireError)
+    }
+
+    /// The worker's output ended.
+    struct Closed: Error {}
+
+    private struct State {
+        var decoder = FrameDecoder()
+        var ending: Ending?
+        var expectedID: UInt64?
+        var received: Result<WorkerResponse, any Error>?
+        var continuation: CheckedContinuation<WorkerResponse, any Error>?
+        var helloContinuation: CheckedContinuation<WorkerHello, any Error>?
+        var hello: WorkerHello?
+        var largestFrame = 0
+    }
+
+    let process: ChildProcess
+    private let logger: Logger
+    private let queue = DispatchQueue(label: "workerbee.connection")
+    private let readChannel: DispatchIO
+    private let writeChannel: DispatchIO
+    private let state = Mutex(State())
+
+    init(process: ChildProcess, logger: Logger) {
+        self.process = process
+        self.logger = logger
+        let responseFD = process.responseFD
+        let requestFD = process.requestFD
+        readChannel = DispatchIO(type: .stream, fileDescriptor: responseFD, queue: queue) { _ in closeDescriptor(responseFD) }
+        writeChannel = DispatchIO(type: .stream, fileDescriptor: requestFD, queue: queue) { _ in closeDescriptor(requestFD) }
+        readChannel.setLimit(lowWater: 1)
+        readChannel.read(offset: 0, length: Int.max, queue: queue) { [weak self] done, data, _ in
+            guard let self else { return }
+            if let data, !data.isEmpty { self.consume(data) }
+            if done { self.end(.endOfStream) }
+        }
+    }
+
+    /// Whether the stream has ended.
+    var isClosed: Bool { state.withLock { $0.ending != nil } }
+
+    /// The largest frame received so far, in bytes (length field included).
+    var largestFrameReceived: Int { state.withLock { $0.largestFrame } }
+
+    /// Closes both pipes.
+    func close() {
+        readChannel.close(flags: .stop)
+        writeChannel.close(flags: .stop)
+    }
+
+    /// Waits for the worker's hello.
+    func awaitHello() async throws -> WorkerHello {
+        try await withCheckedThrowingContinuation { continuation in
+            let ready: Result<WorkerHello, any Error>? = state.withLock { state in
+                if let hello = state.hello { return .success(hello) }
+                if let ending = state.ending { return .failure(Self.error(for: ending)) }
+                state.helloContinuation = continuation
+                return nil
+            }
+            if let ready { continuation.resume(with: ready) }
+        }
+    }
+
+    /// Declares the id of the next answer to deliver; call before sending the request.
+    func expect(_ id: UInt64) {
+        state.withLock { state in
+            state.expectedID = id
+            state.received = nil
+        }
+    }
+
+    /// Writes a frame; resolves once the bytes are in the pipe.
+    /// - Throws: ``Closed`` if the worker is gone.
+    func send(_ frame: Frame) async throws {
+        let data = frame.encoded().withUnsafeBytes { DispatchData(bytes: $0) }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let resumed = Atomic(false)
+            writeChannel.write(offset: 0, data: data, queue: queue) { done, _, error in
+                guard done, !resumed.exchange(true, ordering: .relaxed) else { return }
+                if error != 0 {
+                    continuation.resume(throwing: Closed())
+                } else {
+                    continuation.resume()
+                }
+            }
+        }
+    }
+
+    /// Sends a frame without waiting (used for cancels from a cancellation handler).
+    func sendDetached(_ frame: Frame) {
+        let data = frame.encoded().withUnsafeBytes { DispatchData(bytes: $0) }
+        writeChannel.write(offset: 0, data: data, queue: queue) { _, _, _ in }
+    }
+
+    /// Waits for the answer to the expected id.
+    func awaitResponse() async throws -> WorkerResponse {
+        try await withCheckedThrowingContinuation { continuation in
+            let ready: Result<WorkerResponse, any Error>? = state.withLock { state in
+                if let received = state.received {
+                    state.received = nil
+                    state.expectedID = nil
+                    return received
+                }
+                state.continuation = continuation
+                return nil
+            }
+            if let ready { continuation.resume(with: ready) }
+        }
+    }
+
+    /// Fails the pending wait for `id` with `error` (a timeout or a cancellation), if still pending.
+    func abandon(_ id: UInt64, with error: any Error) {
+        deliver(id: id, .failure(error))
+    }
+
+    private func consume(_ data: DispatchData) {
+        var frames: [Frame] = []
+        var violation: WireError?
+        state.withLock { state in
+            data.regions.forEach { region in region.withUnsafeBytes { state.decoder.append($0) } }
+            do throws(WireError) {
+                while let frame = try state.decoder.next() {
+                    state.largestFrame = max(state.largestFrame, 4 + Frame.headerSize + frame.payload.count)
+                    frames.append(frame)
+                }
+            } catch {
+                violation = error
+            }
+        }
+        for frame in frames {
+            do {
+                let response = try WorkerResponse(frame: frame)
+                if case .hello(let hello) = response {
+                    receiveHello(hello)
+                } else {
+                    deliver(id: frame.requestID, .success(response))
+                }
+            } catch {
+                violation = error
+                break
+            }
+        }
+        if let violation { end(.violation(violation)) }
+    }
+
+    private func receiveHello(_ hello: WorkerHello) {
+        let continuation = state.withLock { state in
+            state.hello = hello
+            defer { state.helloContinuation = nil }
+            return state.helloContinuation
+        }
+        continuation?.resume(returning: hello)
+    }
+
+    private func deliver(id: UInt64, _ result: Result<WorkerResponse, any Error>) {
+        enum Outcome { case resume(CheckedContinuation<WorkerResponse, any Error>), stored, discarded(String) }
+        let outcome: Outcome = state.withLock { state in
+            guard state.expectedID == id, state.received == nil else {
+                return .discarded(state.expectedID.map(String.init) ?? "none")
+            }
+            if let continuation = state.continuation {
+                state.continuation = nil
+                state.expectedID = nil
+                return .resume(continuation)
+            }
+            state.received = result
+            return .stored
+        }
+        switch outcome {
+        case .resume(let continuation):
+            continuation.resume(with: result)
+        case .stored:
+            break
+        case .discarded(let expected):
+            if case .success = result {
+                logger.warning("discarded a worker answer for request \(id) (waiting for \(expected))", metadata: ["pid": "\(process.pid)"])
+            }
+        }
+    }
+
+    private func end(_ reason: Ending) {
+        let (waiting, helloWaiting): (CheckedContinuation<WorkerResponse, any Error>?, CheckedContinuation<WorkerHello, any Error>?) = state.withLock { state in
+            guard state.ending == nil else { return (nil, nil) }
+            state.ending = reason
+            let waiting = state.continuation
+            state.continuation = nil
+            let helloWaiting = state.helloContinuation
+            state.helloContinuation = nil
+            if waiting == nil, state.expectedID != nil, state.received == nil { state.received = .failure(Self.error(for: reason)) }
+            return (waiting, helloWaiting)
+        }
+        waiting?.resume(throwing: Self.error(for: reason))
+        helloWaiting?.resume(throwing: Self.error(for: reason))
+    }
+
+    static func error(for ending: Ending) -> any Error {
+        switch ending {
+        case .endOfStream: return Closed()
+        case .violation(let error): return error
+        }
+    }
+}
+
+private func closeDescriptor(_ fd: Int32) {
+    _ = close(fd)
+}

@@ -1,0 +1,122 @@
+import Synchronization
+import WorkerBeeWire
+
+/// The results of ``WorkerPool/embeddings(of:model:normalize:)``: one ``EmbeddedText`` per input
+/// text, in input order.
+///
+/// Input is read in requests within the pool's ``EmbedRequestLimit``, only while the consumer
+/// asks for results, with at most `window` requests in flight; so the host holds at most
+/// `window` requests of texts and vectors, whatever the input's length.
+public struct EmbeddingStream<Input: AsyncSequence>: AsyncSequence where Input.Element == String {
+    public typealias Element = EmbeddedText
+
+    let pool: WorkerPool
+    let input: Input
+    let model: String?
+    let normalize: Bool
+    let window: Int
+
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(pool: pool, input: input.makeAsyncIterator(), model: model, normalize: normalize, window: window)
+    }
+
+    /// Reads input, keeps up to `window` requests in flight, and hands out results in order.
+    public struct Iterator: AsyncIteratorProtocol {
+        private let pool: WorkerPool
+        private var input: Input.AsyncIterator
+        private let model: String?
+        private let normalize: Bool
+        private let window: Int
+        private let limit: EmbedRequestLimit
+        private var inputEnded = false
+        private var carried: String?
+        private var nextIndex = 0
+        private let inFlight = InFlight()
+        private var current: (start: Int, result: EmbedResult, position: Int)?
+
+        init(pool: WorkerPool, input: Input.AsyncIterator, model: String?, normalize: Bool, window: Int) {
+            self.pool = pool
+            self.input = input
+            self.model = model
+            self.normalize = normalize
+            self.window = window
+            self.limit = pool.configuration.requestLimit
+        }
+
+        /// The next result in input order; nil after the last.
+        /// - Throws: the input's errors, ``WorkerError``, or `CancellationError`.
+        public mutating func next() async throws -> EmbeddedText? {
+            while true {
+                if let current, current.position < current.result.count {
+                    self.current!.position += 1
+                    let row = current.position
+                    return EmbeddedText(
+                        index: current.start + row, vector: current.result.vector(at: row),
+                        tokenCount: current.result.tokenCounts[row], truncated: current.result.truncated[row])
+                }
+                current = nil
+                try await fill()
+                guard let (start, task) = inFlight.popFirst() else { return nil }
+                let result = try await withTaskCancellationHandler {
+                    try await task.value
+                } onCancel: {
+                    task.cancel()
+                }
+                current = (start, result, 0)
+            }
+        }
+
+        /// Reads input and sends requests until `window` are in flight or the input ends.
+        private mutating func fill() async throws {
+            while inFlight.count < window && !inputEnded {
+                var texts: [String] = []
+                var bytes = 0
+                while true {
+                    let text: String?
+                    if let carried {
+                        text = carried
+                        self.carried = nil
+                    } else {
+                        text = try await input.next()
+                    }
+                    guard let text else {
+                        inputEnded = true
+                        break
+                    }
+                    let cost = EmbedRequestLimit.cost(of: text)
+                    guard limit.fits(count: texts.count, bytes: bytes, adding: cost) else {
+                        carried = text
+                        break
+                    }
+                    texts.append(text)
+                    bytes += cost
+                }
+                guard !texts.isEmpty else { break }
+                let (pool, model, normalize) = (self.pool, self.model, self.normalize)
+                let request = texts
+                inFlight.append(start: nextIndex, Task { try await pool.embedResult(request, model: model, normalize: normalize) })
+                nextIndex += texts.count
+            }
+        }
+    }
+}
+
+/// The requests an ``EmbeddingStream/Iterator`` has in flight; cancelled when the iterator is
+/// dropped, so a consumer that stops early leaves nothing running.
+private final class InFlight: Sendable {
+    private let tasks = Mutex<[(start: Int, task: Task<EmbedResult, any Error>)]>([])
+
+    var count: Int { tasks.withLock { $0.count } }
+
+    func append(start: Int, _ task: Task<EmbedResult, any Error>) {
+        tasks.withLock { $0.append((start, task)) }
+    }
+
+    func popFirst() -> (Int, Task<EmbedResult, any Error>)? {
+        tasks.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+    }
+
+    deinit {
+        for (_, task) in tasks.withLock({ $0 }) { task.cancel() }
+    }
+}

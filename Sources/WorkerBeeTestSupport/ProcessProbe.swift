@@ -1,0 +1,35 @@
+import Foundation
+
+/// What `/proc` says about other processes, for tests that check workers come and go.
+public enum ProcessProbe {
+    /// Whether `pid` is gone (or a zombie nobody has reaped yet, which runs nothing).
+    public static func isGone(_ pid: Int32) -> Bool {
+        if kill(pid, 0) != 0 && errno == ESRCH { return true }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
+        let state = stat.split(separator: ")").last?.split(separator: " ").first
+        return state == "Z" || state == "X"
+    }
+
+    /// The pids of `parent`'s children whose command line contains `needle`.
+    public static func children(of parent: Int32, containing needle: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let fields = stat.split(separator: ")").last?.split(separator: " "), fields.count > 2, Int32(fields[2]) == parent,
+                let cmdline = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))
+            else { return false }
+            return String(decoding: cmdline.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(needle)
+        }
+    }
+
+    /// Checks `condition` every 20 ms until it holds or `timeout` passes. Only for facts that
+    /// nothing announces (another process's state in `/proc`); wait for events everywhere else.
+    public static func poll(timeout: Duration = .seconds(10), until condition: () -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return condition()
+    }
+}

@@ -1,0 +1,18 @@
+import BinaryCoding
+
+/// Texts to embed.
+public struct EmbedRequest: Sendable, Equatable {
+    /// Model name or path; empty means the worker's configured default.
+    public var model: String
+    /// Whether to L2-normalise each vector.
+    public var normalize: Bool
+    /// The texts, in order.
+    public var texts: [String]
+
+    /// Creates a request.
+    public init(model: String, normalize: Bool = true, texts: [String]) {
+        self.model = model
+        self.normalize = normalize
+        self.texts = texts
+    }
+}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import WorkerBee
+import WorkerBeeWire
+
+/// The options `ocr` and `bench ocr` share: which model, which projector, how to run it.
+struct VisionOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Vision model: a name in the models folder or a path to the text model GGUF (default: $WORKERBEE_VISION_MODEL).")
+    var model: String?
+
+    @Option(help: "The projector (mmproj) GGUF; default: *mmproj*.gguf beside the model.")
+    var mmproj: String?
+
+    @Option(help: "Most tokens to generate per page; 0 means up to the context.")
+    var maxTokens: Int = 0
+
+    @Option(help: "PDF rasterization resolution.")
+    var dpi: Int = 150
+
+    @Option(help: "Models folder (default: $WORKERBEE_HOME/models).")
+    var modelsDir: String?
+
+    @Option(help: "CPU threads (default: all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        if resolvedModel.isEmpty {
+            throw ValidationError("no vision model: pass --model (or set WORKERBEE_VISION_MODEL); see docs/VISION.md")
+        }
+        if dpi < 10 || dpi > 1200 { throw ValidationError("--dpi must be between 10 and 1200") }
+        if maxTokens < 0 { throw ValidationError("--max-tokens cannot be negative") }
+    }
+
+    var resolvedModel: String { model ?? ProcessInfo.processInfo.environment["WORKERBEE_VISION_MODEL"] ?? "" }
+
+    func configuration(ocrTimeout: Duration?) -> WorkerConfiguration {
+        WorkerConfiguration(
+            models: .init(directory: modelsDirectory(modelsDir).url, vision: resolvedModel, visionProjector: mmproj),
+            engine: .init(threads: threads), timeouts: .init(ocr: ocrTimeout))
+    }
+}
