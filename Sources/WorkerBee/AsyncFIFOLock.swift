@@ -11,6 +11,9 @@ final class AsyncFIFOLock: Sendable {
     }
     private let state = Mutex(State())
 
+    /// Whether some task holds the lock.
+    var isHeld: Bool { state.withLock { $0.held } }
+
     /// The number of tasks waiting for the lock (not counting the holder).
     var waiterCount: Int { state.withLock { $0.waiters.count } }
 

@@ -5,6 +5,7 @@ import WorkerBeeWire
 @_exported import enum WorkerBeeWire.ModelKind
 @_exported import struct WorkerBeeWire.EmbedResult
 @_exported import struct WorkerBeeWire.VisionResult
+@_exported import struct WorkerBeeWire.FailureCode
 
 /// Runs llama.cpp in a supervised child process and talks to it.
 ///
@@ -31,6 +32,8 @@ public actor WorkerProcess {
     private var logOffset: UInt64 = 0
     private var nextRequestID: UInt64 = 0
     private var stopCount = 0
+    private var subscribers: [UInt64: AsyncStream<WorkerEvent>.Continuation] = [:]
+    private var nextSubscriber: UInt64 = 0
     private var largestFrame = 0
     /// The last worker's hello: protocol version, pid, llama.cpp build information.
     public private(set) var hello: WorkerHello?
@@ -46,6 +49,26 @@ public actor WorkerProcess {
     public init(configuration: WorkerConfiguration = WorkerConfiguration(), logger: Logger = Logger(label: "workerbee.worker-process")) {
         self.configuration = configuration
         self.logger = logger
+    }
+
+    /// Supervision events from now on, as they happen: spawns, queued callers, requests sent
+    /// and answered, losses, retries, stops. Each call returns a new stream; it ends when the
+    /// consumer stops iterating.
+    public func events() -> AsyncStream<WorkerEvent> {
+        let (stream, continuation) = AsyncStream<WorkerEvent>.makeStream()
+        let id = nextSubscriber
+        nextSubscriber += 1
+        subscribers[id] = continuation
+        continuation.onTermination = { _ in Task { await self.unsubscribe(id) } }
+        return stream
+    }
+
+    private func unsubscribe(_ id: UInt64) {
+        subscribers[id] = nil
+    }
+
+    private func emit(_ event: WorkerEvent) {
+        for continuation in subscribers.values { continuation.yield(event) }
     }
 
     /// Whether a worker is running.
@@ -77,6 +100,7 @@ public actor WorkerProcess {
         let status = await process.stop(steps: [(nil, .seconds(5)), (SIGTERM, .seconds(2))])
         connection.close()
         logger.info("worker \(process.pid) stopped (\(status))")
+        emit(.stopped(pid: process.pid))
     }
 
     /// Stops the worker and starts a new one.
@@ -189,6 +213,7 @@ public actor WorkerProcess {
     // MARK: - Requests
 
     private func perform(_ request: WorkerRequest, timeout: Duration?, label: String) async throws -> WorkerResponse {
+        if requestLock.isHeld { emit(.queued(waiting: requestLock.waiterCount + 1)) }
         try await requestLock.acquire()
         defer { requestLock.release() }
         let stops = stopCount
@@ -207,6 +232,7 @@ public actor WorkerProcess {
                 }
                 logger.warning("worker lost during \(label): \(error.message) (\(error.exitStatus.map(String.init(describing:)) ?? "?")); restarting and retrying once")
                 restartCount += 1
+                emit(.retrying(label: label))
                 attempt += 1
             }
         }
@@ -228,6 +254,7 @@ public actor WorkerProcess {
         let response: WorkerResponse
         do {
             try await connection.send(request.frame(requestID: id))
+            emit(.sent(requestID: id, label: label, items: Self.items(in: request)))
             response = try await withTaskCancellationHandler {
                 try await connection.awaitResponse()
             } onCancel: {
@@ -239,6 +266,7 @@ public actor WorkerProcess {
             }
         } catch is RequestTimedOut {
             let status = await discard(connection)
+            emit(.lost(pid: connection.process.pid, status: status, code: .timedOut))
             throw WorkerError(.timedOut, "the worker did not answer \(label) within \(timeout.map(String.init(describing:)) ?? "?"); it was killed", exitStatus: status, logTail: logTail())
         } catch is CancelGraceExpired {
             logger.warning("worker \(connection.process.pid) did not stop \(label) within \(grace) of a cancel; killing it")
@@ -246,11 +274,14 @@ public actor WorkerProcess {
             throw CancellationError()
         } catch let error as WireError {
             let status = await discard(connection)
+            emit(.lost(pid: connection.process.pid, status: status, code: .protocolViolation))
             throw WorkerError(.protocolViolation, "the worker broke the protocol during \(label): \(error)", exitStatus: status, logTail: logTail())
         } catch is ChildConnection.Closed {
             let status = await reapLost(connection)
+            emit(.lost(pid: connection.process.pid, status: status, code: .crashed))
             throw WorkerError(.crashed, "the worker exited unexpectedly during \(label)", exitStatus: status, logTail: logTail())
         }
+        emit(.answered(requestID: id))
         if case .failure(let failure) = response {
             if failure.code == .cancelled { throw CancellationError() }
             throw WorkerError(failure.code, failure.message)
@@ -315,6 +346,7 @@ public actor WorkerProcess {
         }
         self.hello = hello
         self.connection = connection
+        emit(.spawned(pid: hello.pid))
         logger.info("worker \(hello.pid) started: \(hello.buildInfo)")
         return connection
     }
@@ -369,6 +401,14 @@ public actor WorkerProcess {
     private struct RequestTimedOut: Error {}
     /// Thrown into a pending wait when a cancelled request did not stop within the grace period.
     private struct CancelGraceExpired: Error {}
+
+    private static func items(in request: WorkerRequest) -> Int {
+        switch request {
+        case .embed(let embed): embed.texts.count
+        case .vision: 1
+        default: 0
+        }
+    }
 
     private static func describe(_ response: WorkerResponse) -> String {
         switch response {

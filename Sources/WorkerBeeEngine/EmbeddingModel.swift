@@ -58,6 +58,12 @@ public final class EmbeddingModel {
     private let maxSequences: Int
     private var batch: llama_batch
     private let usesMemory: Bool
+    /// Called right before each llama.cpp call with the number of calls made so far in this
+    /// `embed` (tests use it to raise the abort signal while llama.cpp runs).
+    var beforeDecode: ((Int) -> Void)?
+    /// What the last llama.cpp call returned (2 when its abort callback stopped it).
+    private(set) var lastDecodeStatus: Int32 = 0
+    private var decodesInCall = 0
 
     /// Loads the model at `url`.
     /// - Throws: ``EngineError``: `.modelNotFound`, `.invalidModel` (not a GGUF, corrupt),
@@ -180,6 +186,7 @@ public final class EmbeddingModel {
             tokenized.append(tokens)
         }
         var values = [Float](repeating: 0, count: texts.count * dimension)
+        decodesInCall = 0
         let order = tokenized.indices.sorted { tokenized[$0].count > tokenized[$1].count }
         var pack: [Int] = []
         var packTokens = 0
@@ -218,6 +225,8 @@ public final class EmbeddingModel {
             }
         }
         batch.n_tokens = Int32(n)
+        beforeDecode?(decodesInCall)
+        decodesInCall += 1
         let status: Int32
         if usesMemory {
             llama_memory_clear(llama_get_memory(context), true)
@@ -225,6 +234,7 @@ public final class EmbeddingModel {
         } else {
             status = llama_encode(context, batch)
         }
+        lastDecodeStatus = status
         if abort?.isRaised == true { throw EngineError(.cancelled, "cancelled") }
         guard status == 0 else {
             throw EngineError(.inferenceFailed, "llama.cpp failed to run a batch of \(n) tokens in \(pack.count) texts (status \(status))")

@@ -10,12 +10,14 @@ import Foundation
 ///   answering; cancels are not honoured), `slow=S` (sleep S seconds in a cancellable way, then
 ///   answer), `exit-mid-frame` (write half a frame, then exit), `garbage` (write bytes that are
 ///   not a frame), `stdout-noise` (print to fd 1 and 2 like native code does, then answer),
-///   `wrong-id` (first answer with a stale request id, then correctly).
+///   `wrong-id` (first answer with a stale request id, then correctly), `late-answer` (first
+///   send the previous embed request's real answer again under its own id, as a late answer
+///   would arrive, then answer correctly).
 /// - `WORKERBEE_FAULT_ONCE=<path>`: fire only if `<path>` does not exist, and create it when
 ///   firing, so a fault happens once across restarts.
 struct FaultInjector {
     enum Action: Equatable {
-        case segv, abort, exit, hang, slow(Double), exitMidFrame, garbage, stdoutNoise, wrongID
+        case segv, abort, exit, hang, slow(Double), exitMidFrame, garbage, stdoutNoise, wrongID, lateAnswer
     }
 
     private let point: String
@@ -41,6 +43,7 @@ struct FaultInjector {
         case "garbage": action = .garbage
         case "stdout-noise": action = .stdoutNoise
         case "wrong-id": action = .wrongID
+        case "late-answer": action = .lateAnswer
         case let other where other.hasPrefix("slow="): action = Double(other.dropFirst(5)).map(Action.slow)
         default: action = nil
         }

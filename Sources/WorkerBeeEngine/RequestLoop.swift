@@ -13,6 +13,8 @@ struct RequestLoop {
     var embedding: (name: String, model: EmbeddingModel)?
     var vision: (key: String, model: VisionModel)?
     var visionModelName: String?
+    /// The last embed answer sent, for the `late-answer` fault.
+    var lastEmbedAnswer: (id: UInt64, result: EmbedResult)?
 
     init(settings: WorkerSettings, channel: HostChannel) {
         self.settings = settings
@@ -44,7 +46,7 @@ struct RequestLoop {
 
         while let item = queue.next() {
             if item.cancelled {
-                channel.send(.failure(WorkerFailure(code: .cancelled, message: "cancelled")), requestID: item.id)
+                cancelled(item.id)
             } else {
                 handle(item.request, id: item.id)
             }
@@ -60,7 +62,9 @@ struct RequestLoop {
         let start = DispatchTime.now()
         switch request {
         case .embed(let embed):
+            log("request \(id) started: embed \(embed.texts.count) texts")
             if let action = faults.fire(at: "embed", texts: embed.texts) { inject(action, requestID: id) }
+            if queue.abort.isRaised { return cancelled(id) }
             if embed.texts.isEmpty {
                 channel.send(.embeddings(EmbedResult(dimension: 0, values: [], tokenCounts: [], truncated: [])), requestID: id)
                 return
@@ -69,6 +73,7 @@ struct RequestLoop {
                 let model = try embeddingModel(named: embed.model.isEmpty ? settings.embeddingModel : embed.model)
                 let result = try model.embed(embed.texts, normalize: embed.normalize, abort: queue.abort)
                 channel.send(.embeddings(result), requestID: id)
+                lastEmbedAnswer = (id, result)
                 let ms = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
                 log(String(format: "embed id=%llu texts=%d tokens=%d %.1f ms", id, embed.texts.count, result.tokenCounts.reduce(0, +), ms))
             } catch {
@@ -102,7 +107,9 @@ struct RequestLoop {
             log("load-model id=\(id) kind=\(kind) model=\(model.isEmpty ? "(unload)" : model)")
             channel.send(.loaded, requestID: id)
         case .vision(let vision):
+            log("request \(id) started: vision \(vision.image.count) bytes")
             if let action = faults.fire(at: "vision") { inject(action, requestID: id) }
+            if queue.abort.isRaised { return cancelled(id) }
             let name = vision.model.isEmpty ? (visionModelName ?? settings.visionModel ?? "") : vision.model
             if name.isEmpty {
                 channel.send(.failure(WorkerFailure(code: .visionDisabled, message: "No vision model configured; vision OCR is disabled.")), requestID: id)
@@ -155,6 +162,12 @@ struct RequestLoop {
         return model
     }
 
+    /// Answers a request that was cancelled before it did its work.
+    private func cancelled(_ id: UInt64) {
+        log("request \(id) cancelled before it ran")
+        channel.send(.failure(WorkerFailure(code: .cancelled, message: "cancelled")), requestID: id)
+    }
+
     private func fail(_ error: Error, id: UInt64) {
         let failure: WorkerFailure
         if let engine = error as? EngineError {
@@ -200,6 +213,8 @@ struct RequestLoop {
             _ = "raw write to fd 2\n".withCString { write(2, $0, strlen($0)) }
         case .wrongID:
             channel.send(.embeddings(EmbedResult(dimension: 1, values: [42], tokenCounts: [1], truncated: [false])), requestID: requestID &- 1)
+        case .lateAnswer:
+            if let (id, result) = lastEmbedAnswer { channel.send(.embeddings(result), requestID: id) }
         }
     }
 

@@ -54,6 +54,11 @@ public final class VisionModel {
     private let vocab: OpaquePointer
     private let template: String?
     private let options: Options
+    /// Called right before each generated token's llama.cpp call with the tokens generated so
+    /// far (tests use it to raise the abort signal while llama.cpp runs).
+    var beforeDecode: ((Int) -> Void)?
+    /// What the last llama.cpp call returned (2 when its abort callback stopped it).
+    private(set) var lastDecodeStatus: Int32 = 0
 
     /// Loads the text model and its projector.
     /// - Throws: ``EngineError``: `.modelNotFound`, `.invalidModel` (not a GGUF, corrupt, a
@@ -214,7 +219,9 @@ public final class VisionModel {
             generated += 1
             let length = llama_token_to_piece(vocab, token, &piece, Int32(piece.count), 0, false)
             if length > 0 { output += piece.prefix(Int(length)).map { UInt8(bitPattern: $0) } }
+            beforeDecode?(generated)
             let status = withUnsafeMutablePointer(to: &token) { llama_decode(context, llama_batch_get_one($0, 1)) }
+            lastDecodeStatus = status
             if status == 2 || abort?.isRaised == true { throw EngineError(.cancelled, "cancelled") }
             guard status == 0 else { throw EngineError(.inferenceFailed, "llama.cpp failed while generating (status \(status))") }
             position += 1

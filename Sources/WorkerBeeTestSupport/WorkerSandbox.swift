@@ -31,6 +31,16 @@ public struct WorkerSandbox: Sendable {
     /// The worker log's text so far.
     public var log: String { (try? String(contentsOf: directory.appendingPathComponent("worker.log"), encoding: .utf8)) ?? "" }
 
+    /// Waits until the worker log (`worker.log`, or `file`) contains `text`: the worker's own
+    /// announcement that it reached a point, e.g. `request 2 started`.
+    /// - Returns: false if `timeout` passed first.
+    public func waitForLog(_ text: String, file: String = "worker.log", timeout: Duration = .seconds(60)) async -> Bool {
+        let url = directory.appendingPathComponent(file)
+        return await ProcessProbe.poll(timeout: timeout) {
+            ((try? String(contentsOf: url, encoding: .utf8)) ?? "").contains(text)
+        }
+    }
+
     /// Deletes the folder.
     public func remove() { try? FileManager.default.removeItem(at: directory) }
 }

@@ -27,4 +27,4 @@ func printError(_ message: String) {
 }
 
 /// `--type f16|f32` on `models import`.
-extension SentenceTransformersConverter.OutputType: @retroactive ExpressibleByArgument {}
+extension SentenceTransformersConverter.OutputType: ExpressibleByArgument {}

@@ -1,4 +1,5 @@
 import Testing
+import WorkerBeeTestSupport
 
 @testable import GGUF
 

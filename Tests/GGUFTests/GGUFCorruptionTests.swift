@@ -1,6 +1,7 @@
 import BinaryCoding
 import Foundation
 import Testing
+import WorkerBeeTestSupport
 
 @testable import GGUF
 
@@ -122,16 +123,38 @@ import Testing
         }
     }
 
-    @Test func randomBytesNeverCrashTheReader() {
-        var generator = SystemRandomNumberGenerator()
-        let valid = (try? sampleWriter().fileBytes()) ?? Data()
+    @Test func randomCorruptionsEitherParseIntoInBoundsTensorsOrFailWithAGGUFError() throws {
+        var generator = TinyModels.SeededGenerator(seed: 20261127)
+        let valid = Array(try sampleWriter().fileBytes())
+        var parsed = 0
+        var refused = 0
         for _ in 0..<300 {
-            var bytes = Array(valid)
+            var bytes = valid
             for _ in 0..<4 {
                 let index = Int.random(in: 4..<bytes.count, using: &generator)
                 bytes[index] = UInt8.random(in: 0...255, using: &generator)
             }
-            _ = try? GGUFFile(data: Data(bytes))
+            let file: GGUFFile
+            do {
+                file = try GGUFFile(data: Data(bytes))
+            } catch {
+                refused += 1
+                #expect(!error.message.isEmpty)
+                continue
+            }
+            parsed += 1
+            // Whatever the reader accepts must be safe to use: every tensor of a known type has its
+            // bytes in the file; one of an unknown type (kept for its info) is refused, not read.
+            for tensor in file.tensors {
+                if let size = tensor.byteCount {
+                    let data = try #require(try? file.bytes(of: tensor), "tensor \(tensor.name) of an accepted file is out of bounds")
+                    #expect(data.count == size, "tensor \(tensor.name)")
+                } else {
+                    #expect(throws: GGUFError.self) { try file.bytes(of: tensor) }
+                }
+            }
         }
+        // Both outcomes occur, so the loop exercises the checks rather than one path.
+        #expect(parsed > 0 && refused > 0, "parsed \(parsed), refused \(refused)")
     }
 }

@@ -1,6 +1,7 @@
 import BinaryCoding
 import Foundation
 import Testing
+import WorkerBeeTestSupport
 
 @testable import GGUF
 

@@ -1,6 +1,7 @@
 import Foundation
 import GGUF
 import Testing
+import WorkerBeeTestSupport
 import WorkerBeeWire
 
 @testable import WorkerBeeEngine
@@ -62,16 +63,35 @@ import WorkerBeeWire
         #expect(result.values.isEmpty)
     }
 
-    @Test func raisedAbortSignalCancelsTheRun() throws {
+    @Test func abortRaisedWhileLlamaCppRunsStopsItThroughTheAbortCallback() throws {
         let model = try EmbeddingModel(url: TestModels.defaultModel, options: .init(threads: 2))
         let signal = AbortSignal()
-        signal.raise()
+        var decodes = 0
+        // Raise the flag after the engine's own check, right as the second llama.cpp call
+        // starts: only llama.cpp's abort callback can stop that call.
+        model.beforeDecode = { count in
+            decodes = count + 1
+            if count == 1 { signal.raise() }
+        }
+        let texts = (0..<200).map { "text number \($0) that takes a few tokens" }
         do {
-            _ = try model.embed(["anything"], abort: signal)
+            _ = try model.embed(texts, abort: signal)
             Issue.record("an aborted run returned")
         } catch {
             #expect(error.code == .cancelled)
         }
+        #expect(decodes == 2, "the run stopped at the call the flag was raised in")
+        #expect(model.lastDecodeStatus == 2, "llama.cpp reported the call as aborted (status 2), so its callback saw the flag")
+    }
+
+    @Test func abortRaisedBeforeTheRunStopsItWithoutCallingLlamaCpp() throws {
+        let model = try EmbeddingModel(url: TestModels.defaultModel, options: .init(threads: 2))
+        let signal = AbortSignal()
+        signal.raise()
+        var decodes = 0
+        model.beforeDecode = { _ in decodes += 1 }
+        #expect(throws: EngineError(.cancelled, "cancelled")) { try model.embed(["anything"], abort: signal) }
+        #expect(decodes == 0)
     }
 
     @Test func converterOutputLoadsInLlamaCpp() throws {

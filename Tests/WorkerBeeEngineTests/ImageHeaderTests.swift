@@ -1,5 +1,6 @@
 import GGUF
 import Testing
+import WorkerBeeTestSupport
 
 @testable import WorkerBeeEngine
 

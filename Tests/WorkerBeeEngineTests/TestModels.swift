@@ -1,6 +1,7 @@
 import Foundation
 import GGUF
 import Testing
+import WorkerBeeTestSupport
 import WorkerBeeWire
 
 /// The real models and reference data the engine tests use.

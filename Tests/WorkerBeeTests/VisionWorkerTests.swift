@@ -1,6 +1,7 @@
 import Foundation
 import GGUF
 import Testing
+import WorkerBeeTestSupport
 import WorkerBeeWire
 
 @testable import WorkerBee
@@ -42,8 +43,9 @@ import WorkerBeeWire
         let worker = WorkerProcess(configuration: box.configuration(longContext: true))
         _ = try await worker.visionOCRResult(image: VisionSandbox.page(), maxTokens: 2)
         let pid = await worker.pid
+        var events = await worker.events().makeAsyncIterator()
         let request = Task { try await worker.visionOCR(image: VisionSandbox.page()) }
-        try await Task.sleep(for: .milliseconds(500))
+        _ = await events.next { $0.isSent() }
         let started = ContinuousClock.now
         request.cancel()
         await #expect(throws: CancellationError.self) { try await request.value }
@@ -123,9 +125,15 @@ import WorkerBeeWire
         let box = try VisionSandbox()
         defer { box.sandbox.remove() }
         var configuration = box.configuration()
-        configuration.visionModel = ""
+        configuration.models.vision = nil
         let worker = WorkerProcess(configuration: configuration)
-        await #expect(throws: WorkerError.self) { try await worker.visionOCR(image: VisionSandbox.page()) }
+        do {
+            _ = try await worker.visionOCR(image: VisionSandbox.page())
+            Issue.record("vision OCR ran without a vision model")
+        } catch let error as WorkerError {
+            #expect(error.code == .visionDisabled)
+        }
+        #expect(await worker.isAlive, "a disabled feature is a request failure, not a lost worker")
         await worker.stop()
     }
 }

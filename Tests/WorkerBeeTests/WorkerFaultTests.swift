@@ -1,5 +1,7 @@
 import Foundation
+import Synchronization
 import Testing
+import WorkerBeeTestSupport
 import WorkerBeeWire
 
 @testable import WorkerBee
@@ -51,7 +53,7 @@ import WorkerBeeWire
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }
         var configuration = sandbox.configuration(fault: "start:hang")
-        configuration.startTimeout = .seconds(2)
+        configuration.timeouts.start = .seconds(2)
         let worker = WorkerProcess(configuration: configuration)
         do {
             try await worker.start()
@@ -63,36 +65,56 @@ import WorkerBeeWire
         #expect(await worker.isAlive == false)
     }
 
-    @Test func timeoutKillsTheWorkerAndTheNextCallGetsAFreshOne() async throws {
+    @Test func aHungRequestIsKilledWithinItsTimeoutAndRetriedOnAFreshWorker() async throws {
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }
         let worker = WorkerProcess(configuration: sandbox.configuration(fault: "embed:hang", once: true, embedTimeout: .seconds(3)))
         try await worker.start()
         let hungPID = try #require(await worker.pid)
+        var events = await worker.events().makeAsyncIterator()
+        let started = ContinuousClock.now
+        let vectors = try await worker.embed(["hangs once, then works"])
+        #expect(vectors.count == 1 && vectors[0].count == 384)
+        #expect(ContinuousClock.now - started >= .seconds(3), "the first attempt waited for its timeout")
+        let lost = try #require(await events.next { $0.isLost() })
+        #expect(lost == .lost(pid: hungPID, status: .signaled(SIGKILL), code: .timedOut))
+        #expect(ProcessProbe.isGone(hungPID))
+        #expect(await worker.pid != hungPID)
+        #expect(await worker.restartCount == 1)
+        await worker.stop()
+    }
+
+    @Test func aWorkerThatHangsEveryTimeFailsWithTimedOutAfterOneRetry() async throws {
+        let sandbox = try WorkerSandbox()
+        defer { sandbox.remove() }
+        let worker = WorkerProcess(configuration: sandbox.configuration(fault: "embed:hang", embedTimeout: .seconds(2)))
         do {
             _ = try await worker.embed(["hangs"])
             Issue.record("a hung worker answered")
         } catch let error as WorkerError {
             #expect(error.code == .timedOut)
+            #expect(error.exitStatus == .signaled(SIGKILL))
         }
-        #expect(kill(hungPID, 0) == -1 && errno == ESRCH)
-        let vectors = try await worker.embed(["works again"])
-        #expect(vectors.count == 1)
-        #expect(await worker.pid != hungPID)
-        await worker.stop()
+        #expect(await worker.spawnCount == 2, "one retry, no more")
+        #expect(await worker.isAlive == false)
     }
 
-    @Test func lateAnswerToATimedOutRequestNeverReachesTheNextCaller() async throws {
+    @Test func aLateAnswerToAnEarlierRequestNeverReachesTheNextCaller() async throws {
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }
         let reference = WorkerProcess(configuration: sandbox.configuration())
-        let expected = try await reference.embed(["the second caller's text"])[0]
+        let expected = try await reference.embed(["the first caller's text", "the second caller's text"])
         await reference.stop()
 
-        let worker = WorkerProcess(configuration: sandbox.configuration(fault: "embed:slow=8", once: true, embedTimeout: .seconds(3)))
-        await #expect(throws: WorkerError.self) { try await worker.embed(["the first caller's text"]) }
-        let vector = try await worker.embed(["the second caller's text"])[0]
-        #expect(cosineSimilarity(vector, expected) > 0.99999)
+        // Before answering the second request, the worker sends the first request's real answer
+        // again under the first request's id: a plausible 384-float answer at the wrong time.
+        let worker = WorkerProcess(configuration: sandbox.configuration(fault: "embed#2:late-answer"))
+        let first = try await worker.embed(["the first caller's text"])[0]
+        let second = try await worker.embed(["the second caller's text"])[0]
+        #expect(cosineSimilarity(first, expected[0]) > 0.99999)
+        #expect(cosineSimilarity(second, expected[1]) > 0.99999, "the second caller got its own answer")
+        #expect(cosineSimilarity(second, expected[0]) < 0.99, "not the late answer to the first request")
+        #expect(await worker.restartCount == 0)
         await worker.stop()
     }
 
@@ -125,8 +147,10 @@ import WorkerBeeWire
         let worker = WorkerProcess(configuration: sandbox.configuration(fault: "embed#1:slow=60"))
         try await worker.start()
         let pid = await worker.pid
+        var events = await worker.events().makeAsyncIterator()
         let request = Task { try await worker.embed(["slow"]) }
-        try await Task.sleep(for: .milliseconds(300))
+        _ = await events.next { $0.isSent() }
+        #expect(await sandbox.waitForLog("fault injection: slow"), "the worker is inside the request")
         let started = ContinuousClock.now
         request.cancel()
         await #expect(throws: CancellationError.self) { try await request.value }
@@ -144,14 +168,18 @@ import WorkerBeeWire
         _ = try await worker.embed(["warm up"])
         let pid = await worker.pid
         let texts = (0..<3000).map { "a long text to keep llama.cpp busy for a while, number \($0), " + String(repeating: "more words ", count: 20) }
+        var events = await worker.events().makeAsyncIterator()
         let request = Task { try await worker.embed(texts) }
-        try await Task.sleep(for: .milliseconds(500))
+        // The call goes out in several requests; cancel while the second one runs in llama.cpp.
+        _ = await events.next { $0.isAnswered }
+        guard case .sent(let id, _, _) = try #require(await events.next { $0.isSent() }) else { return }
+        #expect(await sandbox.waitForLog("request \(id) started:"))
         let started = ContinuousClock.now
         request.cancel()
         await #expect(throws: CancellationError.self) { try await request.value }
         #expect(ContinuousClock.now - started < .seconds(5))
         #expect(await worker.pid == pid, "the worker honoured the cancel instead of being killed")
-        #expect(sandbox.log.contains("cancelled"))
+        #expect(sandbox.log.contains("request \(id) failed: cancelled"), "llama.cpp's run was stopped, not skipped")
         await worker.stop()
     }
 
@@ -161,25 +189,47 @@ import WorkerBeeWire
         let worker = WorkerProcess(configuration: sandbox.configuration(fault: "embed:hang"))
         try await worker.start()
         let pid = try #require(await worker.pid)
+        var events = await worker.events().makeAsyncIterator()
         let request = Task { try await worker.embed(["ignores cancels"]) }
-        try await Task.sleep(for: .milliseconds(300))
+        _ = await events.next { $0.isSent() }
+        #expect(await sandbox.waitForLog("fault injection: hang"), "the worker is inside the request")
         request.cancel()
         await #expect(throws: CancellationError.self) { try await request.value }
         #expect(kill(pid, 0) == -1 && errno == ESRCH)
         await worker.stop()
     }
 
-    @Test func cancelledWaiterLeavesTheQueueWithoutDisturbingOthers() async throws {
+    @Test func aCancelledWaiterLeavesTheQueueAtOnceWithoutDisturbingOthers() async throws {
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }
-        let worker = WorkerProcess(configuration: sandbox.configuration(fault: "embed#1:slow=2"))
-        let first = Task { try await worker.embed(["first"]) }
-        try await Task.sleep(for: .milliseconds(200))
-        let second = Task { try await worker.embed(["second"]) }
-        try await Task.sleep(for: .milliseconds(100))
+        // The first request takes 30 s unless cancelled, so the others wait behind it (once: a
+        // worker replaced on a slow machine must not be slow again).
+        let worker = WorkerProcess(configuration: sandbox.configuration(fault: "embed#1:slow=30", once: true))
+        try await worker.start()
+        var events = await worker.events().makeAsyncIterator()
+        let firstDone = Mutex(false)
+        let first = Task {
+            defer { firstDone.withLock { $0 = true } }
+            return try await worker.embed(["first"])
+        }
+        _ = await events.next { $0.isSent(items: 1) }
+        let second = Task { try await worker.embed(["second", "second"]) }
+        _ = await events.next { $0 == .queued(waiting: 1) }
+        let third = Task { try await worker.embed(["third", "third", "third"]) }
+        _ = await events.next { $0 == .queued(waiting: 2) }
+
         second.cancel()
         await #expect(throws: CancellationError.self) { try await second.value }
-        #expect(try await first.value.count == 1)
+        #expect(firstDone.withLock { $0 } == false, "the cancelled waiter left while the first request still held the worker")
+
+        first.cancel()
+        await #expect(throws: CancellationError.self) { try await first.value }
+        #expect(try await third.value.count == 3, "the caller behind the cancelled one is served")
+        var sent: [Int] = []
+        while let event = await events.next(where: { $0.isSent() || $0.isAnswered }) {
+            if case .sent(_, _, let items) = event { sent.append(items) } else if !sent.isEmpty { break }
+        }
+        #expect(sent == [3], "the cancelled caller's request was never sent")
         await worker.stop()
     }
 }

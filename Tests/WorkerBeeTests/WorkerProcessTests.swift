@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WorkerBeeTestSupport
 import WorkerBeeWire
 
 @testable import WorkerBee
@@ -55,8 +56,9 @@ import WorkerBeeWire
         let worker = WorkerProcess(configuration: sandbox.configuration(fault: "embed:hang"))
         try await worker.start()
         let pid = try #require(await worker.pid)
+        var events = await worker.events().makeAsyncIterator()
         let request = Task { try await worker.embed(["stuck"]) }
-        try await Task.sleep(for: .milliseconds(300))
+        _ = await events.next { $0.isSent() }
         let started = ContinuousClock.now
         await worker.stop()
         #expect(ContinuousClock.now - started < .seconds(20))
@@ -95,22 +97,49 @@ import WorkerBeeWire
         await worker.stop()
     }
 
-    @Test func concurrentCallersAreServedOneAtATimeWithTheirOwnAnswers() async throws {
+    @Test func concurrentCallersAreServedOneAtATimeInArrivalOrderWithTheirOwnAnswers() async throws {
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }
-        let worker = WorkerProcess(configuration: sandbox.configuration())
-        let texts = (0..<12).map { "caller \($0) asks about topic \($0 * 7)" }
-        let expected = try await worker.embed(texts)
-        let answers = try await withThrowingTaskGroup(of: (Int, [Float]).self) { group in
-            for (index, text) in texts.enumerated() {
-                group.addTask { (index, try await worker.embed([text])[0]) }
+        let texts = (0..<6).map { "caller \($0) asks about topic \($0 * 7)" }
+        let reference = WorkerProcess(configuration: sandbox.configuration())
+        let expected = try await reference.embed(texts)
+        await reference.stop()
+
+        // The first request is slow, so the others queue up behind it.
+        let worker = WorkerProcess(configuration: sandbox.configuration(fault: "embed#1:slow=2"))
+        try await worker.start()
+        var events = await worker.events().makeAsyncIterator()
+        var callers: [Task<[[Float]], any Error>] = []
+        var order: [Int] = []
+        var outstanding = false
+        // Every request sent and answered, in the order the worker saw them.
+        func record(_ event: WorkerEvent) {
+            if case .sent(_, _, let items) = event {
+                #expect(!outstanding, "a request was sent while another was in flight")
+                order.append(items)
+                outstanding = true
+            } else if event.isAnswered {
+                outstanding = false
             }
-            var answers: [Int: [Float]] = [:]
-            for try await (index, vector) in group { answers[index] = vector }
-            return answers
         }
-        for (index, vector) in expected.enumerated() {
-            #expect(cosineSimilarity(try #require(answers[index]), vector) > 0.99999)
+        for (index, text) in texts.enumerated() {
+            // Caller k sends its text k+1 times, so its request can be told apart by its size.
+            let batch = Array(repeating: text, count: index + 1)
+            callers.append(Task { try await worker.embed(batch) })
+            // Launch the next caller only once this one has arrived (queued, or already sent).
+            while let event = await events.next() {
+                record(event)
+                if event.isQueued || event.isSent(items: index + 1) { break }
+            }
+        }
+        while order.count < texts.count || outstanding, let event = await events.next() {
+            record(event)
+        }
+        #expect(order == [1, 2, 3, 4, 5, 6], "requests went out in arrival order")
+        for (index, caller) in callers.enumerated() {
+            let vectors = try await caller.value
+            #expect(vectors.count == index + 1)
+            #expect(vectors.allSatisfy { cosineSimilarity($0, expected[index]) > 0.99999 })
         }
         #expect(await worker.spawnCount == 1)
         await worker.stop()
@@ -138,7 +167,7 @@ import WorkerBeeWire
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }
         var configuration = sandbox.configuration()
-        configuration.embeddingDimension = 768
+        configuration.models.embeddingDimension = 768
         let worker = WorkerProcess(configuration: configuration)
         do {
             _ = try await worker.embed(["x"])
@@ -185,7 +214,7 @@ import WorkerBeeWire
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }
         var configuration = sandbox.configuration()
-        configuration.executable = URL(fileURLWithPath: "/nonexistent/workerbee")
+        configuration.launch.executable = URL(fileURLWithPath: "/nonexistent/workerbee")
         let worker = WorkerProcess(configuration: configuration)
         do {
             try await worker.start()

@@ -1,4 +1,5 @@
 import Testing
+import WorkerBeeTestSupport
 
 @testable import WorkerBeeWire
 
@@ -32,7 +33,19 @@ import Testing
     @Test func lengthAboveTheCapIsRejected() {
         var decoder = FrameDecoder(maximumLength: 1024)
         decoder.append([0x01, 0x04, 0, 0, 0x82])
-        #expect(throws: WireError.self) { try decoder.next() }
+        #expect(throws: WireError(.badLength, "frame length 1025 is outside 9...1024")) { try decoder.next() }
+    }
+
+    @Test func aFrameThatFillsTheBufferIsHandedOverWhole() throws {
+        let big = Frame(kind: 0x82, requestID: 3, payload: (0..<100_000).map { UInt8(truncatingIfNeeded: $0) })
+        var decoder = FrameDecoder()
+        let bytes = big.encoded()
+        bytes.withUnsafeBytes { decoder.append(UnsafeRawBufferPointer(rebasing: $0[0..<50_000])) }
+        #expect(try decoder.next() == nil)
+        bytes.withUnsafeBytes { decoder.append(UnsafeRawBufferPointer(rebasing: $0[50_000...])) }
+        #expect(try decoder.next() == big)
+        #expect(decoder.bufferedByteCount == 0)
+        #expect(try decoder.next() == nil)
     }
 
     @Test func lengthBelowTheHeaderIsRejected() {
@@ -61,6 +74,12 @@ import Testing
     @Test func textThatIsNotAFrameIsRejected() {
         var decoder = FrameDecoder()
         decoder.append(Array("this is not a frame\n".utf8))
-        #expect(throws: WireError.self) { try decoder.next() }
+        do {
+            _ = try decoder.next()
+            Issue.record("text decoded as a frame")
+        } catch {
+            // "this" read as a little-endian length is 0x73696874, far above the cap.
+            #expect(error.code == .badLength)
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+import WorkerBeeTestSupport
 
 @testable import WorkerBeeWire
 
@@ -19,7 +20,8 @@ import Testing
         .embeddings(EmbedResult(dimension: 0, values: [], tokenCounts: [], truncated: [])),
         .text(VisionResult(text: "# Title\n| a | b |", promptTokens: 300, generatedTokens: 12)),
         .loaded,
-        .failure(WorkerFailure(code: "modelNotFound", message: "model file /x.gguf does not exist")),
+        .failure(WorkerFailure(code: .modelNotFound, message: "model file /x.gguf does not exist")),
+        .failure(WorkerFailure(code: FailureCode("aCodeFromANewerWorker"), message: "unknown codes keep their name")),
     ]
 
     @Test(arguments: requests)
@@ -48,10 +50,11 @@ import Testing
             #expect(error.code == .unknownMessage)
         }
         #expect(throws: WireError.self) { try WorkerRequest(frame: Frame(kind: 0x81, requestID: 1, payload: [])) }
+        #expect((try? WorkerRequest(frame: Frame(kind: 0x81, requestID: 1, payload: []))) == nil)
     }
 
     @Test func truncatedPayloadIsMalformed() {
-        let full = WorkerResponse.failure(WorkerFailure(code: "x", message: "message")).frame(requestID: 1)
+        let full = WorkerResponse.failure(WorkerFailure(code: .internal, message: "message")).frame(requestID: 1)
         let cut = Frame(kind: full.kind, requestID: 1, payload: Array(full.payload.dropLast(2)))
         do {
             _ = try WorkerResponse(frame: cut)
@@ -63,16 +66,38 @@ import Testing
 
     @Test func trailingBytesAreMalformed() {
         let frame = Frame(kind: 0x84, requestID: 1, payload: [0])
-        #expect(throws: WireError.self) { try WorkerResponse(frame: frame) }
+        #expect(throws: WireError(.malformed, "message 0x84 has 1 unexpected trailing bytes")) { try WorkerResponse(frame: frame) }
     }
 
     @Test func embeddingsAnnouncingMoreFloatsThanTheFrameHoldsAreMalformed() {
         let frame = Frame(kind: 0x82, requestID: 1, payload: [0xFF, 0xFF, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0x7F])
-        #expect(throws: WireError.self) { try WorkerResponse(frame: frame) }
+        do {
+            _ = try WorkerResponse(frame: frame)
+            Issue.record("an impossible embeddings header decoded")
+        } catch {
+            #expect(error.code == .malformed)
+            #expect(error.message.contains("more than the frame holds"))
+        }
+    }
+
+    @Test func embeddingsDecodedFromASliceOfALargerBufferAreExact() throws {
+        // The decoder hands out payloads that share storage with its buffer; decoding must read
+        // from the slice's own offsets.
+        let result = EmbedResult(dimension: 3, values: [1, 2, 3, 4, 5, 6], tokenCounts: [7, 8], truncated: [true, false])
+        var decoder = FrameDecoder()
+        decoder.append(WorkerResponse.loaded.frame(requestID: 1).encoded() + WorkerResponse.embeddings(result).frame(requestID: 2).encoded())
+        _ = try #require(try decoder.next())
+        let frame = try #require(try decoder.next())
+        #expect(try WorkerResponse(frame: frame) == .embeddings(result))
     }
 
     @Test func settingsSurviveJSON() throws {
-        let settings = WorkerSettings(modelsDirectory: "/m", embeddingModel: "e", contextSize: 128, threads: 1, gpuMemoryFraction: 0.5, logPath: "/l/worker.log")
+        let settings = WorkerSettings(modelsDirectory: "/m", embeddingModel: "e", visionModel: "v", contextSize: 128, threads: 1, gpuLayers: 0, logPath: "/l/worker.log")
         #expect(try WorkerSettings.parse(settings.json()) == settings)
+    }
+
+    @Test func emptySettingsStringsMeanNone() {
+        let settings = WorkerSettings(modelsDirectory: "/m", embeddingModel: "e", visionModel: "", visionProjector: "", logPath: "")
+        #expect(settings.visionModel == nil && settings.visionProjector == nil && settings.logPath == nil)
     }
 }

@@ -90,21 +90,22 @@ import WorkerBee
 
     @Test func killingTheHostWithSIGKILLLeavesNoWorkerBehind() async throws {
         let input = (0..<20000).map { "\"a text to keep the worker busy, number \($0)\"" }.joined(separator: "\n")
-        let box = PIDBox()
+        let (started, announce) = AsyncStream<Int32>.makeStream()
         let run = Task {
-            try await CommandRun.run(["embed", "--batch-size", "20000"], stdin: input, onStart: { box.set($0) })
+            try await CommandRun.run(["embed", "--batch-size", "20000"], stdin: input, onStart: { announce.yield($0) })
         }
-        let host = try #require(await box.wait())
+        var pids = started.makeAsyncIterator()
+        let host = try #require(await pids.next())
         var workers: [Int32] = []
-        #expect(await eventually(timeout: .seconds(60)) {
-            workers = childPIDs(of: host, containing: "workerbee worker")
+        #expect(await ProcessProbe.poll(timeout: .seconds(60)) {
+            workers = ProcessProbe.children(of: host, containing: "workerbee worker")
             return !workers.isEmpty
         })
-        #expect(workers.allSatisfy { !processIsGone($0) })
+        #expect(workers.allSatisfy { !ProcessProbe.isGone($0) })
         kill(host, SIGKILL)
         _ = try await run.value
         for worker in workers {
-            #expect(await eventually(timeout: .seconds(10)) { processIsGone(worker) }, "worker \(worker) outlived its host")
+            #expect(await ProcessProbe.poll(timeout: .seconds(10), until: { ProcessProbe.isGone(worker) }), "worker \(worker) outlived its host")
         }
     }
 

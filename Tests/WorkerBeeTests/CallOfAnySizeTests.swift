@@ -1,0 +1,190 @@
+import Foundation
+import GGUF
+import Synchronization
+import Testing
+import WorkerBeeTestSupport
+import WorkerBeeWire
+
+@testable import WorkerBee
+
+/// A generated tiny BERT model (32 floats per vector), so that huge calls stay fast.
+struct TinyEmbeddingModel {
+    let sandbox: WorkerSandbox
+    let url: URL
+
+    init() throws {
+        sandbox = try WorkerSandbox()
+        let source = sandbox.directory.appendingPathComponent("tiny-bert")
+        try TinyModels.writeSentenceTransformersBERT(to: source)
+        url = sandbox.directory.appendingPathComponent("tiny-bert.gguf")
+        try SentenceTransformersConverter.convert(directory: source, to: url)
+    }
+
+    func configuration(fault: String? = nil, once: Bool = false, embedTimeout: Duration? = .seconds(120)) -> WorkerConfiguration {
+        var configuration = sandbox.configuration(fault: fault, once: once, embedTimeout: embedTimeout)
+        configuration.models.embedding = url.path
+        return configuration
+    }
+
+    /// Distinct texts from the tiny vocabulary: text i spells i in base 19 with its words.
+    static func texts(_ count: Int) -> [String] {
+        let words = ["hello", "world", "worker", "bee", "the", "a", "text", "vector", "embed", "hellos", "texting",
+                     "bees", "workers", "vectors", ".", ",", "!", "?", "embedding"]
+        return (0..<count).map { index in
+            var value = index
+            var parts: [String] = []
+            repeat {
+                parts.append(words[value % words.count])
+                value /= words.count
+            } while value > 0
+            return parts.joined(separator: " ")
+        }
+    }
+}
+
+/// An async sequence of texts that counts how many were read.
+struct CountingTexts: AsyncSequence, Sendable {
+    typealias Element = String
+    let texts: [String]
+    let read = Counter()
+
+    final class Counter: Sendable {
+        private let value = Mutex(0)
+        var count: Int { value.withLock { $0 } }
+        func increment() { value.withLock { $0 += 1 } }
+    }
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let texts: [String]
+        let read: Counter
+        var index = 0
+        mutating func next() async -> String? {
+            guard index < texts.count else { return nil }
+            defer { index += 1 }
+            read.increment()
+            return texts[index]
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(texts: texts, read: read) }
+}
+
+/// The largest difference between two vectors, element by element (F16 weights and a different
+/// packing of texts into llama.cpp calls move values by about 1e-4).
+func maximumDifference(_ a: [Float], _ b: [Float]) -> Float {
+    zip(a, b).map { abs($0 - $1) }.max() ?? .infinity
+}
+
+@Suite(.serialized, .timeLimit(.minutes(10))) struct CallOfAnySizeTests {
+    @Test func oneCallOf200000TextsGivesEveryVectorInOrderInBoundedRequests() async throws {
+        let model = try TinyEmbeddingModel()
+        defer { model.sandbox.remove() }
+        let texts = TinyEmbeddingModel.texts(200_000)
+        let worker = WorkerProcess(configuration: model.configuration())
+        let whole = try await worker.embedResult(texts)
+        #expect(whole.count == 200_000)
+        #expect(whole.dimension == 32)
+        // No answer came near the frame cap: each request holds at most 512 texts.
+        let largest = await worker.largestFrameReceived
+        #expect(largest > 0 && largest <= 512 * (32 * 4 + 5) + 64, "largest frame \(largest) bytes")
+
+        // The same texts in small calls, spread over the range, give the same vectors.
+        for start in stride(from: 0, to: 200_000, by: 20_000) {
+            let small = try await worker.embedResult(Array(texts[start..<(start + 100)]))
+            for row in 0..<100 {
+                #expect(maximumDifference(small.vector(at: row), whole.vector(at: start + row)) < 1e-3, "text \(start + row)")
+            }
+        }
+        // Neighbouring texts differ, so a shifted order could not pass the check above.
+        #expect(maximumDifference(whole.vector(at: 1), whole.vector(at: 2)) > 1e-2)
+        await worker.stop()
+    }
+
+    @Test func aWorkerThatHangsInsideALargeCallIsKilledWithinTheTimeoutAndTheCallContinues() async throws {
+        let model = try TinyEmbeddingModel()
+        defer { model.sandbox.remove() }
+        let texts = TinyEmbeddingModel.texts(5_000)
+        let reference = WorkerProcess(configuration: model.configuration())
+        let expected = try await reference.embedResult(texts)
+        await reference.stop()
+
+        // The third request of the call hangs once; each request has 3 s.
+        let worker = WorkerProcess(configuration: model.configuration(fault: "embed#3:hang", once: true, embedTimeout: .seconds(3)))
+        var events = await worker.events().makeAsyncIterator()
+        let result = try await worker.embedResult(texts)
+        #expect(result.count == 5_000)
+        for row in stride(from: 0, to: 5_000, by: 7) {
+            #expect(maximumDifference(result.vector(at: row), expected.vector(at: row)) < 1e-3, "text \(row)")
+        }
+        let lost = await events.next { $0.isLost() }
+        guard case .lost(_, let status, let code) = lost else {
+            Issue.record("no worker was lost")
+            return
+        }
+        #expect(code == .timedOut && status == .signaled(SIGKILL))
+        #expect(await worker.spawnCount == 2)
+        await worker.stop()
+    }
+
+    @Test func aPoolCallOfAnySizeIsSplitIntoBoundedRequestsAcrossWorkers() async throws {
+        let model = try TinyEmbeddingModel()
+        defer { model.sandbox.remove() }
+        let texts = TinyEmbeddingModel.texts(20_000)
+        var configuration = model.configuration()
+        configuration.requestLimit = EmbedRequestLimit(texts: 300)
+        let pool = WorkerPool(configuration: configuration, processes: 2, threadsPerProcess: 1)
+        let result = try await pool.embedResult(texts)
+        #expect(result.count == 20_000)
+        let single = WorkerProcess(configuration: model.configuration())
+        for start in [0, 9_999, 19_900] {
+            let small = try await single.embedResult(Array(texts[start..<(start + 100)]))
+            for row in 0..<100 { #expect(maximumDifference(small.vector(at: row), result.vector(at: start + row)) < 1e-3) }
+        }
+        for worker in pool.workers {
+            let largest = await worker.largestFrameReceived
+            #expect(largest > 0 && largest <= 300 * (32 * 4 + 5) + 64, "every worker took part, in bounded requests")
+        }
+        await single.stop()
+        await pool.stop()
+    }
+
+    @Test func theStreamGivesEveryTextInOrder() async throws {
+        let model = try TinyEmbeddingModel()
+        defer { model.sandbox.remove() }
+        let texts = TinyEmbeddingModel.texts(3_000)
+        var configuration = model.configuration()
+        configuration.requestLimit = EmbedRequestLimit(texts: 100)
+        let pool = WorkerPool(configuration: configuration, processes: 2, threadsPerProcess: 1)
+        let expected = try await pool.embedResult(texts)
+        var count = 0
+        for try await item in pool.embeddings(of: CountingTexts(texts: texts)) {
+            #expect(item.index == count)
+            #expect(maximumDifference(item.vector, expected.vector(at: item.index)) < 1e-3)
+            #expect(item.tokenCount == expected.tokenCounts[item.index])
+            count += 1
+        }
+        #expect(count == 3_000)
+        await pool.stop()
+    }
+
+    @Test func theStreamStopsReadingInputWhenItsConsumerStops() async throws {
+        let model = try TinyEmbeddingModel()
+        defer { model.sandbox.remove() }
+        var configuration = model.configuration()
+        configuration.requestLimit = EmbedRequestLimit(texts: 8)
+        // One worker: at most 2 requests of 8 texts in flight, plus one text carried over.
+        let pool = WorkerPool(configuration: configuration, processes: 1)
+        let input = CountingTexts(texts: TinyEmbeddingModel.texts(10_000))
+        var iterator = pool.embeddings(of: input).makeAsyncIterator()
+        for expected in 0..<20 {
+            let item = try #require(try await iterator.next())
+            #expect(item.index == expected)
+        }
+        let readWhileConsuming = input.read.count
+        #expect(readWhileConsuming <= 20 + 2 * 8 + 1, "read \(readWhileConsuming) texts to give 20 results")
+        // The consumer pauses: in-flight requests finish, and nothing more is read.
+        _ = try await pool.embedResult(["a request behind whatever the stream had in flight"])
+        #expect(input.read.count == readWhileConsuming)
+        await pool.stop()
+    }
+}
