@@ -40,11 +40,10 @@ final class ChildConnection: Sendable {
     private let writeChannel: DispatchIO
     private let state = Mutex(State())
 
-    init(process: ChildProcess, logger: Logger) {
+    /// Takes over the host's ends of a worker's pipes; they are closed with the connection.
+    init(process: ChildProcess, requestFD: Int32, responseFD: Int32, logger: Logger) {
         self.process = process
         self.logger = logger
-        let responseFD = process.responseFD
-        let requestFD = process.requestFD
         readChannel = DispatchIO(type: .stream, fileDescriptor: responseFD, queue: queue) { _ in closeDescriptor(responseFD) }
         writeChannel = DispatchIO(type: .stream, fileDescriptor: requestFD, queue: queue) { _ in closeDescriptor(requestFD) }
         readChannel.setLimit(lowWater: 1)

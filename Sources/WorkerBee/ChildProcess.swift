@@ -3,8 +3,8 @@ import Dispatch
 import Foundation
 import Synchronization
 
-/// A spawned worker process, seen from the host: its pid and the host's ends of its stdin and
-/// stdout pipes.
+/// A process the host spawned (a worker, or a helper program such as `pdftoppm`): its pid, and
+/// its exit as an event.
 ///
 /// The exit is observed as an event, not by polling: on Linux a pidfd (readable when the child
 /// exits) watched by a dispatch source, which Dispatch serves from epoll; on macOS a kqueue
@@ -13,10 +13,6 @@ import Synchronization
 final class ChildProcess: Sendable {
     /// The child's pid.
     let pid: pid_t
-    /// Write end of the child's stdin (requests).
-    let requestFD: Int32
-    /// Read end of the child's stdout (responses).
-    let responseFD: Int32
 
     private struct State {
         var status: ExitStatus?
@@ -34,23 +30,17 @@ final class ChildProcess: Sendable {
     private let state = Mutex(State())
     private static let queue = DispatchQueue(label: "workerbee.child-exits")
 
-    private init(pid: pid_t, requestFD: Int32, responseFD: Int32) {
+    private init(pid: pid_t) {
         self.pid = pid
-        self.requestFD = requestFD
-        self.responseFD = responseFD
     }
 
-    /// Spawns `executable` with `arguments`, stdin and stdout on fresh pipes and stderr on `logFD`.
+    /// Spawns `executable` with `arguments` and `environment`, with `stdin`, `stdout` and
+    /// `stderr` as its descriptors 0, 1 and 2 and nothing else open, from the spawner thread.
     /// - Throws: ``WorkerError`` `.spawnFailed`.
-    static func spawn(executable: String, arguments: [String], environment: [String: String], logFD: Int32) async throws(WorkerError) -> ChildProcess {
+    static func spawn(
+        executable: String, arguments: [String], environment: [String: String], stdin: Int32, stdout: Int32, stderr: Int32
+    ) async throws(WorkerError) -> ChildProcess {
         let result: Result<ChildProcess, WorkerError> = await ChildSpawner.shared.run {
-            var requestPipe: [Int32] = [-1, -1]
-            var responsePipe: [Int32] = [-1, -1]
-            guard wb_pipe_cloexec(&requestPipe) == 0 else { return .failure(Self.systemError("pipe")) }
-            guard wb_pipe_cloexec(&responsePipe) == 0 else {
-                close(requestPipe[0]); close(requestPipe[1])
-                return .failure(Self.systemError("pipe"))
-            }
             let argv = ([executable] + arguments).map { strdup($0) } + [nil]
             let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
             defer {
@@ -58,18 +48,41 @@ final class ChildProcess: Sendable {
                 envp.forEach { free($0) }
             }
             var pid: pid_t = 0
-            let rc = wb_spawn(&pid, executable, argv, envp, requestPipe[0], responsePipe[1], logFD)
-            close(requestPipe[0])
-            close(responsePipe[1])
+            let rc = wb_spawn(&pid, executable, argv, envp, stdin, stdout, stderr)
             guard rc == 0 else {
-                close(requestPipe[1]); close(responsePipe[0])
                 return .failure(WorkerError(.spawnFailed, "cannot start \(executable): \(String(cString: strerror(rc)))"))
             }
-            return .success(ChildProcess(pid: pid, requestFD: requestPipe[1], responseFD: responsePipe[0]))
+            return .success(ChildProcess(pid: pid))
         }
         let child = try result.get()
         child.watchExit()
         return child
+    }
+
+    /// Spawns a worker: stdin and stdout on fresh pipes (the protocol), stderr on `logFD`.
+    /// - Returns: the process, the write end of its stdin (requests) and the read end of its
+    ///   stdout (responses).
+    /// - Throws: ``WorkerError`` `.spawnFailed`.
+    static func spawnWorker(
+        executable: String, arguments: [String], environment: [String: String], logFD: Int32
+    ) async throws(WorkerError) -> (process: ChildProcess, requestFD: Int32, responseFD: Int32) {
+        var requestPipe: [Int32] = [-1, -1]
+        var responsePipe: [Int32] = [-1, -1]
+        guard wb_pipe_cloexec(&requestPipe) == 0 else { throw Self.systemError("pipe") }
+        guard wb_pipe_cloexec(&responsePipe) == 0 else {
+            close(requestPipe[0]); close(requestPipe[1])
+            throw Self.systemError("pipe")
+        }
+        let process: ChildProcess
+        do {
+            process = try await spawn(executable: executable, arguments: arguments, environment: environment, stdin: requestPipe[0], stdout: responsePipe[1], stderr: logFD)
+        } catch {
+            for fd in requestPipe + responsePipe { close(fd) }
+            throw error
+        }
+        close(requestPipe[0])
+        close(responsePipe[1])
+        return (process, requestPipe[1], responsePipe[0])
     }
 
     private static func systemError(_ call: String) -> WorkerError {

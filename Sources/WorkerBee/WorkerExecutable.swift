@@ -27,10 +27,7 @@ public enum WorkerExecutable {
         let home = ModelDirectory.home.appendingPathComponent("bin/workerbee")
         if FileManager.default.isExecutableFile(atPath: home.path) { return home }
         looked.append(home.path)
-        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
-            let path = URL(fileURLWithPath: String(directory)).appendingPathComponent("workerbee")
-            if FileManager.default.isExecutableFile(atPath: path.path) { return path }
-        }
+        if let onPath = ExternalProgram.find("workerbee") { return onPath }
         looked.append("workerbee on PATH")
         var seen = Set<String>()
         let places = looked.filter { seen.insert($0).inserted }.joined(separator: ", ")

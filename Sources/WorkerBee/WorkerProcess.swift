@@ -308,16 +308,17 @@ public actor WorkerProcess {
         // words under thread dumps; they stay off unless the caller's environment turns them on.
         let quietCrashes = ["SWIFT_BACKTRACE": "enable=no", "GGML_NO_BACKTRACE": "1"]
         let environment = quietCrashes.merging(ProcessInfo.processInfo.environment) { $1 }.merging(configuration.launch.environment) { $1 }
-        let process: ChildProcess
+        let spawned: (process: ChildProcess, requestFD: Int32, responseFD: Int32)
         do {
-            process = try await ChildProcess.spawn(executable: executable.path, arguments: arguments, environment: environment, logFD: logFD)
+            spawned = try await ChildProcess.spawnWorker(executable: executable.path, arguments: arguments, environment: environment, logFD: logFD)
         } catch {
             close(logFD)
             throw error
         }
         close(logFD)
+        let process = spawned.process
         spawnCount += 1
-        let connection = ChildConnection(process: process, logger: logger)
+        let connection = ChildConnection(process: process, requestFD: spawned.requestFD, responseFD: spawned.responseFD, logger: logger)
         let startTimeout = configuration.timeouts.start
         let timer = Task.detached { () -> Bool in
             guard (try? await Task.sleep(for: startTimeout)) != nil else { return false }

@@ -1,4 +1,5 @@
 import Foundation
+import WorkerBee
 import WorkerBeeWire
 
 /// Runs the `workerbee` binary with output in files, and waits without blocking a thread.
@@ -12,30 +13,14 @@ public struct CommandRun: Sendable {
 
     /// Runs `workerbee` with `arguments` and `stdin`; `onStart` gets the pid once it runs.
     public static func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:], onStart: (@Sendable (Int32) -> Void)? = nil) async throws -> CommandRun {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let out = directory.appendingPathComponent("out"), err = directory.appendingPathComponent("err"), inp = directory.appendingPathComponent("in")
-        try Data((stdin ?? "").utf8).write(to: inp)
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
-        let process = Process()
-        process.executableURL = try workerbeeExecutable
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardInput = try FileHandle(forReadingFrom: inp)
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-                onStart?(process.processIdentifier)
-            } catch {
-                continuation.resume(throwing: error)
-            }
+        let output = try await ExternalProgram.run(
+            try workerbeeExecutable, arguments: arguments, stdin: Data((stdin ?? "").utf8), environment: environment, onStart: onStart)
+        let status: Int32
+        switch output.status {
+        case .exited(let code): status = code
+        case .signaled(let signal): status = 128 + signal
         }
-        return CommandRun(status: status, stdout: try String(contentsOf: out, encoding: .utf8), stderr: try String(contentsOf: err, encoding: .utf8))
+        return CommandRun(status: status, stdout: String(decoding: output.stdout, as: UTF8.self), stderr: String(decoding: output.stderr, as: UTF8.self))
     }
 
     /// The `{"index", "embedding"}` lines of stdout.

@@ -10,12 +10,13 @@ public enum ProcessProbe {
         return state == "Z" || state == "X"
     }
 
-    /// The pids of `parent`'s children whose command line contains `needle`.
+    /// The pids of `parent`'s children (by parent pid, the second field after the name in
+    /// `/proc/PID/stat`) whose command line contains `needle`.
     public static func children(of parent: Int32, containing needle: String) -> [Int32] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap(Int32.init).filter { pid in
             guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                let fields = stat.split(separator: ")").last?.split(separator: " "), fields.count > 2, Int32(fields[2]) == parent,
+                let fields = stat.split(separator: ")").last?.split(separator: " "), fields.count > 1, Int32(fields[1]) == parent,
                 let cmdline = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))
             else { return false }
             return String(decoding: cmdline.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(needle)

@@ -7,6 +7,13 @@ enum MemoryUsage {
         value("VmHWM", pid: pid)
     }
 
+    /// CPU time (user + system) this process has used, in seconds.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
     /// Current resident set size (VmRSS) of `pid` in bytes.
     static func resident(pid: Int32? = nil) -> Int? {
         value("VmRSS", pid: pid)
