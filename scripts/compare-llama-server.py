@@ -94,7 +94,7 @@ def main():
     # name -> how to run it; every round runs each once, in this order, so drift hits all alike.
     contenders = {
         "llama-server": None,
-        "seed mode": ["--seed-mode", "--threads", threads],
+        "one per request": ["--one-text-per-request", "--threads", threads],
         "WorkerBee": [],
         "worker 1x2": ["--workers", "1", "--threads", threads, "--batch-size", "100000"],
         "in-process 2": ["--in-process", "--threads", threads, "--batch-size", "100000"],
@@ -118,7 +118,7 @@ def main():
         print(f"\n{shape}: {len(texts)} texts, {tokens / len(texts):.1f} tokens/text, median of {args.rounds} interleaved rounds (texts/s)")
         for name, values in rates.items():
             print(f"  {name:14} {m[name]:8.1f}   ({', '.join(f'{v:.1f}' for v in values)})")
-        print(f"  WorkerBee vs llama-server {m['WorkerBee'] / m['llama-server']:.2f}x, vs seed mode {m['WorkerBee'] / m['seed mode']:.2f}x; "
+        print(f"  WorkerBee vs llama-server {m['WorkerBee'] / m['llama-server']:.2f}x, vs one text per request {m['WorkerBee'] / m['one per request']:.2f}x; "
               f"worker 1x2 vs in-process {m['worker 1x2'] / m['in-process 2']:.2%}")
 
 

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Finds the vision projector (`mmproj`) that belongs to a vision model, as lilbee's provider does:
+/// Finds the vision projector (`mmproj`) that belongs to a vision model:
 /// an explicit path wins; otherwise the first `*mmproj*.gguf` beside the model (sorted by name);
 /// otherwise, for a model in a Hugging Face cache (`.../blobs/<hash>`), the first `*mmproj*.gguf`
 /// in the sibling `snapshots/*/` folders.

@@ -29,6 +29,8 @@ public struct EmbeddingStream<Input: AsyncSequence>: AsyncSequence where Input.E
         private let window: Int
         private let limit: EmbedRequestLimit
         private var inputEnded = false
+        /// An error the input threw; given to the consumer after every text before it.
+        private var inputError: (any Error)?
         private var carried: String?
         private var nextIndex = 0
         private let inFlight = InFlight()
@@ -55,8 +57,14 @@ public struct EmbeddingStream<Input: AsyncSequence>: AsyncSequence where Input.E
                         tokenCount: current.result.tokenCounts[row], truncated: current.result.truncated[row])
                 }
                 current = nil
-                try await fill()
-                guard let (start, task) = inFlight.popFirst() else { return nil }
+                await fill()
+                guard let (start, task) = inFlight.popFirst() else {
+                    if let inputError {
+                        self.inputError = nil
+                        throw inputError
+                    }
+                    return nil
+                }
                 let result = try await withTaskCancellationHandler {
                     try await task.value
                 } onCancel: {
@@ -66,8 +74,9 @@ public struct EmbeddingStream<Input: AsyncSequence>: AsyncSequence where Input.E
             }
         }
 
-        /// Reads input and sends requests until `window` are in flight or the input ends.
-        private mutating func fill() async throws {
+        /// Reads input and sends requests until `window` are in flight or the input ends (or
+        /// throws: the texts before the error are still sent).
+        private mutating func fill() async {
             while inFlight.count < window && !inputEnded {
                 var texts: [String] = []
                 var bytes = 0
@@ -77,7 +86,12 @@ public struct EmbeddingStream<Input: AsyncSequence>: AsyncSequence where Input.E
                         text = carried
                         self.carried = nil
                     } else {
-                        text = try await input.next()
+                        do {
+                            text = try await input.next()
+                        } catch {
+                            inputError = error
+                            text = nil
+                        }
                     }
                     guard let text else {
                         inputEnded = true

@@ -40,7 +40,12 @@ struct BenchEmbed: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let texts = try input.map { try TextInput.read(path: $0) } ?? BenchCorpus.texts(shape, count: count)
+        let texts: [String]
+        if let input {
+            texts = try await TextInput.read(path: input)
+        } else {
+            texts = BenchCorpus.texts(shape, count: count)
+        }
         let perRequest = oneTextPerRequest ? 1 : embedding.batchSize
         let batches = stride(from: 0, to: texts.count, by: perRequest).map { Array(texts[$0..<min($0 + perRequest, texts.count)]) }
         let models = modelsDirectory(embedding.modelsDir)

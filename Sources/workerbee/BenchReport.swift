@@ -26,7 +26,7 @@ struct BenchReport: Encodable {
         let mib = { (bytes: Int?) in bytes.map { String(format: "%.1f MiB", Double($0) / 1_048_576) } ?? "n/a" }
         return """
             mode: \(mode); model: \(model); processes: \(processes) x \(threads) thread(s)
-            texts: \(texts) (\(tokens) tokens), \(textsPerRequest) per request
+            texts: \(texts) (\(tokens) tokens), \(textsPerRequest) per call
             throughput: \(String(format: "%.1f", textsPerSecond)) texts/s, \(String(format: "%.0f", tokensPerSecond)) tokens/s (best pass: \(String(format: "%.3f", seconds)) s)
             request latency: p50 \(String(format: "%.2f", latencyMs[0])) ms, p95 \(String(format: "%.2f", latencyMs[1])) ms, p99 \(String(format: "%.2f", latencyMs[2])) ms
             host CPU time: \(String(format: "%.1f", hostCPUMillisecondsPer1000Vectors)) ms per 1,000 vectors

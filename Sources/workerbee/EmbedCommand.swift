@@ -9,24 +9,38 @@ struct EmbedCommand: AsyncParsableCommand {
         commandName: "embed",
         abstract: "Embed texts; prints one JSON object per line: {\"index\": i, \"embedding\": [...]}.",
         discussion: """
-            Texts come from the arguments, or from --input FILE (or stdin when there are no arguments) \
-            as JSON strings, one per line. Texts are sent to a worker process in batches; if the worker \
-            dies, it is restarted and the batch is sent again, so every text gets its vector, in order. \
-            If the job cannot finish, the lines already written are complete and valid and the exit \
-            status is non-zero.
+            Texts come from the arguments, or from --input FILE (or stdin when there are no arguments), \
+            one per line: JSON strings, JSON objects whose --text-field holds the text (their other \
+            fields are copied to the output line), or plain lines with --lines. Input is read as it \
+            comes and output written as it goes, in order, so memory stays flat however long the job. \
+            If a worker dies, it is restarted and its request sent once more. If the job cannot \
+            finish, the lines already written are complete and the exit status is non-zero; with \
+            --output FILE, --resume continues from where it stopped.
             """
     )
 
     @Argument(help: "Texts to embed.")
     var texts: [String] = []
 
-    @Option(name: .shortAndLong, help: "File of JSON strings, one per line ('-' for stdin).")
+    @Option(name: .shortAndLong, help: "Input file ('-' for stdin; the default when no texts are given).")
     var input: String?
 
-    @OptionGroup var embedding: EmbeddingOptions
+    @Option(help: "Input format: json (a JSON string or object per line) or lines (plain text per line).")
+    var format: TextInput.Format = .json
 
-    @Option(help: "How many more times to send a batch whose worker was lost.")
-    var retries: Int = 3
+    @Flag(help: "Plain text, one per line (same as --format lines).")
+    var lines = false
+
+    @Option(help: "The field holding the text in JSON object lines.")
+    var textField: String = "text"
+
+    @Option(name: .shortAndLong, help: "Write the vectors to this file instead of stdout.")
+    var output: String?
+
+    @Flag(help: "Continue an interrupted job: keep the complete lines of --output and embed only the texts after them.")
+    var resume = false
+
+    @OptionGroup var embedding: EmbeddingOptions
 
     @Flag(help: "Do not L2-normalise the vectors.")
     var noNormalize = false
@@ -39,66 +53,82 @@ struct EmbedCommand: AsyncParsableCommand {
 
     func validate() throws {
         if !texts.isEmpty && input != nil { throw ValidationError("give texts as arguments or with --input, not both") }
-        if retries < 0 { throw ValidationError("--retries cannot be negative") }
+        if resume && output == nil { throw ValidationError("--resume needs --output FILE (the file to continue)") }
     }
+
+    private var inputFormat: TextInput.Format { lines ? .lines : format }
 
     func run() async throws {
-        let inputs = try texts.isEmpty ? TextInput.read(path: input ?? "-") : texts
-        let models = modelsDirectory(embedding.modelsDir)
-        if inProcess {
-            try embedInProcess(inputs, url: models.resolve(embedding.model))
-            return
+        var skip = 0
+        var out: EmbeddingOutput
+        if let output {
+            let kept = resume ? try EmbeddingOutput.completeLines(in: output) : nil
+            skip = kept?.lines ?? 0
+            out = try EmbeddingOutput(path: output, keeping: kept?.bytes)
+            if skip > 0 { printError("resuming \(output): \(skip) texts already done") }
+        } else {
+            out = EmbeddingOutput()
         }
-        let worker = WorkerPool(
-            configuration: WorkerConfiguration(models: .init(directory: models.url, embedding: embedding.model)),
-            processes: embedding.workers, threadsPerProcess: embedding.threads)
-        var output = EmbeddingOutput()
-        let meter = ProgressMeter(total: inputs.count, unit: "texts", enabled: progress || isatty(2) == 1)
+        let items = InputItems(arguments: texts, path: texts.isEmpty ? (input ?? "-") : nil, format: inputFormat, textField: textField)
+        let meter = ProgressMeter(total: texts.isEmpty ? nil : texts.count, unit: "texts", enabled: progress || isatty(2) == 1)
+        var written = skip
         var truncated = 0
-        var start = 0
+        let models = modelsDirectory(embedding.modelsDir)
         do {
-            while start < inputs.count {
-                let end = min(start + embedding.batchSize, inputs.count)
-                let result = try await embedBatch(Array(inputs[start..<end]), worker: worker)
-                for (offset, vector) in result.vectors.enumerated() { output.write(index: start + offset, vector: vector) }
-                output.flush()
-                truncated += result.truncated.filter { $0 }.count
-                start = end
-                meter.update(done: start)
+            if inProcess {
+                try await embedInProcess(items, skip: skip, url: models.resolve(embedding.model), output: &out, written: &written)
+            } else {
+                var configuration = WorkerConfiguration(models: .init(directory: models.url, embedding: embedding.model))
+                configuration.requestLimit.texts = min(embedding.batchSize, configuration.requestLimit.texts)
+                let pool = WorkerPool(configuration: configuration, processes: embedding.workers, threadsPerProcess: embedding.threads)
+                defer { Task { await pool.stop() } }
+                let pending = PendingFields()
+                let texts = items.dropFirst(skip).map { item -> String in
+                    pending.push(item.fields)
+                    return item.text
+                }
+                do {
+                    for try await result in pool.embeddings(of: texts, normalize: !noNormalize) {
+                        out.write(index: skip + result.index, fields: pending.pop(), vector: result.vector)
+                        written += 1
+                        if result.truncated { truncated += 1 }
+                        meter.update(done: written)
+                    }
+                } catch {
+                    await pool.stop()
+                    throw error
+                }
+                await pool.stop()
             }
         } catch {
-            output.flush()
+            out.close()
             meter.finish()
-            await worker.stop()
-            throw EmbedFailure(written: start, total: inputs.count, underlying: error)
+            throw EmbedFailure(written: written, total: texts.isEmpty ? nil : texts.count, underlying: error)
         }
+        out.close()
         meter.finish()
-        await worker.stop()
         if truncated > 0 { printError("note: \(truncated) text(s) were longer than the model's context and were truncated") }
+        let repaired = items.repairedCount
+        if repaired > 0 { printError("note: \(repaired) line(s) were not valid UTF-8; their bad bytes were replaced by U+FFFD") }
     }
 
-    private func embedBatch(_ batch: [String], worker: WorkerPool) async throws -> EmbedResult {
-        var attempt = 0
-        while true {
-            do {
-                return try await worker.embedResult(batch, normalize: !noNormalize)
-            } catch let error as WorkerError where [.crashed, .protocolViolation, .timedOut].contains(error.code) && attempt < retries {
-                attempt += 1
-                printError("warning: \(error.message) (\(error.exitStatus.map(String.init(describing:)) ?? "?")); sending the batch again (\(attempt)/\(retries))")
+    private func embedInProcess(_ items: InputItems, skip: Int, url: URL, output: inout EmbeddingOutput, written: inout Int) async throws {
+        let engine = try EmbeddingModel(url: url, options: .init(threads: embedding.threads))
+        var batch: [TextInput.Item] = []
+        func flush(_ batch: [TextInput.Item], output: inout EmbeddingOutput, written: inout Int) throws {
+            let result = try engine.embed(batch.map(\.text), normalize: !noNormalize)
+            for (offset, item) in batch.enumerated() {
+                output.write(index: written, fields: item.fields, vector: result.vector(at: offset))
+                written += 1
             }
         }
-    }
-
-    private func embedInProcess(_ inputs: [String], url: URL) throws {
-        let engine = try EmbeddingModel(url: url, options: .init(threads: embedding.threads))
-        var output = EmbeddingOutput()
-        var start = 0
-        while start < inputs.count {
-            let end = min(start + embedding.batchSize, inputs.count)
-            let result = try engine.embed(Array(inputs[start..<end]), normalize: !noNormalize)
-            for (offset, vector) in result.vectors.enumerated() { output.write(index: start + offset, vector: vector) }
-            start = end
+        for try await item in items.dropFirst(skip) {
+            batch.append(item)
+            if batch.count == embedding.batchSize {
+                try flush(batch, output: &output, written: &written)
+                batch.removeAll(keepingCapacity: true)
+            }
         }
-        output.flush()
+        if !batch.isEmpty { try flush(batch, output: &output, written: &written) }
     }
 }

@@ -1,15 +1,13 @@
-import ArgumentParser
-import Foundation
-import WorkerBee
-import WorkerBeeEngine
-import WorkerBeeWire
-
 /// `workerbee embed` could not finish.
 struct EmbedFailure: Error, CustomStringConvertible {
+    /// Lines written (all complete).
     let written: Int
-    let total: Int
-    let underlying: Error
+    /// Texts in the input, when known.
+    let total: Int?
+    /// What stopped it.
+    let underlying: any Error
+
     var description: String {
-        "embedding stopped after \(written) of \(total) texts (those lines are complete): \(underlying)"
+        "embedding stopped after \(written)\(total.map { " of \($0)" } ?? "") texts (those lines are complete): \(underlying)"
     }
 }

@@ -52,11 +52,12 @@ import WorkerBee
         #expect(try run.embeddings.map(\.index) == [0, 1])
     }
 
-    @Test func badInputLineIsRejectedWithItsLineNumber() async throws {
-        let run = try await CommandRun.run(["embed"], stdin: "\"fine\"\nnot json\n")
+    @Test func aBadInputLineStopsTheJobWithItsLineNumberAfterTheLinesBeforeIt() async throws {
+        let run = try await CommandRun.run(["embed"], stdin: "\"fine\"\n\n\"also fine\"\nnot json\n\"never read\"\n")
         #expect(run.status != 0)
-        #expect(run.stderr.contains("line 2"))
-        #expect(run.stdout.isEmpty)
+        #expect(run.stderr.contains("stdin line 4: not JSON"), "\(run.stderr)")
+        #expect(run.stderr.contains("stopped after 2 texts"))
+        #expect(try run.embeddings.map(\.index) == [0, 1], "the texts before the bad line are written, complete")
     }
 
     @Test func embedSurvivesAWorkerThatDiesMidJob() async throws {
@@ -78,10 +79,10 @@ import WorkerBee
         var texts = (0..<500).map { "ordinary text \($0)" }
         texts[450] = "BOOM"
         let input = texts.map { "\"\($0)\"" }.joined(separator: "\n")
-        let run = try await CommandRun.run(["embed", "--batch-size", "200", "--retries", "1"], stdin: input,
+        let run = try await CommandRun.run(["embed", "--batch-size", "200"], stdin: input,
                                            environment: ["WORKERBEE_FAULT": "embed-text=BOOM:abort"])
         #expect(run.status != 0)
-        #expect(run.stderr.contains("stopped after 400 of 500"))
+        #expect(run.stderr.contains("stopped after 400 texts"), "\(run.stderr)")
         #expect(run.stderr.contains("SIGABRT"))
         let lines = try run.embeddings
         #expect(lines.map(\.index) == Array(0..<400))
@@ -114,5 +115,83 @@ import WorkerBee
         #expect(run.status != 0)
         #expect(run.stderr.contains("no-such-model"))
         #expect(run.stdout.isEmpty)
+    }
+
+    @Test func jsonObjectLinesKeepTheirOtherFields() async throws {
+        let input = #"{"id": 7, "text": "first text"}"# + "\n" + #"{"text": "second text", "lang": "en", "id": "b"}"#
+        let run = try await CommandRun.run(["embed"], stdin: input)
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2)
+        #expect(lines[0].hasPrefix(#"{"index": 0, "id": 7, "embedding": ["#))
+        #expect(lines[1].hasPrefix(#"{"index": 1, "id": "b", "lang": "en", "embedding": ["#))
+        let plain = try await CommandRun.run(["embed", "first text", "second text"])
+        for (a, b) in zip(try run.embeddings, try plain.embeddings) { #expect(cosineSimilarity(a.vector, b.vector) > 0.99999) }
+    }
+
+    @Test func anotherTextFieldCanBeChosen() async throws {
+        let run = try await CommandRun.run(["embed", "--text-field", "body"], stdin: #"{"body": "the text", "text": "not this"}"#)
+        let plain = try await CommandRun.run(["embed", "the text"])
+        #expect(cosineSimilarity(try run.embeddings[0].vector, try plain.embeddings[0].vector) > 0.99999)
+        #expect(run.stdout.contains(#""text": "not this""#), "the other fields are copied")
+    }
+
+    @Test func plainLinesAreTextsAndBlankLinesAreEmptyTexts() async throws {
+        let run = try await CommandRun.run(["embed", "--lines"], stdin: "first line\n\n\"quoted\" line\r\n")
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = try run.embeddings
+        #expect(lines.map(\.index) == [0, 1, 2])
+        let plain = try await CommandRun.run(["embed", "\"quoted\" line"])
+        #expect(cosineSimilarity(lines[2].vector, try plain.embeddings[0].vector) > 0.99999, "the carriage return was dropped")
+    }
+
+    @Test func invalidUTF8IsRepairedAndCounted() async throws {
+        let directory = try WorkerSandbox()
+        defer { directory.remove() }
+        let file = directory.directory.appendingPathComponent("bad.txt")
+        try Data([0x67, 0x6F, 0x6F, 0x64, 0x0A, 0x62, 0x61, 0xFF, 0x64, 0x0A]).write(to: file)  // "good\nba\xFFd\n"
+        let run = try await CommandRun.run(["embed", "--lines", "--input", file.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try run.embeddings.count == 2)
+        #expect(run.stderr.contains("1 line(s) were not valid UTF-8"))
+    }
+
+    @Test func outputFileAndResumeAfterTheHostIsKilledGiveTheSameLinesAsOneRun() async throws {
+        let directory = try WorkerSandbox()
+        defer { directory.remove() }
+        let texts = (0..<3000).map { "resumable text \($0) " + String(repeating: "word ", count: $0 % 13) }
+        let input = directory.directory.appendingPathComponent("in.jsonl")
+        try Data(texts.map { "{\"id\": \($0.hashValue & 0xFFFF), \"text\": \"\($0)\"}" }.joined(separator: "\n").utf8).write(to: input)
+        let output = directory.directory.appendingPathComponent("out.jsonl")
+        let (started, announce) = AsyncStream<Int32>.makeStream()
+        let first = Task {
+            try await CommandRun.run(["embed", "--input", input.path, "--output", output.path, "--batch-size", "64"], onStart: { announce.yield($0) })
+        }
+        var pids = started.makeAsyncIterator()
+        let host = try #require(await pids.next())
+        // Kill the host once part of the output is on disk.
+        #expect(await ProcessProbe.poll(timeout: .seconds(120)) {
+            ((try? Data(contentsOf: output))?.filter { $0 == UInt8(ascii: "\n") }.count ?? 0) >= 300
+        })
+        kill(host, SIGKILL)
+        _ = try await first.value
+        let partial = try String(contentsOf: output, encoding: .utf8).split(separator: "\n").count
+        #expect(partial < 3000, "the job was interrupted")
+
+        let resumed = try await CommandRun.run(["embed", "--input", input.path, "--output", output.path, "--resume"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("resuming"))
+        let whole = try await CommandRun.run(["embed", "--input", input.path])
+        let resumedLines = try String(contentsOf: output, encoding: .utf8).split(separator: "\n")
+        let wholeLines = whole.stdout.split(separator: "\n")
+        #expect(resumedLines.count == 3000 && wholeLines.count == 3000)
+        for (a, b) in zip(resumedLines, wholeLines) {
+            let left = try JSONSerialization.jsonObject(with: Data(a.utf8)) as! [String: Any]
+            let right = try JSONSerialization.jsonObject(with: Data(b.utf8)) as! [String: Any]
+            #expect(left["index"] as? Int == right["index"] as? Int)
+            #expect(left["id"] as? Int == right["id"] as? Int)
+            let x = (left["embedding"] as! [NSNumber]).map(\.floatValue), y = (right["embedding"] as! [NSNumber]).map(\.floatValue)
+            #expect(cosineSimilarity(x, y) > 0.99999)
+        }
     }
 }
