@@ -15,9 +15,19 @@ public struct EmbeddingStream<Input: AsyncSequence>: AsyncSequence where Input.E
     let model: String?
     let normalize: Bool
     let window: Int
+    let poisonTexts: PoisonTexts
+
+    /// What a stream does with a text that crashes the worker every time (every other text of
+    /// its request still gets its vector).
+    public enum PoisonTexts: Sendable {
+        /// Throw `.poisonInput` when the consumer reaches that text (the default).
+        case fail
+        /// Give an item with an empty vector and the ``EmbeddedText/error``, and go on.
+        case report
+    }
 
     public func makeAsyncIterator() -> Iterator {
-        Iterator(pool: pool, input: input.makeAsyncIterator(), model: model, normalize: normalize, window: window)
+        Iterator(pool: pool, input: input.makeAsyncIterator(), model: model, normalize: normalize, window: window, poisonTexts: poisonTexts)
     }
 
     /// Reads input, keeps up to `window` requests in flight, and hands out results in order.
@@ -27,6 +37,7 @@ public struct EmbeddingStream<Input: AsyncSequence>: AsyncSequence where Input.E
         private let model: String?
         private let normalize: Bool
         private let window: Int
+        private let poisonTexts: PoisonTexts
         private let limit: EmbedRequestLimit
         private var inputEnded = false
         /// An error the input threw; given to the consumer after every text before it.
@@ -34,9 +45,10 @@ public struct EmbeddingStream<Input: AsyncSequence>: AsyncSequence where Input.E
         private var carried: String?
         private var nextIndex = 0
         private let inFlight = InFlight()
-        private var current: (start: Int, result: EmbedResult, position: Int)?
+        private var current: (start: Int, result: PartialEmbedding, failed: [Int: WorkerError], position: Int)?
 
-        init(pool: WorkerPool, input: Input.AsyncIterator, model: String?, normalize: Bool, window: Int) {
+        init(pool: WorkerPool, input: Input.AsyncIterator, model: String?, normalize: Bool, window: Int, poisonTexts: PoisonTexts) {
+            self.poisonTexts = poisonTexts
             self.pool = pool
             self.input = input
             self.model = model
@@ -49,12 +61,20 @@ public struct EmbeddingStream<Input: AsyncSequence>: AsyncSequence where Input.E
         /// - Throws: the input's errors, ``WorkerError``, or `CancellationError`.
         public mutating func next() async throws -> EmbeddedText? {
             while true {
-                if let current, current.position < current.result.count {
+                if let current, current.position < current.result.result.count {
                     self.current!.position += 1
                     let row = current.position
+                    if let failure = current.failed[row] {
+                        let error = WorkerError(
+                            .poisonInput, "text \(current.start + row) \(failure.message.hasPrefix("it ") ? String(failure.message.dropFirst(3)) : failure.message)",
+                            exitStatus: failure.exitStatus, logTail: failure.logTail)
+                        if poisonTexts == .fail { throw error }
+                        return EmbeddedText(index: current.start + row, vector: [], tokenCount: 0, truncated: false, error: error)
+                    }
+                    let result = current.result.result
                     return EmbeddedText(
-                        index: current.start + row, vector: current.result.vector(at: row),
-                        tokenCount: current.result.tokenCounts[row], truncated: current.result.truncated[row])
+                        index: current.start + row, vector: result.vector(at: row),
+                        tokenCount: result.tokenCounts[row], truncated: result.truncated[row], error: nil)
                 }
                 current = nil
                 await fill()
@@ -70,7 +90,7 @@ public struct EmbeddingStream<Input: AsyncSequence>: AsyncSequence where Input.E
                 } onCancel: {
                     task.cancel()
                 }
-                current = (start, result, 0)
+                current = (start, result, Dictionary(uniqueKeysWithValues: result.failures.map { ($0.index, $0.error) }), 0)
             }
         }
 
@@ -108,7 +128,7 @@ public struct EmbeddingStream<Input: AsyncSequence>: AsyncSequence where Input.E
                 guard !texts.isEmpty else { break }
                 let (pool, model, normalize) = (self.pool, self.model, self.normalize)
                 let request = texts
-                inFlight.append(start: nextIndex, Task { try await pool.embedResult(request, model: model, normalize: normalize) })
+                inFlight.append(start: nextIndex, Task { try await pool.embedAllowingPoison(request, model: model, normalize: normalize) })
                 nextIndex += texts.count
             }
         }
@@ -118,15 +138,15 @@ public struct EmbeddingStream<Input: AsyncSequence>: AsyncSequence where Input.E
 /// The requests an ``EmbeddingStream/Iterator`` has in flight; cancelled when the iterator is
 /// dropped, so a consumer that stops early leaves nothing running.
 private final class InFlight: Sendable {
-    private let tasks = Mutex<[(start: Int, task: Task<EmbedResult, any Error>)]>([])
+    private let tasks = Mutex<[(start: Int, task: Task<PartialEmbedding, any Error>)]>([])
 
     var count: Int { tasks.withLock { $0.count } }
 
-    func append(start: Int, _ task: Task<EmbedResult, any Error>) {
+    func append(start: Int, _ task: Task<PartialEmbedding, any Error>) {
         tasks.withLock { $0.append((start, task)) }
     }
 
-    func popFirst() -> (Int, Task<EmbedResult, any Error>)? {
+    func popFirst() -> (Int, Task<PartialEmbedding, any Error>)? {
         tasks.withLock { $0.isEmpty ? nil : $0.removeFirst() }
     }
 

@@ -19,6 +19,9 @@ public struct WorkerError: Error, Sendable, CustomStringConvertible {
     public let exitStatus: ExitStatus?
     /// The last lines of the worker's log, when the worker was lost.
     public let logTail: String?
+    /// For `.poisonInput` from a pool: the vectors of every text that did not crash the
+    /// worker (failed rows are zeros) and the indexes of those that did.
+    public var partial: PartialEmbedding?
 
     /// Creates an error.
     public init(_ code: Code, _ message: String, exitStatus: ExitStatus? = nil, logTail: String? = nil) {
@@ -26,11 +29,16 @@ public struct WorkerError: Error, Sendable, CustomStringConvertible {
         self.message = message
         self.exitStatus = exitStatus
         self.logTail = logTail
+        self.partial = nil
+    }
+
+    /// The message and how the worker ended, in one line (no log tail).
+    public var summary: String {
+        exitStatus.map { "\(message) (\($0))" } ?? message
     }
 
     public var description: String {
-        var text = message
-        if let exitStatus { text += " (\(exitStatus))" }
+        var text = summary
         if let logTail, !logTail.isEmpty {
             text += "\nlast lines of the worker log:\n" + logTail.split(separator: "\n", omittingEmptySubsequences: false)
                 .map { "  | " + $0 }.joined(separator: "\n")

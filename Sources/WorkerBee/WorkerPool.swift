@@ -22,6 +22,11 @@ public actor WorkerPool {
     /// Texts below which an embed call is not split across workers.
     public nonisolated let minimumTextsToSplit: Int
     private var inFlight: [Int]
+    /// Most texts in a new piece: the request limit, halved on each lost worker, doubled back
+    /// after each success.
+    private var sliceTexts: Int
+    /// Workers lost during embed calls (each cost a piece that was split and sent again).
+    public private(set) var lossCount = 0
 
     /// The default number of processes for `cores` cores: one single-threaded process per core.
     public static func defaultProcessCount(cores: Int = ProcessInfo.processInfo.activeProcessorCount) -> Int {
@@ -55,6 +60,7 @@ public actor WorkerPool {
         }
         self.configuration = template
         inFlight = Array(repeating: 0, count: count)
+        sliceTexts = template.requestLimit.texts
         self.minimumTextsToSplit = max(2, minimumTextsToSplit)
     }
 
@@ -99,38 +105,74 @@ public actor WorkerPool {
     /// Embeds texts across the workers and returns vectors with token counts and truncation flags.
     ///
     /// Calls of any size work, as ``WorkerProcess/embedResult(_:model:normalize:)`` describes:
-    /// each worker request stays within the request limit and its own timeout.
-    /// - Throws: ``WorkerError`` or `CancellationError`.
+    /// each worker request stays within the request limit and its own timeout. The pool keeps
+    /// every worker busy with the next piece of the call. When a worker is lost (a crash, a kill,
+    /// a timeout), the piece it held is split in halves and sent again, and new pieces are cut
+    /// smaller (halved on each loss, doubled again after successes), so a job makes progress
+    /// even when workers die more often than a full piece takes. A text that crashes the
+    /// worker every time is cornered this way in about log2(n) losses.
+    /// - Throws: ``WorkerError``: `.poisonInput` when some texts crash the worker every time
+    ///   (its ``WorkerError/partial`` holds every other text's vector and the failed indexes);
+    ///   `.modelCrashed`, `.modelNotFound` and other worker-reported errors for the whole call;
+    ///   or `CancellationError`.
     public func embedResult(_ texts: [String], model: String? = nil, normalize: Bool = true) async throws -> EmbedResult {
-        var ranges = configuration.requestLimit.requests(for: texts)
-        if ranges.count < workers.count && texts.count >= minimumTextsToSplit {
-            ranges = Self.slices(of: texts, parts: workers.count)
+        let partial = try await embedAllowingPoison(texts, model: model, normalize: normalize)
+        guard let first = partial.failures.first else { return partial.result }
+        var error = WorkerError(
+            .poisonInput,
+            "\(partial.failures.count) of \(texts.count) texts crash the worker every time (indexes \(partial.failedIndexes.prefix(10).map(String.init).joined(separator: ", "))\(partial.failures.count > 10 ? ", ..." : "")); the others were embedded. Text \(first.index): \(first.error.message)",
+            exitStatus: first.error.exitStatus, logTail: first.error.logTail)
+        error.partial = partial
+        throw error
+    }
+
+    /// Embeds texts and reports the ones that crash the worker instead of throwing for them.
+    /// - Throws: the errors of ``embedResult(_:model:normalize:)`` other than `.poisonInput`.
+    public func embedAllowingPoison(_ texts: [String], model: String? = nil, normalize: Bool = true) async throws -> PartialEmbedding {
+        let dimension = configuration.models.embeddingDimension ?? 0
+        if texts.isEmpty { return PartialEmbedding(result: .empty(dimension: dimension), failures: []) }
+        // Small calls are spread over the workers; larger ones go in request-sized pieces.
+        let spread = texts.count >= minimumTextsToSplit ? (texts.count + workers.count - 1) / workers.count : texts.count
+        enum Outcome: Sendable {
+            case finished(EmbedJob.Piece, EmbedResult)
+            case lost(EmbedJob.Piece, WorkerError)
         }
-        if ranges.count <= 1 {
-            if texts.isEmpty { return .empty(dimension: configuration.models.embeddingDimension ?? 0) }
-            return try await withWorker { try await $0.embedRequest(texts, model: model, normalize: normalize) }
-        }
-        var parts = [EmbedResult?](repeating: nil, count: ranges.count)
-        try await withThrowingTaskGroup(of: (Int, EmbedResult).self) { group in
-            var next = 0
-            func launch() {
-                let index = next
-                let part = Array(texts[ranges[index]])
-                next += 1
-                group.addTask { (index, try await self.withWorker { try await $0.embedRequest(part, model: model, normalize: normalize) }) }
+        let job = try await withThrowingTaskGroup(of: Outcome.self, returning: EmbedJob.self) { group in
+            var job = EmbedJob(texts: texts, limit: configuration.requestLimit)
+            var firstSlice = min(sliceTexts, spread)
+            var running = 0
+            func launch() -> Bool {
+                guard let piece = job.next(sliceTexts: min(firstSlice, sliceTexts)) else { return false }
+                let part = Array(texts[piece.range])
+                running += 1
+                group.addTask {
+                    do {
+                        let result = try await self.withWorker { try await $0.embedRequest(part, model: model, normalize: normalize, retryOnLoss: false) }
+                        return .finished(piece, result)
+                    } catch let error as WorkerError where [.crashed, .protocolViolation, .timedOut].contains(error.code) {
+                        return .lost(piece, error)
+                    }
+                }
+                return true
             }
-            // As many requests in flight as there are workers: each worker takes the next one
-            // when it finishes, so a slow or restarting worker does not hold the others back.
-            while next < min(workers.count, ranges.count) { launch() }
-            for try await (index, result) in group {
-                parts[index] = result
-                if next < ranges.count { launch() }
+            while running < workers.count, launch() {}
+            while running > 0, let outcome = try await group.next() {
+                running -= 1
+                switch outcome {
+                case .finished(let piece, let result):
+                    job.finished(piece, result)
+                    sliceTexts = min(configuration.requestLimit.texts, sliceTexts * 2)
+                case .lost(let piece, let error):
+                    job.lost(piece, error)
+                    sliceTexts = max(1, min(sliceTexts, piece.range.count) / 2)
+                    firstSlice = Int.max
+                    lossCount += 1
+                }
+                while running < workers.count, launch() {}
             }
+            return job
         }
-        var result = EmbedResult.empty()
-        result.reserveCapacity(texts.count, dimension: parts.first??.dimension ?? 0)
-        for part in parts { if let part { result.append(part) } }
-        return result
+        return PartialEmbedding(result: job.result(dimension: dimension), failures: job.failures.sorted { $0.index < $1.index })
     }
 
     /// Embeds a sequence of texts of any length as it arrives, and gives the results in input
@@ -149,9 +191,12 @@ public actor WorkerPool {
     ///   - input: the texts.
     ///   - model: a model name or path; nil means the configured embedding model.
     ///   - normalize: L2-normalise each vector (default true).
-    public nonisolated func embeddings<Input: AsyncSequence>(of input: Input, model: String? = nil, normalize: Bool = true) -> EmbeddingStream<Input>
-    where Input.Element == String {
-        EmbeddingStream(pool: self, input: input, model: model, normalize: normalize, window: max(2, 2 * workers.count))
+    ///   - poisonTexts: what to do with a text that crashes the worker every time: throw when
+    ///     the consumer reaches it (`.fail`), or give it as an item with an error (`.report`).
+    public nonisolated func embeddings<Input: AsyncSequence>(
+        of input: Input, model: String? = nil, normalize: Bool = true, poisonTexts: EmbeddingStream<Input>.PoisonTexts = .fail
+    ) -> EmbeddingStream<Input> where Input.Element == String {
+        EmbeddingStream(pool: self, input: input, model: model, normalize: normalize, window: max(2, 2 * workers.count), poisonTexts: poisonTexts)
     }
 
     /// Reads the text in an image on the least busy worker.

@@ -35,6 +35,8 @@ public actor WorkerProcess {
     private var subscribers: [UInt64: AsyncStream<WorkerEvent>.Continuation] = [:]
     private var nextSubscriber: UInt64 = 0
     private var largestFrame = 0
+    private var modelsKnownGood: Set<String> = []
+    private nonisolated var verdicts: ModelVerdicts { ModelVerdicts(directory: configuration.launch.logDirectory) }
     /// The last worker's hello: protocol version, pid, llama.cpp build information.
     public private(set) var hello: WorkerHello?
     /// How many times a lost worker was restarted to retry a request.
@@ -142,9 +144,12 @@ public actor WorkerProcess {
     }
 
     /// Sends one embed request (the caller keeps it within the request limit).
-    func embedRequest(_ texts: [String], model: String?, normalize: Bool) async throws -> EmbedResult {
+    /// - Parameter retryOnLoss: send it once more on a fresh worker if the worker is lost (a
+    ///   pool that splits lost requests itself passes false).
+    func embedRequest(_ texts: [String], model: String?, normalize: Bool, retryOnLoss: Bool = true) async throws -> EmbedResult {
         let request = EmbedRequest(model: model ?? configuration.models.embedding, normalize: normalize, texts: texts)
-        let response = try await perform(.embed(request), timeout: configuration.timeouts.embed, label: "embed")
+        try refuseKnownBrokenModel(request.model)
+        let response = try await perform(.embed(request), timeout: configuration.timeouts.embed, label: "embed", retryOnLoss: retryOnLoss)
         guard case .embeddings(let result) = response, result.count == texts.count,
             result.values.count == result.count * result.dimension
         else {
@@ -206,13 +211,23 @@ public actor WorkerProcess {
         }
     }
 
+    /// Throws `.modelCrashed` at once, without a worker, for a model file known to crash llama.cpp.
+    private func refuseKnownBrokenModel(_ model: String) throws(WorkerError) {
+        let url = ModelDirectory(url: configuration.models.directory).resolve(model)
+        guard !modelsKnownGood.contains(url.path) else { return }
+        if let verdict = verdicts.verdict(for: url) {
+            throw WorkerError(.modelCrashed, "model \(url.lastPathComponent) crashes llama.cpp (\(verdict.reason)); it was not loaded again. Replace the file to try again.")
+        }
+        modelsKnownGood.insert(url.path)
+    }
+
     /// The largest frame the current or last worker sent, in bytes; a call of any size keeps
     /// it far below the frame cap.
     public var largestFrameReceived: Int { max(largestFrame, connection?.largestFrameReceived ?? 0) }
 
     // MARK: - Requests
 
-    private func perform(_ request: WorkerRequest, timeout: Duration?, label: String) async throws -> WorkerResponse {
+    private func perform(_ request: WorkerRequest, timeout: Duration?, label: String, retryOnLoss: Bool = true) async throws -> WorkerResponse {
         if requestLock.isHeld { emit(.queued(waiting: requestLock.waiterCount + 1)) }
         try await requestLock.acquire()
         defer { requestLock.release() }
@@ -227,8 +242,9 @@ public actor WorkerProcess {
                 if stopCount != stops {
                     throw WorkerError(.stopped, "the worker was stopped during \(label)")
                 }
+                guard retryOnLoss else { throw error }
                 guard attempt == 1 else {
-                    throw WorkerError(error.code, "the worker was lost again after a restart, during \(label): \(error.message)", exitStatus: error.exitStatus, logTail: error.logTail)
+                    throw WorkerError(error.code, "\(error.message) (again, after a restart)", exitStatus: error.exitStatus, logTail: error.logTail)
                 }
                 logger.warning("worker lost during \(label): \(error.message) (\(error.exitStatus.map(String.init(describing:)) ?? "?")); restarting and retrying once")
                 restartCount += 1
@@ -278,8 +294,18 @@ public actor WorkerProcess {
             throw WorkerError(.protocolViolation, "the worker broke the protocol during \(label): \(error)", exitStatus: status, logTail: logTail())
         } catch is ChildConnection.Closed {
             let status = await reapLost(connection)
+            let tail = logTail()
+            if let model = ModelLoadMarker.unfinishedLoad(in: tail) {
+                let reason = "\(ModelLoadMarker.nativeReason(in: tail).map { $0 + ", " } ?? "")\(status)"
+                verdicts.record(URL(fileURLWithPath: model), reason: reason)
+                modelsKnownGood.remove(model)
+                emit(.lost(pid: connection.process.pid, status: status, code: .modelCrashed))
+                throw WorkerError(
+                    .modelCrashed, "model \(URL(fileURLWithPath: model).lastPathComponent) crashes llama.cpp at load or its first decode: \(ModelLoadMarker.nativeReason(in: tail) ?? "no reason in the log")",
+                    exitStatus: status, logTail: tail)
+            }
             emit(.lost(pid: connection.process.pid, status: status, code: .crashed))
-            throw WorkerError(.crashed, "the worker exited unexpectedly during \(label)", exitStatus: status, logTail: logTail())
+            throw WorkerError(.crashed, Self.lossMessage("the worker exited unexpectedly during \(label)", status: status, tail: tail), exitStatus: status, logTail: tail)
         }
         emit(.answered(requestID: id))
         if case .failure(let failure) = response {
@@ -402,6 +428,17 @@ public actor WorkerProcess {
     private struct RequestTimedOut: Error {}
     /// Thrown into a pending wait when a cancelled request did not stop within the grace period.
     private struct CancelGraceExpired: Error {}
+
+    /// A loss in one line: the native reason first (ggml's `file:line: message`), then what
+    /// happened; and for SIGILL, what to do about it.
+    private static func lossMessage(_ what: String, status: ExitStatus, tail: String) -> String {
+        var text = ModelLoadMarker.nativeReason(in: tail).map { "\($0): " } ?? ""
+        text += what
+        if status == .signaled(SIGILL) {
+            text += "; an illegal instruction usually means llama.cpp was built for another CPU (a copied WorkerBee home, a moved VM): rebuild it with `rm -rf \(ModelDirectory.home.path)/llama && scripts/bootstrap`"
+        }
+        return text
+    }
 
     private static func items(in request: WorkerRequest) -> Int {
         switch request {

@@ -138,9 +138,14 @@ struct RequestLoop {
         let options = EmbeddingModel.Options(
             threads: settings.threads, contextSize: settings.contextSize, batchTokens: settings.batchTokens ?? EmbeddingModel.Options().batchTokens,
             gpuLayers: settings.gpuLayers)
+        // The two marker lines bracket the load and a one-text probe decode: if the worker dies
+        // between them, the host knows the model itself crashed llama.cpp (ModelLoadMarker).
+        log(ModelLoadMarker.loading(url.path))
         let model = try EmbeddingModel(url: url, options: options)
+        _ = try model.embed(["probe"])
         let ms = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
-        log(String(format: "loaded embedding model %@ (%@, dim %d, %d threads) in %.1f ms", name, url.path, model.dimension, model.threads, ms))
+        log(ModelLoadMarker.ready(url.path))
+        log(String(format: "loaded and probed embedding model %@ (%@, dim %d, %d threads) in %.1f ms", name, url.path, model.dimension, model.threads, ms))
         embedding = (name, model)
         return model
     }

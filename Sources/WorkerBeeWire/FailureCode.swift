@@ -47,4 +47,9 @@ public struct FailureCode: Hashable, Sendable, CustomStringConvertible {
     public static let spawnFailed = FailureCode("spawnFailed")
     /// The worker was stopped while the request was in flight.
     public static let stopped = FailureCode("stopped")
+    /// The model itself crashes llama.cpp while loading or at its first decode; remembered per
+    /// file, so the next attempt fails at once.
+    public static let modelCrashed = FailureCode("modelCrashed")
+    /// These texts crash the worker every time; the other texts of the call got their vectors.
+    public static let poisonInput = FailureCode("poisonInput")
 }

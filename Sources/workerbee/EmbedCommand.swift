@@ -5,6 +5,11 @@ import WorkerBeeEngine
 import WorkerBeeWire
 
 struct EmbedCommand: AsyncParsableCommand {
+    /// What `--on-error` does with a text that crashes the worker every time.
+    enum PoisonPolicy: String, CaseIterable, ExpressibleByArgument {
+        case fail, skip
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "embed",
         abstract: "Embed texts; prints one JSON object per line: {\"index\": i, \"embedding\": [...]}.",
@@ -42,6 +47,9 @@ struct EmbedCommand: AsyncParsableCommand {
 
     @OptionGroup var embedding: EmbeddingOptions
 
+    @Option(help: "When a text crashes the worker every time: fail (stop, naming the text) or skip (write {\"index\": i, \"error\": ...} for it and go on).")
+    var onError: PoisonPolicy = .fail
+
     @Flag(help: "Do not L2-normalise the vectors.")
     var noNormalize = false
 
@@ -73,6 +81,7 @@ struct EmbedCommand: AsyncParsableCommand {
         let meter = ProgressMeter(total: texts.isEmpty ? nil : texts.count, unit: "texts", enabled: progress || isatty(2) == 1)
         var written = skip
         var truncated = 0
+        var failed = 0
         let models = modelsDirectory(embedding.modelsDir)
         do {
             if inProcess {
@@ -88,8 +97,13 @@ struct EmbedCommand: AsyncParsableCommand {
                     return item.text
                 }
                 do {
-                    for try await result in pool.embeddings(of: texts, normalize: !noNormalize) {
-                        out.write(index: skip + result.index, fields: pending.pop(), vector: result.vector)
+                    for try await result in pool.embeddings(of: texts, normalize: !noNormalize, poisonTexts: onError == .skip ? .report : .fail) {
+                        if let error = result.error {
+                            out.write(index: skip + result.index, fields: pending.pop(), error: error.summary)
+                            failed += 1
+                        } else {
+                            out.write(index: skip + result.index, fields: pending.pop(), vector: result.vector)
+                        }
                         written += 1
                         if result.truncated { truncated += 1 }
                         meter.update(done: written)
@@ -107,6 +121,7 @@ struct EmbedCommand: AsyncParsableCommand {
         }
         out.close()
         meter.finish()
+        if failed > 0 { printError("note: \(failed) text(s) crash the worker every time and have an \"error\" line instead of a vector") }
         if truncated > 0 { printError("note: \(truncated) text(s) were longer than the model's context and were truncated") }
         let repaired = items.repairedCount
         if repaired > 0 { printError("note: \(repaired) line(s) were not valid UTF-8; their bad bytes were replaced by U+FFFD") }

@@ -62,6 +62,13 @@ struct EmbeddingOutput {
         if buffer.count > 1 << 16 { flush() }
     }
 
+    /// Adds the line of a text that has no vector, with why.
+    mutating func write(index: Int, fields: String, error: String) {
+        let message = (try? JSONSerialization.data(withJSONObject: error, options: [.fragmentsAllowed])).map { String(decoding: $0, as: UTF8.self) } ?? "\"\""
+        buffer.append(contentsOf: "{\"index\": \(index), \(fields.isEmpty ? "" : fields + ", ")\"error\": \(message)}\n".utf8)
+        if buffer.count > 1 << 16 { flush() }
+    }
+
     /// Writes what is buffered.
     mutating func flush() {
         var offset = 0

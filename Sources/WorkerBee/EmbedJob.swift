@@ -1,0 +1,97 @@
+import WorkerBeeWire
+
+/// The bookkeeping of one pool embed call: which texts are still to send, which came back, and
+/// which crash the worker.
+///
+/// New pieces are cut from the front of the texts, `sliceTexts` at most (and within the
+/// request limit). A piece whose worker was lost is split in halves and sent again, so a job
+/// makes progress even when workers die more often than a full piece takes, and a text that
+/// crashes the worker is cornered in about log2(n) losses; a single text lost twice is
+/// declared poison and reported, and every other text still gets its vector.
+struct EmbedJob {
+    /// A contiguous run of texts to send, and how many workers it has lost so far.
+    struct Piece: Sendable {
+        let range: Range<Int>
+        let losses: Int
+    }
+
+    let texts: [String]
+    let limit: EmbedRequestLimit
+    private var cursor = 0
+    private var again: [Piece] = []
+    private var done: [(range: Range<Int>, result: EmbedResult)] = []
+    private(set) var failures: [(index: Int, error: WorkerError)] = []
+
+    init(texts: [String], limit: EmbedRequestLimit) {
+        self.texts = texts
+        self.limit = limit
+    }
+
+    /// The next piece to send, at most `sliceTexts` texts; nil when nothing is left to send.
+    mutating func next(sliceTexts: Int) -> Piece? {
+        if !again.isEmpty { return again.removeFirst() }
+        guard cursor < texts.count else { return nil }
+        let start = cursor
+        var bytes = 0
+        while cursor < texts.count {
+            let cost = EmbedRequestLimit.cost(of: texts[cursor])
+            guard cursor == start || (cursor - start < min(sliceTexts, limit.texts) && bytes + cost <= limit.bytes) else { break }
+            bytes += cost
+            cursor += 1
+        }
+        return Piece(range: start..<cursor, losses: 0)
+    }
+
+    /// Records a piece's vectors.
+    mutating func finished(_ piece: Piece, _ result: EmbedResult) {
+        done.append((piece.range, result))
+    }
+
+    /// Records that `piece` lost its worker with `error`: split it in halves and send them again;
+    /// a single text is sent once more, and declared poison if it is lost again.
+    mutating func lost(_ piece: Piece, _ error: WorkerError) {
+        if piece.range.count > 1 {
+            let middle = piece.range.lowerBound + piece.range.count / 2
+            again.append(Piece(range: piece.range.lowerBound..<middle, losses: 0))
+            again.append(Piece(range: middle..<piece.range.upperBound, losses: 0))
+        } else if piece.losses == 0 {
+            again.append(Piece(range: piece.range, losses: 1))
+        } else {
+            let index = piece.range.lowerBound
+            failures.append((index, WorkerError(
+                .poisonInput, "it crashes the worker every time: \(error.message)", exitStatus: error.exitStatus, logTail: error.logTail)))
+        }
+    }
+
+    /// Whether every text has come back or failed.
+    var isComplete: Bool {
+        cursor == texts.count && again.isEmpty
+            && done.reduce(0, { $0 + $1.range.count }) + failures.count == texts.count
+    }
+
+    /// The vectors in input order, zeros for failed texts.
+    func result(dimension fallback: Int) -> EmbedResult {
+        let dimension = done.first?.result.dimension ?? fallback
+        var result = EmbedResult.empty(dimension: dimension)
+        result.reserveCapacity(texts.count, dimension: dimension)
+        let pieces = done.sorted { $0.range.lowerBound < $1.range.lowerBound }
+        let failed = failures.map(\.index).sorted()
+        var nextPiece = 0
+        var nextFailure = 0
+        var index = 0
+        while index < texts.count {
+            if nextPiece < pieces.count && pieces[nextPiece].range.lowerBound == index {
+                result.append(pieces[nextPiece].result)
+                index = pieces[nextPiece].range.upperBound
+                nextPiece += 1
+            } else if nextFailure < failed.count && failed[nextFailure] == index {
+                result.append(EmbedResult(dimension: dimension, values: [Float](repeating: 0, count: dimension), tokenCounts: [0], truncated: [false]))
+                nextFailure += 1
+                index += 1
+            } else {
+                break  // not complete; callers check isComplete first
+            }
+        }
+        return result
+    }
+}
