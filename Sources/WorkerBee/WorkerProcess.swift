@@ -36,6 +36,8 @@ public actor WorkerProcess {
     private var nextSubscriber: UInt64 = 0
     private var largestFrame = 0
     private var modelsKnownGood: Set<String> = []
+    /// The model whose load the last lost worker did not finish.
+    private var crashedModel: String?
     private nonisolated var verdicts: ModelVerdicts { ModelVerdicts(directory: configuration.launch.logDirectory) }
     /// The last worker's hello: protocol version, pid, llama.cpp build information.
     public private(set) var hello: WorkerHello?
@@ -238,6 +240,20 @@ public actor WorkerProcess {
             do {
                 let connection = try await runningConnection()
                 return try await exchange(request, on: connection, timeout: timeout, label: label)
+            } catch let error as WorkerError where error.code == .modelCrashed {
+                // Load the model once more on a fresh worker before judging it: a one-off
+                // crash must not condemn a good file.
+                guard attempt == 1, let model = crashedModel else {
+                    if let model = crashedModel {
+                        verdicts.record(URL(fileURLWithPath: model), reason: "\(ModelLoadMarker.nativeReason(in: error.logTail ?? "").map { $0 + ", " } ?? "")\(error.exitStatus.map(String.init(describing:)) ?? "crashed")")
+                        modelsKnownGood.remove(model)
+                    }
+                    throw error
+                }
+                logger.warning("worker crashed while loading \(model); loading it once more before judging it")
+                restartCount += 1
+                emit(.retrying(label: label))
+                attempt += 1
             } catch let error as WorkerError where [.crashed, .protocolViolation, .timedOut].contains(error.code) {
                 if stopCount != stops {
                     throw WorkerError(.stopped, "the worker was stopped during \(label)")
@@ -295,10 +311,12 @@ public actor WorkerProcess {
         } catch is ChildConnection.Closed {
             let status = await reapLost(connection)
             let tail = logTail()
-            if let model = ModelLoadMarker.unfinishedLoad(in: tail) {
-                let reason = "\(ModelLoadMarker.nativeReason(in: tail).map { $0 + ", " } ?? "")\(status)"
-                verdicts.record(URL(fileURLWithPath: model), reason: reason)
-                modelsKnownGood.remove(model)
+            let whole = LogTail.read(configuration.launch.logURL, after: logOffset, lines: .max, maxBytes: 1 << 20)
+            // Only a crash the model itself can cause counts against it; a SIGKILL or SIGTERM
+            // during a load came from outside (a person, the OOM killer).
+            let selfInflicted: Set<Int32> = [SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP]
+            if case .signaled(let signal) = status, selfInflicted.contains(signal), let model = ModelLoadMarker.unfinishedLoad(in: whole) {
+                crashedModel = model
                 emit(.lost(pid: connection.process.pid, status: status, code: .modelCrashed))
                 throw WorkerError(
                     .modelCrashed, "model \(URL(fileURLWithPath: model).lastPathComponent) crashes llama.cpp at load or its first decode: \(ModelLoadMarker.nativeReason(in: tail) ?? "no reason in the log")",

@@ -6,7 +6,8 @@ import Foundation
 /// - `WORKERBEE_FAULT=<point>:<action>` where `<point>` is `start`, `embed`, `embed#N` (the N-th
 ///   embed request of this worker process), `embed-text=T` (an embed request containing the text
 ///   T), `load` or `vision`, and `<action>` is one of
-///   `segv` (crash with SIGSEGV), `abort` (call abort()), `exit` (exit status 3), `hang` (stop
+///   `segv` (crash with SIGSEGV), `abort` (call abort()), `sigill` (die of SIGILL, as code built
+///   for another CPU does), `exit` (exit status 3), `hang` (stop
 ///   answering; cancels are not honoured), `slow=S` (sleep S seconds in a cancellable way, then
 ///   answer), `exit-mid-frame` (write half a frame, then exit), `garbage` (write bytes that are
 ///   not a frame), `stdout-noise` (print to fd 1 and 2 like native code does, then answer),
@@ -17,7 +18,7 @@ import Foundation
 ///   firing, so a fault happens once across restarts.
 struct FaultInjector {
     enum Action: Equatable {
-        case segv, abort, exit, hang, slow(Double), exitMidFrame, garbage, stdoutNoise, wrongID, lateAnswer
+        case segv, abort, sigill, exit, hang, slow(Double), exitMidFrame, garbage, stdoutNoise, wrongID, lateAnswer
     }
 
     private let point: String
@@ -37,6 +38,7 @@ struct FaultInjector {
         switch parts[1] {
         case "segv": action = .segv
         case "abort": action = .abort
+        case "sigill": action = .sigill
         case "exit": action = .exit
         case "hang": action = .hang
         case "exit-mid-frame": action = .exitMidFrame

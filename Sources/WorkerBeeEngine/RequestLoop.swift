@@ -195,6 +195,9 @@ struct RequestLoop {
             UnsafeMutablePointer<Int>(bitPattern: 0x10)!.pointee = 1
         case .abort:
             abort()
+        case .sigill:
+            signal(SIGILL, SIG_DFL)
+            raise(SIGILL)
         case .exit:
             _exit(3)
         case .hang:

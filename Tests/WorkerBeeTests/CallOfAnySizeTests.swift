@@ -7,68 +7,6 @@ import WorkerBeeWire
 
 @testable import WorkerBee
 
-/// A generated tiny BERT model (32 floats per vector), so that huge calls stay fast.
-struct TinyEmbeddingModel {
-    let sandbox: WorkerSandbox
-    let url: URL
-
-    init() throws {
-        sandbox = try WorkerSandbox()
-        let source = sandbox.directory.appendingPathComponent("tiny-bert")
-        try TinyModels.writeSentenceTransformersBERT(to: source)
-        url = sandbox.directory.appendingPathComponent("tiny-bert.gguf")
-        try SentenceTransformersConverter.convert(directory: source, to: url)
-    }
-
-    func configuration(fault: String? = nil, once: Bool = false, embedTimeout: Duration? = .seconds(120)) -> WorkerConfiguration {
-        var configuration = sandbox.configuration(fault: fault, once: once, embedTimeout: embedTimeout)
-        configuration.models.embedding = url.path
-        return configuration
-    }
-
-    /// Distinct texts from the tiny vocabulary: text i spells i in base 19 with its words.
-    static func texts(_ count: Int) -> [String] {
-        let words = ["hello", "world", "worker", "bee", "the", "a", "text", "vector", "embed", "hellos", "texting",
-                     "bees", "workers", "vectors", ".", ",", "!", "?", "embedding"]
-        return (0..<count).map { index in
-            var value = index
-            var parts: [String] = []
-            repeat {
-                parts.append(words[value % words.count])
-                value /= words.count
-            } while value > 0
-            return parts.joined(separator: " ")
-        }
-    }
-}
-
-/// An async sequence of texts that counts how many were read.
-struct CountingTexts: AsyncSequence, Sendable {
-    typealias Element = String
-    let texts: [String]
-    let read = Counter()
-
-    final class Counter: Sendable {
-        private let value = Mutex(0)
-        var count: Int { value.withLock { $0 } }
-        func increment() { value.withLock { $0 += 1 } }
-    }
-
-    struct AsyncIterator: AsyncIteratorProtocol {
-        let texts: [String]
-        let read: Counter
-        var index = 0
-        mutating func next() async -> String? {
-            guard index < texts.count else { return nil }
-            defer { index += 1 }
-            read.increment()
-            return texts[index]
-        }
-    }
-
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(texts: texts, read: read) }
-}
-
 /// The largest difference between two vectors, element by element (F16 weights and a different
 /// packing of texts into llama.cpp calls move values by about 1e-4).
 func maximumDifference(_ a: [Float], _ b: [Float]) -> Float {

@@ -1,0 +1,190 @@
+import Foundation
+import GGUF
+import Testing
+import WorkerBeeTestSupport
+import WorkerBeeWire
+
+@testable import WorkerBee
+
+@Suite(.serialized, .timeLimit(.minutes(10))) struct ReliabilityTests {
+    @Test func aPoisonTextIsCorneredAndEveryOtherTextGetsItsVector() async throws {
+        let model = try TinyEmbeddingModel()
+        defer { model.sandbox.remove() }
+        var texts = TinyEmbeddingModel.texts(1_000)
+        let clean = WorkerProcess(configuration: model.configuration())
+        let expected = try await clean.embedResult(texts)
+        await clean.stop()
+        texts[617] = "BOOM"
+
+        let pool = WorkerPool(configuration: model.configuration(fault: "embed-text=BOOM:abort"), processes: 2, threadsPerProcess: 1)
+        do {
+            _ = try await pool.embedResult(texts)
+            Issue.record("a call with a poison text succeeded")
+        } catch let error as WorkerError {
+            #expect(error.code == .poisonInput)
+            #expect(error.message.contains("617"), "\(error.message)")
+            #expect(error.exitStatus == .signaled(SIGABRT))
+            let partial = try #require(error.partial)
+            #expect(partial.failedIndexes == [617])
+            #expect(partial.result.count == 1_000)
+            for row in 0..<1_000 where row != 617 {
+                #expect(maximumDifference(partial.result.vector(at: row), expected.vector(at: row)) < 1e-3, "text \(row)")
+            }
+        }
+        let spawns = await pool.spawnCount()
+        #expect(spawns <= 2 + 2 + 2 * 10, "\(spawns) spawns to find one poison text in 1,000")
+        await pool.stop()
+    }
+
+    @Test func aStreamCanReportPoisonTextsInPlaceAndGoOn() async throws {
+        let model = try TinyEmbeddingModel()
+        defer { model.sandbox.remove() }
+        var texts = TinyEmbeddingModel.texts(300)
+        texts[10] = "BOOM"
+        texts[250] = "BOOM"
+        var configuration = model.configuration(fault: "embed-text=BOOM:abort")
+        configuration.requestLimit = EmbedRequestLimit(texts: 64)
+        let pool = WorkerPool(configuration: configuration, processes: 2, threadsPerProcess: 1)
+        var failed: [Int] = []
+        var count = 0
+        for try await item in pool.embeddings(of: CountingTexts(texts: texts), poisonTexts: .report) {
+            #expect(item.index == count)
+            if let error = item.error {
+                failed.append(item.index)
+                #expect(error.code == .poisonInput && error.message.hasPrefix("text \(item.index) "), "\(error.message)")
+                #expect(item.vector.isEmpty)
+            } else {
+                #expect(item.vector.count == 32)
+            }
+            count += 1
+        }
+        #expect(count == 300 && failed == [10, 250])
+        await pool.stop()
+    }
+
+    @Test func aStreamThatMeetsAPoisonTextFailsThereByDefault() async throws {
+        let model = try TinyEmbeddingModel()
+        defer { model.sandbox.remove() }
+        var texts = TinyEmbeddingModel.texts(100)
+        texts[40] = "BOOM"
+        let pool = WorkerPool(configuration: model.configuration(fault: "embed-text=BOOM:abort"), processes: 1)
+        var delivered = 0
+        do {
+            for try await _ in pool.embeddings(of: CountingTexts(texts: texts)) { delivered += 1 }
+            Issue.record("the stream went past a poison text")
+        } catch let error as WorkerError {
+            #expect(error.code == .poisonInput && error.message.hasPrefix("text 40 "))
+        }
+        #expect(delivered == 40, "every text before the poison one was delivered")
+        await pool.stop()
+    }
+
+    @Test func oneLostWorkerCostsOneRespawnNotAMultiplication() async throws {
+        let model = try TinyEmbeddingModel()
+        defer { model.sandbox.remove() }
+        let pool = WorkerPool(configuration: model.configuration(fault: "embed#2:abort", once: true), processes: 1)
+        let result = try await pool.embedResult(TinyEmbeddingModel.texts(2_000))
+        #expect(result.count == 2_000)
+        #expect(await pool.spawnCount() == 2, "the first worker and the one that replaced it")
+        #expect(await pool.lossCount == 1)
+        await pool.stop()
+    }
+
+    @Test func aJobFinishesWhileEveryWorkerIsKilledAgainAndAgain() async throws {
+        let model = try TinyEmbeddingModel()
+        defer { model.sandbox.remove() }
+        let texts = TinyEmbeddingModel.texts(40_000)
+        let clean = WorkerProcess(configuration: model.configuration())
+        let expected = try await clean.embedResult(texts)
+        await clean.stop()
+
+        let pool = WorkerPool(configuration: model.configuration(), processes: 2, threadsPerProcess: 1)
+        try await pool.start()
+        let job = Task { try await pool.embedResult(texts) }
+        // Kill every worker as soon as it has answered a request, 12 times over.
+        var events = await pool.workers[0].events().makeAsyncIterator()
+        var kills = 0
+        while kills < 12, await events.next(where: { $0.isAnswered }) != nil {
+            for pid in await pool.pids() { kill(pid, SIGKILL) }
+            kills += 1
+        }
+        let result = try await job.value
+        #expect(result.count == texts.count)
+        for row in stride(from: 0, to: texts.count, by: 13) {
+            #expect(maximumDifference(result.vector(at: row), expected.vector(at: row)) < 1e-3, "text \(row)")
+        }
+        #expect(await pool.lossCount >= 1)
+        await pool.stop()
+    }
+
+    @Test func aModelThatCrashesAtItsFirstDecodeIsNamedAndRemembered() async throws {
+        let model = try TinyEmbeddingModel()
+        defer { model.sandbox.remove() }
+        let broken = model.sandbox.directory.appendingPathComponent("all-f16.gguf")
+        try BrokenModels.writeAllF16(from: model.url, to: broken)
+        var configuration = model.configuration()
+        configuration.models.embedding = broken.path
+
+        let first = WorkerProcess(configuration: configuration)
+        do {
+            _ = try await first.embed(["hello"])
+            Issue.record("a model that crashes llama.cpp embedded")
+        } catch let error as WorkerError {
+            #expect(error.code == .modelCrashed)
+            #expect(error.message.contains("binary_op"), "the native reason comes first: \(error.message)")
+            #expect(error.exitStatus == .signaled(SIGABRT))
+        }
+        #expect(await first.spawnCount == 2, "the model is loaded once more before it is judged, and no more")
+
+        let second = WorkerProcess(configuration: configuration)
+        let started = ContinuousClock.now
+        do {
+            _ = try await second.embed(["hello"])
+            Issue.record("a known broken model was loaded again")
+        } catch let error as WorkerError {
+            #expect(error.code == .modelCrashed)
+            #expect(error.message.contains("binary_op"))
+        }
+        #expect(ContinuousClock.now - started < .seconds(1))
+        #expect(await second.spawnCount == 0)
+
+        // A new file at the same path clears the verdict.
+        try FileManager.default.removeItem(at: broken)
+        try FileManager.default.copyItem(at: model.url, to: broken)
+        let third = WorkerProcess(configuration: configuration)
+        #expect(try await third.embed(["hello"])[0].count == 32)
+        await third.stop()
+    }
+
+    @Test func aWorkerKilledBySIGILLIsReportedWithTheRebuildHint() async throws {
+        let sandbox = try WorkerSandbox()
+        defer { sandbox.remove() }
+        let worker = WorkerProcess(configuration: sandbox.configuration(fault: "embed:sigill"))
+        do {
+            _ = try await worker.embed(["anything"])
+            Issue.record("a worker dying of SIGILL answered")
+        } catch let error as WorkerError {
+            #expect(error.exitStatus == .signaled(SIGILL))
+            #expect(error.message.contains("built for another CPU") && error.message.contains("scripts/bootstrap"))
+        }
+    }
+
+    @Test func theWorkerInheritsNoDescriptorFromTheHost() async throws {
+        let sandbox = try WorkerSandbox()
+        defer { sandbox.remove() }
+        let marker = sandbox.directory.appendingPathComponent("host-only-file")
+        FileManager.default.createFile(atPath: marker.path, contents: Data("x".utf8))
+        let fd = open(marker.path, O_RDONLY)  // deliberately without O_CLOEXEC
+        #expect(fd > 2)
+        defer { close(fd) }
+        let worker = WorkerProcess(configuration: sandbox.configuration())
+        try await worker.start()
+        let pid = try #require(await worker.pid)
+        let open = (try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")).compactMap {
+            try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")
+        }
+        #expect(!open.isEmpty)
+        #expect(!open.contains(marker.path), "the worker holds the host's descriptor: \(open)")
+        await worker.stop()
+    }
+}
