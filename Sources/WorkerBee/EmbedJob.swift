@@ -48,7 +48,8 @@ struct EmbedJob {
     }
 
     /// Records that `piece` lost its worker with `error`: split it in halves and send them again;
-    /// a single text is sent once more, and declared poison if it is lost again.
+    /// a single text is sent once more, as the first request of a fresh worker, and declared
+    /// poison if it is lost again.
     mutating func lost(_ piece: Piece, _ error: WorkerError) {
         if piece.range.count > 1 {
             let middle = piece.range.lowerBound + piece.range.count / 2

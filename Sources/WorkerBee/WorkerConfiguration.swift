@@ -49,9 +49,14 @@ public struct WorkerConfiguration: Sendable {
         /// Model layers to offload to a GPU when llama.cpp was built with one (Metal, CUDA,
         /// Vulkan); nil means all of them, 0 means CPU only. Ignored by CPU-only builds.
         public var gpuLayers: Int?
+        /// The most memory the worker may allocate (its data segment and anonymous mappings,
+        /// `RLIMIT_DATA`), in bytes; nil means no limit. A model that does not fit fails with an
+        /// error instead of drawing the kernel's OOM killer onto the machine.
+        public var memoryLimit: Int?
 
         /// Creates engine settings.
-        public init(threads: Int? = nil, contextSize: Int? = nil, batchTokens: Int? = nil, gpuLayers: Int? = nil) {
+        public init(threads: Int? = nil, contextSize: Int? = nil, batchTokens: Int? = nil, gpuLayers: Int? = nil, memoryLimit: Int? = nil) {
+            self.memoryLimit = memoryLimit
             self.threads = threads
             self.contextSize = contextSize
             self.batchTokens = batchTokens
@@ -151,6 +156,6 @@ public struct WorkerConfiguration: Sendable {
         WorkerSettings(
             modelsDirectory: models.directory.path, embeddingModel: models.embedding, visionModel: models.vision ?? "",
             visionProjector: models.visionProjector ?? "", contextSize: engine.contextSize, threads: engine.threads,
-            gpuLayers: engine.gpuLayers, batchTokens: engine.batchTokens, logPath: launch.logURL.path)
+            gpuLayers: engine.gpuLayers, batchTokens: engine.batchTokens, memoryLimit: engine.memoryLimit, logPath: launch.logURL.path)
     }
 }

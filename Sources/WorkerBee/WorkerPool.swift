@@ -147,7 +147,9 @@ public actor WorkerPool {
                 running += 1
                 group.addTask {
                     do {
-                        let result = try await self.withWorker { try await $0.embedRequest(part, model: model, normalize: normalize, retryOnLoss: false) }
+                        let result = try await self.withWorker {
+                            try await $0.embedRequest(part, model: model, normalize: normalize, retryOnLoss: false, freshWorker: piece.losses > 0)
+                        }
                         return .finished(piece, result)
                     } catch let error as WorkerError where [.crashed, .protocolViolation, .timedOut].contains(error.code) {
                         return .lost(piece, error)

@@ -36,6 +36,8 @@ public actor WorkerProcess {
     private var nextSubscriber: UInt64 = 0
     private var largestFrame = 0
     private var modelsKnownGood: Set<String> = []
+    /// Requests sent to the current worker.
+    private var requestsOnConnection = 0
     /// The model whose load the last lost worker did not finish.
     private var crashedModel: String?
     private nonisolated var verdicts: ModelVerdicts { ModelVerdicts(directory: configuration.launch.logDirectory) }
@@ -148,10 +150,14 @@ public actor WorkerProcess {
     /// Sends one embed request (the caller keeps it within the request limit).
     /// - Parameter retryOnLoss: send it once more on a fresh worker if the worker is lost (a
     ///   pool that splits lost requests itself passes false).
-    func embedRequest(_ texts: [String], model: String?, normalize: Bool, retryOnLoss: Bool = true) async throws -> EmbedResult {
+    /// - Parameter freshWorker: send it as the first request of a newly started worker (the
+    ///   pool's second try of a text suspected of crashing workers, so that a worker that was
+    ///   failing anyway cannot get a good text declared poison).
+    func embedRequest(_ texts: [String], model: String?, normalize: Bool, retryOnLoss: Bool = true, freshWorker: Bool = false) async throws -> EmbedResult {
         let request = EmbedRequest(model: model ?? configuration.models.embedding, normalize: normalize, texts: texts)
         try refuseKnownBrokenModel(request.model)
-        let response = try await perform(.embed(request), timeout: configuration.timeouts.embed, label: "embed", retryOnLoss: retryOnLoss)
+        let response = try await perform(
+            .embed(request), timeout: configuration.timeouts.embed, label: "embed", retryOnLoss: retryOnLoss, freshWorker: freshWorker)
         guard case .embeddings(let result) = response, result.count == texts.count,
             result.values.count == result.count * result.dimension
         else {
@@ -229,10 +235,15 @@ public actor WorkerProcess {
 
     // MARK: - Requests
 
-    private func perform(_ request: WorkerRequest, timeout: Duration?, label: String, retryOnLoss: Bool = true) async throws -> WorkerResponse {
+    private func perform(
+        _ request: WorkerRequest, timeout: Duration?, label: String, retryOnLoss: Bool = true, freshWorker: Bool = false
+    ) async throws -> WorkerResponse {
         if requestLock.isHeld { emit(.queued(waiting: requestLock.waiterCount + 1)) }
         try await requestLock.acquire()
         defer { requestLock.release() }
+        if freshWorker, connection != nil, requestsOnConnection > 0 {
+            await stop()
+        }
         let stops = stopCount
         var attempt = 1
         while true {
@@ -271,6 +282,7 @@ public actor WorkerProcess {
     }
 
     private func exchange(_ request: WorkerRequest, on connection: ChildConnection, timeout: Duration?, label: String) async throws -> WorkerResponse {
+        requestsOnConnection += 1
         nextRequestID += 1
         let id = nextRequestID
         connection.expect(id)
@@ -313,9 +325,12 @@ public actor WorkerProcess {
             let tail = logTail()
             let whole = LogTail.read(configuration.launch.logURL, after: logOffset, lines: .max, maxBytes: 1 << 20)
             // Only a crash the model itself can cause counts against it; a SIGKILL or SIGTERM
-            // during a load came from outside (a person, the OOM killer).
+            // during a load came from outside (a person, the OOM killer), and under a memory
+            // limit an abort may just mean the model does not fit.
             let selfInflicted: Set<Int32> = [SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP]
-            if case .signaled(let signal) = status, selfInflicted.contains(signal), let model = ModelLoadMarker.unfinishedLoad(in: whole) {
+            if case .signaled(let signal) = status, selfInflicted.contains(signal), configuration.engine.memoryLimit == nil,
+                let model = ModelLoadMarker.unfinishedLoad(in: whole)
+            {
                 crashedModel = model
                 emit(.lost(pid: connection.process.pid, status: status, code: .modelCrashed))
                 throw WorkerError(
@@ -323,7 +338,7 @@ public actor WorkerProcess {
                     exitStatus: status, logTail: tail)
             }
             emit(.lost(pid: connection.process.pid, status: status, code: .crashed))
-            throw WorkerError(.crashed, Self.lossMessage("the worker exited unexpectedly during \(label)", status: status, tail: tail), exitStatus: status, logTail: tail)
+            throw WorkerError(.crashed, lossMessage("the worker exited unexpectedly during \(label)", status: status, tail: tail), exitStatus: status, logTail: tail)
         }
         emit(.answered(requestID: id))
         if case .failure(let failure) = response {
@@ -382,7 +397,12 @@ public actor WorkerProcess {
             if await timer.value {
                 throw WorkerError(.timedOut, "the worker did not start within \(startTimeout); it was killed", exitStatus: status, logTail: logTail())
             }
-            throw WorkerError(.crashed, "the worker exited while starting", exitStatus: status, logTail: logTail())
+            let tail = logTail()
+            let refusal = tail.split(separator: "\n").last { $0.contains("refusing to start: ") }.map { String($0[$0.range(of: "refusing to start: ")!.upperBound...]) }
+            throw WorkerError(
+                refusal != nil ? .spawnFailed : .crashed,
+                refusal.map { "the worker refused to start: \($0)" } ?? lossMessage("the worker exited while starting", status: status, tail: tail),
+                exitStatus: status, logTail: tail)
         }
         guard hello.protocolVersion == WireProtocol.version else {
             let status = await discard(connection)
@@ -391,6 +411,7 @@ public actor WorkerProcess {
         }
         self.hello = hello
         self.connection = connection
+        requestsOnConnection = 0
         emit(.spawned(pid: hello.pid))
         logger.info("worker \(hello.pid) started: \(hello.buildInfo)")
         return connection
@@ -449,9 +470,16 @@ public actor WorkerProcess {
 
     /// A loss in one line: the native reason first (ggml's `file:line: message`), then what
     /// happened; and for SIGILL, what to do about it.
-    private static func lossMessage(_ what: String, status: ExitStatus, tail: String) -> String {
+    private func lossMessage(_ what: String, status: ExitStatus, tail: String) -> String {
+        Self.lossMessage(what, status: status, tail: tail, memoryLimit: configuration.engine.memoryLimit)
+    }
+
+    private static func lossMessage(_ what: String, status: ExitStatus, tail: String, memoryLimit: Int?) -> String {
         var text = ModelLoadMarker.nativeReason(in: tail).map { "\($0): " } ?? ""
         text += what
+        if let limit = memoryLimit, case .signaled(let signal) = status, signal == SIGABRT || signal == SIGSEGV || signal == SIGKILL {
+            text += " (the worker's memory limit is \(limit / 1_048_576) MiB; an allocation that did not fit ends a worker like this)"
+        }
         if status == .signaled(SIGILL) {
             text += "; an illegal instruction usually means llama.cpp was built for another CPU (a copied WorkerBee home, a moved VM): rebuild it with `rm -rf \(ModelDirectory.home.path)/llama && scripts/bootstrap`"
         }

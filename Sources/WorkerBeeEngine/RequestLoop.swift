@@ -176,7 +176,11 @@ struct RequestLoop {
     private func fail(_ error: Error, id: UInt64) {
         let failure: WorkerFailure
         if let engine = error as? EngineError {
-            failure = WorkerFailure(code: engine.code, message: engine.message)
+            var message = engine.message
+            if engine.code == .loadFailed, let limit = settings.memoryLimit {
+                message += "; the worker's memory limit of \(limit / 1_048_576) MiB may be too small for it"
+            }
+            failure = WorkerFailure(code: engine.code, message: message)
         } else if let gguf = error as? GGUFError {
             failure = WorkerFailure(code: gguf.code == .missing ? .projectorNotFound : .invalidModel, message: gguf.message)
         } else {

@@ -40,6 +40,18 @@ public enum WorkerMain {
             _exit(0)  // the host died before we could ask to follow it
         }
 
+        if let limit = settings.memoryLimit {
+            var bound = rlimit(rlim_cur: rlim_t(limit), rlim_max: rlim_t(limit))
+            if setrlimit(Int32(RLIMIT_DATA.rawValue), &bound) != 0 {
+                WorkerLog.write("cannot set the memory limit of \(limit) bytes: \(String(cString: strerror(errno)))")
+            } else {
+                WorkerLog.write("memory limit: \(limit / 1_048_576) MiB (RLIMIT_DATA)")
+            }
+        }
+        if let refusal = CPUCompatibility.check() {
+            WorkerLog.write("refusing to start: \(refusal)")
+            exit(CPUCompatibility.exitStatus)
+        }
         var loop = RequestLoop(settings: settings, channel: HostChannel(input: input, output: output))
         loop.run()
     }

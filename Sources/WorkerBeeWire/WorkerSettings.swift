@@ -18,14 +18,18 @@ public struct WorkerSettings: Codable, Sendable, Equatable {
     public var gpuLayers: Int?
     /// Most tokens in one llama.cpp call when embedding; nil means the engine's default.
     public var batchTokens: Int?
+    /// The most memory the worker may allocate (`RLIMIT_DATA`), in bytes; nil means no limit.
+    public var memoryLimit: Int?
     /// The log file the worker points its fd 1 and fd 2 at; nil keeps the fd 2 it was given.
     public var logPath: String?
 
     /// Creates settings.
     public init(
         modelsDirectory: String, embeddingModel: String, visionModel: String? = nil, visionProjector: String? = nil,
-        contextSize: Int? = nil, threads: Int? = nil, gpuLayers: Int? = nil, batchTokens: Int? = nil, logPath: String? = nil
+        contextSize: Int? = nil, threads: Int? = nil, gpuLayers: Int? = nil, batchTokens: Int? = nil, memoryLimit: Int? = nil,
+        logPath: String? = nil
     ) {
+        self.memoryLimit = memoryLimit
         self.modelsDirectory = modelsDirectory
         self.embeddingModel = embeddingModel
         self.visionModel = visionModel.flatMap { $0.isEmpty ? nil : $0 }

@@ -87,7 +87,8 @@ struct EmbedCommand: AsyncParsableCommand {
             if inProcess {
                 try await embedInProcess(items, skip: skip, url: models.resolve(embedding.model), output: &out, written: &written)
             } else {
-                var configuration = WorkerConfiguration(models: .init(directory: models.url, embedding: embedding.model))
+                var configuration = WorkerConfiguration(
+                    models: .init(directory: models.url, embedding: embedding.model), engine: .init(memoryLimit: embedding.workerMemory?.bytes))
                 configuration.requestLimit.texts = min(embedding.batchSize, configuration.requestLimit.texts)
                 let pool = WorkerPool(configuration: configuration, processes: embedding.workers, threadsPerProcess: embedding.threads)
                 defer { Task { await pool.stop() } }

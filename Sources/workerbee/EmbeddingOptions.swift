@@ -18,8 +18,11 @@ struct EmbeddingOptions: ParsableArguments {
     @Option(help: "CPU threads per worker, or for --in-process (default: cores divided by workers).")
     var threads: Int?
 
-    @Option(help: "Texts per request (split across the workers).")
+    @Option(help: "Texts per worker request, at most 512 (the pool splits larger calls anyway).")
     var batchSize: Int = 256
+
+    @Option(help: "Most memory each worker may allocate, e.g. 512M or 2G (default: no limit).")
+    var workerMemory: ByteCount?
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }

@@ -187,4 +187,27 @@ import WorkerBeeWire
         #expect(!open.contains(marker.path), "the worker holds the host's descriptor: \(open)")
         await worker.stop()
     }
+
+    @Test func aWorkerOnACPUWithoutTheBuildsInstructionsRefusesToStartAndSaysHowToRebuild() async throws {
+        let sandbox = try WorkerSandbox()
+        defer { sandbox.remove() }
+        let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let here = Set((cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") } ?? "").split(separator: " ").map(String.init))
+        let absent = try #require(["amx_tile", "avx512_bf16", "avx512f", "avx_vnni", "avx2"].first { !here.contains($0) }, "this CPU has every flag the test could pretend")
+        let home = sandbox.directory.appendingPathComponent("home")
+        try FileManager.default.createDirectory(at: home.appendingPathComponent("llama"), withIntermediateDirectories: true)
+        try Data("fpu sse3 \(absent)".utf8).write(to: home.appendingPathComponent("llama/cpu-flags"))
+        var configuration = sandbox.configuration()
+        configuration.launch.environment["WORKERBEE_HOME"] = home.path
+        let worker = WorkerProcess(configuration: configuration)
+        do {
+            try await worker.start()
+            Issue.record("the worker started on a CPU it was not built for")
+        } catch let error as WorkerError {
+            #expect(error.code == .spawnFailed)
+            #expect(error.message.contains("lacks \(absent)") && error.message.contains("scripts/bootstrap"), "\(error.message)")
+            #expect(error.exitStatus == .exited(78))
+        }
+        #expect(await worker.spawnCount == 1, "a refusal is not retried")
+    }
 }

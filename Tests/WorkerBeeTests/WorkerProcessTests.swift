@@ -184,7 +184,7 @@ import WorkerBeeWire
         defer { sandbox.remove() }
         let worker = WorkerProcess(configuration: sandbox.configuration())
         try await worker.loadModel(ModelDirectory.defaultEmbeddingModel, kind: .embedding)
-        #expect(sandbox.log.contains("loaded embedding model"))
+        #expect(sandbox.log.contains("loaded and probed embedding model"))
         try await worker.unloadModel(kind: .embedding)
         #expect(sandbox.log.contains("(unload)"))
         do {

@@ -75,17 +75,17 @@ import WorkerBee
         for (a, b) in zip(lines, try clean.embeddings) { #expect(cosineSimilarity(a.vector, b.vector) > 0.99999) }
     }
 
-    @Test func unfinishableJobExitsNonZeroAndWhatItWroteIsValid() async throws {
+    @Test func aPoisonTextStopsTheJobThereByDefaultAndWhatItWroteIsValid() async throws {
         var texts = (0..<500).map { "ordinary text \($0)" }
         texts[450] = "BOOM"
         let input = texts.map { "\"\($0)\"" }.joined(separator: "\n")
         let run = try await CommandRun.run(["embed", "--batch-size", "200"], stdin: input,
                                            environment: ["WORKERBEE_FAULT": "embed-text=BOOM:abort"])
         #expect(run.status != 0)
-        #expect(run.stderr.contains("stopped after 400 texts"), "\(run.stderr)")
+        #expect(run.stderr.contains("stopped after 450 texts") && run.stderr.contains("text 450 crashes the worker every time"), "\(run.stderr)")
         #expect(run.stderr.contains("SIGABRT"))
         let lines = try run.embeddings
-        #expect(lines.map(\.index) == Array(0..<400))
+        #expect(lines.map(\.index) == Array(0..<450), "every text before the poison one was written")
         #expect(lines.allSatisfy { $0.vector.count == 384 })
     }
 
@@ -193,5 +193,23 @@ import WorkerBee
             let x = (left["embedding"] as! [NSNumber]).map(\.floatValue), y = (right["embedding"] as! [NSNumber]).map(\.floatValue)
             #expect(cosineSimilarity(x, y) > 0.99999)
         }
+    }
+
+    @Test func withOnErrorSkipAPoisonTextGetsAnErrorLineAndTheOthersTheirVectors() async throws {
+        var texts = (0..<1_000).map { "ordinary text \($0)" }
+        texts[617] = "BOOM"
+        let input = texts.map { "\"\($0)\"" }.joined(separator: "\n")
+        let run = try await CommandRun.run(["embed", "--on-error", "skip"], stdin: input,
+                                           environment: ["WORKERBEE_FAULT": "embed-text=BOOM:abort", "WORKERBEE_LOG_LEVEL": "info"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.stdout.split(separator: "\n")
+        #expect(lines.count == 1_000)
+        let errorLines = lines.filter { $0.contains("\"error\"") }
+        #expect(errorLines.count == 1)
+        #expect(errorLines.first?.hasPrefix(#"{"index": 617, "error": "text 617 crashes the worker every time"#) == true, "\(errorLines)")
+        #expect(errorLines.first?.contains("SIGABRT") == true)
+        let spawns = run.stderr.components(separatedBy: "] worker ").filter { $0.contains(" started: ") }.count
+        #expect(spawns >= 2 && spawns <= 24, "\(spawns) workers spawned")
+        #expect(run.stderr.contains("1 text(s) crash the worker every time"))
     }
 }
