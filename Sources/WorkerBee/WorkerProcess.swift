@@ -255,7 +255,8 @@ public actor WorkerProcess {
                 // Load the model once more on a fresh worker before judging it: a one-off
                 // crash must not condemn a good file.
                 guard attempt == 1, let model = crashedModel else {
-                    if let model = crashedModel {
+                    // Under a memory limit the model may simply not fit: no verdict on the file.
+                    if let model = crashedModel, configuration.engine.memoryLimit == nil {
                         verdicts.record(URL(fileURLWithPath: model), reason: "\(ModelLoadMarker.nativeReason(in: error.logTail ?? "").map { $0 + ", " } ?? "")\(error.exitStatus.map(String.init(describing:)) ?? "crashed")")
                         modelsKnownGood.remove(model)
                     }
@@ -325,17 +326,20 @@ public actor WorkerProcess {
             let tail = logTail()
             let whole = LogTail.read(configuration.launch.logURL, after: logOffset, lines: .max, maxBytes: 1 << 20)
             // Only a crash the model itself can cause counts against it; a SIGKILL or SIGTERM
-            // during a load came from outside (a person, the OOM killer), and under a memory
-            // limit an abort may just mean the model does not fit.
+            // during a load came from outside (a person, the OOM killer). Under a memory limit an
+            // abort may just mean the model does not fit, which is said instead.
             let selfInflicted: Set<Int32> = [SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP]
-            if case .signaled(let signal) = status, selfInflicted.contains(signal), configuration.engine.memoryLimit == nil,
-                let model = ModelLoadMarker.unfinishedLoad(in: whole)
-            {
+            if case .signaled(let signal) = status, selfInflicted.contains(signal), let model = ModelLoadMarker.unfinishedLoad(in: whole) {
                 crashedModel = model
                 emit(.lost(pid: connection.process.pid, status: status, code: .modelCrashed))
-                throw WorkerError(
-                    .modelCrashed, "model \(URL(fileURLWithPath: model).lastPathComponent) crashes llama.cpp at load or its first decode: \(ModelLoadMarker.nativeReason(in: tail) ?? "no reason in the log")",
-                    exitStatus: status, logTail: tail)
+                let name = URL(fileURLWithPath: model).lastPathComponent
+                let reason = ModelLoadMarker.nativeReason(in: tail) ?? "no reason in the log"
+                if let limit = configuration.engine.memoryLimit {
+                    throw WorkerError(
+                        .modelCrashed, "model \(name) could not be loaded within the worker's memory limit of \(limit / 1_048_576) MiB: \(reason)",
+                        exitStatus: status, logTail: tail)
+                }
+                throw WorkerError(.modelCrashed, "model \(name) crashes llama.cpp at load or its first decode: \(reason)", exitStatus: status, logTail: tail)
             }
             emit(.lost(pid: connection.process.pid, status: status, code: .crashed))
             throw WorkerError(.crashed, lossMessage("the worker exited unexpectedly during \(label)", status: status, tail: tail), exitStatus: status, logTail: tail)

@@ -28,5 +28,8 @@ struct EmbeddingOptions: ParsableArguments {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if let workerMemory, workerMemory.bytes < 64 << 20 {
+            throw ValidationError("--worker-memory must be at least 64M (a worker needs about that much before it loads a model)")
+        }
     }
 }

@@ -210,4 +210,40 @@ import WorkerBeeWire
         }
         #expect(await worker.spawnCount == 1, "a refusal is not retried")
     }
+
+    @Test func aModelThatDoesNotFitTheMemoryLimitFailsWithTheLimitNamedAndNoVerdict() async throws {
+        let sandbox = try WorkerSandbox()
+        defer { sandbox.remove() }
+        var configuration = sandbox.configuration()
+        configuration.engine.memoryLimit = 64 << 20
+        let worker = WorkerProcess(configuration: configuration)
+        do {
+            _ = try await worker.embed(["hello"])
+            Issue.record("a 44 MiB model with its context fitted in 64 MiB")
+        } catch let error as WorkerError {
+            #expect(error.code == .modelCrashed)
+            #expect(error.message.contains("memory limit of 64 MiB"), "\(error.message)")
+        }
+        let verdicts = ModelVerdicts(directory: sandbox.directory)
+        #expect(verdicts.verdict(for: ModelDirectory.standard.resolve(ModelDirectory.defaultEmbeddingModel)) == nil, "a model that merely does not fit is not condemned")
+        await worker.stop()
+    }
+
+    @Test func aLogFolderThatCannotBeWrittenIsAClearSpawnFailure() async throws {
+        let sandbox = try WorkerSandbox()
+        defer { sandbox.remove() }
+        let file = sandbox.directory.appendingPathComponent("not-a-folder")
+        FileManager.default.createFile(atPath: file.path, contents: Data())
+        var configuration = sandbox.configuration()
+        configuration.launch.logDirectory = file
+        let worker = WorkerProcess(configuration: configuration)
+        do {
+            _ = try await worker.embed(["hello"])
+            Issue.record("a worker started without a log")
+        } catch let error as WorkerError {
+            #expect(error.code == .spawnFailed)
+            #expect(error.message.contains("cannot open the worker log") && error.message.contains("not-a-folder"), "\(error.message)")
+        }
+        #expect(await worker.spawnCount == 0)
+    }
 }
