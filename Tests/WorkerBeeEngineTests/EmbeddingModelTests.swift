@@ -149,4 +149,19 @@ import WorkerBeeWire
             #expect(error.code == .invalidModel)
         }
     }
+
+    @Test func aTruncatedModelIsInvalidWithTheReadersReason() throws {
+        let directory = try TestModels.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = directory.appendingPathComponent("half.gguf")
+        let whole = try Data(contentsOf: TestModels.defaultModel)
+        try whole.prefix(whole.count / 2).write(to: url)
+        do {
+            _ = try EmbeddingModel(url: url)
+            Issue.record("half a model loaded")
+        } catch {
+            #expect(error.code == .invalidModel)
+            #expect(error.message.contains("truncated"), "\(error.message)")
+        }
+    }
 }
