@@ -27,12 +27,17 @@ let package = Package(
         .library(name: "WorkerBee", targets: ["WorkerBee"]),
         .library(name: "GGUF", targets: ["GGUF"]),
         .library(name: "WorkerBeeWire", targets: ["WorkerBeeWire"]),
+        .library(name: "WorkerBeeServer", targets: ["WorkerBeeServer"]),
         .executable(name: "workerbee", targets: ["workerbee"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
     ],
     targets: [
         .systemLibrary(
@@ -52,6 +57,20 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // `workerbee serve`: OpenAI- and Ollama-compatible HTTP routes over a WorkerPool. Host side:
+        // no llama.cpp (token counts and tokenization come from the workers).
+        .target(
+            name: "WorkerBeeServer",
+            dependencies: [
+                "WorkerBee", "WorkerBeeWire",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
         // What tests, benchmarks and `workerbee models tiny-vision` need: generated models and
         // images, vector comparison, a sandbox for real workers. Not a product: not public API.
         .target(name: "WorkerBeeTestSupport", dependencies: ["BinaryCoding", "GGUF", "WorkerBee"]),
@@ -64,8 +83,9 @@ let package = Package(
         .executableTarget(
             name: "workerbee",
             dependencies: [
-                "WorkerBee", "WorkerBeeEngine", "GGUF", "WorkerBeeTestSupport",
+                "WorkerBee", "WorkerBeeEngine", "GGUF", "WorkerBeeTestSupport", "WorkerBeeServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: llamaSwiftSettings,
@@ -83,6 +103,15 @@ let package = Package(
         .testTarget(
             name: "WorkerBeeTests",
             dependencies: ["WorkerBee", "GGUF", "WorkerBeeTestSupport", "workerbee"],
+            swiftSettings: llamaSwiftSettings,
+            linkerSettings: llamaLinkerSettings
+        ),
+        .testTarget(
+            name: "WorkerBeeServerTests",
+            dependencies: [
+                "WorkerBeeServer", "WorkerBee", "WorkerBeeTestSupport", "workerbee",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: llamaSwiftSettings,
             linkerSettings: llamaLinkerSettings
         ),

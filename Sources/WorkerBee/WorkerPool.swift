@@ -201,6 +201,16 @@ public actor WorkerPool {
         EmbeddingStream(pool: self, input: input, model: model, normalize: normalize, window: max(2, 2 * workers.count), poisonTexts: poisonTexts)
     }
 
+    /// Embeds token-id sequences on the least busy worker (see ``WorkerProcess/embedTokens(_:model:normalize:)``).
+    public func embedTokens(_ tokens: [[Int32]], model: String? = nil, normalize: Bool = true) async throws -> EmbedResult {
+        try await withWorker { try await $0.embedTokens(tokens, model: model, normalize: normalize) }
+    }
+
+    /// Tokenizes texts on the least busy worker (see ``WorkerProcess/tokenize(_:model:)``).
+    public func tokenize(_ texts: [String], model: String? = nil) async throws -> [[Int32]] {
+        try await withWorker { try await $0.tokenize(texts, model: model) }
+    }
+
     /// Reads the text in an image on the least busy worker.
     public func visionOCRResult(image: Data, model: String? = nil, projector: String? = nil, prompt: String? = nil, maxTokens: Int = 0) async throws -> VisionResult {
         try await withWorker { try await $0.visionOCRResult(image: image, model: model, projector: projector, prompt: prompt, maxTokens: maxTokens) }

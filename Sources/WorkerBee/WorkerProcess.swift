@@ -169,6 +169,34 @@ public actor WorkerProcess {
         return result
     }
 
+    /// Embeds texts given as token ids (as ``tokenize(_:model:)`` gives them, special tokens
+    /// included). Sequences longer than the model's context are truncated.
+    /// - Throws: ``WorkerError`` (`.invalidInput` for an empty sequence or an id outside the
+    ///   vocabulary), or `CancellationError`.
+    public func embedTokens(_ tokens: [[Int32]], model: String? = nil, normalize: Bool = true) async throws -> EmbedResult {
+        if tokens.isEmpty { return .empty(dimension: configuration.models.embeddingDimension ?? 0) }
+        let name = model ?? configuration.models.embedding
+        try refuseKnownBrokenModel(name)
+        let response = try await perform(.embedTokens(model: name, normalize: normalize, tokens: tokens), timeout: configuration.timeouts.embed, label: "embed tokens")
+        guard case .embeddings(let result) = response, result.count == tokens.count, result.values.count == result.count * result.dimension else {
+            throw WorkerError(.protocolViolation, "the worker answered an embed request of \(tokens.count) token lists with \(Self.describe(response))")
+        }
+        return result
+    }
+
+    /// The model's token ids for each text, special tokens included, before any truncation.
+    /// - Throws: ``WorkerError``, or `CancellationError`.
+    public func tokenize(_ texts: [String], model: String? = nil) async throws -> [[Int32]] {
+        if texts.isEmpty { return [] }
+        let name = model ?? configuration.models.embedding
+        try refuseKnownBrokenModel(name)
+        let response = try await perform(.tokenize(model: name, texts: texts), timeout: configuration.timeouts.embed, label: "tokenize")
+        guard case .tokens(let tokens) = response, tokens.count == texts.count else {
+            throw WorkerError(.protocolViolation, "the worker answered a tokenize request of \(texts.count) texts with \(Self.describe(response))")
+        }
+        return tokens
+    }
+
     /// Reads the text in an image with the configured or named vision model.
     /// - Parameters:
     ///   - image: PNG or JPEG bytes.
@@ -493,6 +521,8 @@ public actor WorkerProcess {
     private static func items(in request: WorkerRequest) -> Int {
         switch request {
         case .embed(let embed): embed.texts.count
+        case .embedTokens(_, _, let tokens): tokens.count
+        case .tokenize(_, let texts): texts.count
         case .vision: 1
         default: 0
         }
@@ -504,6 +534,7 @@ public actor WorkerProcess {
         case .embeddings(let result): "\(result.count) embeddings"
         case .text: "text"
         case .loaded: "a load acknowledgement"
+        case .tokens(let tokens): "\(tokens.count) token lists"
         case .failure(let failure): "a failure (\(failure.code))"
         }
     }

@@ -171,12 +171,31 @@ public final class EmbeddingModel {
     ///   - abort: raised by another thread to stop early.
     /// - Throws: ``EngineError`` `.cancelled` when aborted, `.inferenceFailed` when llama.cpp fails.
     public func embed(_ texts: [String], normalize: Bool = true, abort: AbortSignal? = nil) throws(EngineError) -> EmbedResult {
-        if texts.isEmpty { return EmbedResult(dimension: dimension, values: [], tokenCounts: [], truncated: []) }
         var tokenized: [[llama_token]] = []
         tokenized.reserveCapacity(texts.count)
-        var truncated = [Bool](repeating: false, count: texts.count)
-        for (index, text) in texts.enumerated() {
-            var tokens = try tokenize(text)
+        for text in texts { tokenized.append(try tokenize(text)) }
+        return try embed(tokens: tokenized, normalize: normalize, abort: abort)
+    }
+
+    /// The number of tokens in the model's vocabulary.
+    public var vocabularySize: Int { Int(llama_vocab_n_tokens(vocab)) }
+
+    /// Embeds texts given as token ids (as ``tokenize(_:)`` makes them, special tokens included),
+    /// one vector per sequence in input order. Sequences longer than the context are truncated.
+    /// - Throws: ``EngineError`` `.invalidInput` for an empty sequence or an id outside the
+    ///   vocabulary, `.cancelled`, `.inferenceFailed`.
+    public func embed(tokens sequences: [[Int32]], normalize: Bool = true, abort: AbortSignal? = nil) throws(EngineError) -> EmbedResult {
+        if sequences.isEmpty { return EmbedResult(dimension: dimension, values: [], tokenCounts: [], truncated: []) }
+        let vocabulary = Int32(vocabularySize)
+        var tokenized: [[llama_token]] = []
+        tokenized.reserveCapacity(sequences.count)
+        var truncated = [Bool](repeating: false, count: sequences.count)
+        for (index, sequence) in sequences.enumerated() {
+            guard !sequence.isEmpty else { throw EngineError(.invalidInput, "token sequence \(index) is empty") }
+            if let bad = sequence.first(where: { $0 < 0 || $0 >= vocabulary }) {
+                throw EngineError(.invalidInput, "token sequence \(index) holds id \(bad), outside the vocabulary of \(vocabulary) tokens")
+            }
+            var tokens = sequence
             if tokens.count > maxTokensPerText {
                 // Keep the head and the closing special token (e.g. [SEP]) the model expects.
                 let last = tokens[tokens.count - 1]
@@ -185,7 +204,7 @@ public final class EmbeddingModel {
             }
             tokenized.append(tokens)
         }
-        var values = [Float](repeating: 0, count: texts.count * dimension)
+        var values = [Float](repeating: 0, count: sequences.count * dimension)
         decodesInCall = 0
         let order = tokenized.indices.sorted { tokenized[$0].count > tokenized[$1].count }
         var pack: [Int] = []
@@ -202,7 +221,7 @@ public final class EmbeddingModel {
         }
         if !pack.isEmpty { try run(pack, tokenized, into: &values, abort: abort) }
         if normalize {
-            for row in 0..<texts.count { Self.normalize(&values[(row * dimension)..<((row + 1) * dimension)]) }
+            for row in 0..<sequences.count { Self.normalize(&values[(row * dimension)..<((row + 1) * dimension)]) }
         }
         return EmbedResult(dimension: dimension, values: values, tokenCounts: tokenized.map(\.count), truncated: truncated)
     }

@@ -125,6 +125,23 @@ struct RequestLoop {
             } catch {
                 fail(error, id: id)
             }
+        case .embedTokens(let model, let normalize, let tokens):
+            log("request \(id) started: embed \(tokens.count) token sequences")
+            do {
+                let loaded = try embeddingModel(named: model.isEmpty ? settings.embeddingModel : model)
+                channel.send(.embeddings(try loaded.embed(tokens: tokens, normalize: normalize, abort: queue.abort)), requestID: id)
+            } catch {
+                fail(error, id: id)
+            }
+        case .tokenize(let model, let texts):
+            do {
+                let loaded = try embeddingModel(named: model.isEmpty ? settings.embeddingModel : model)
+                var tokens: [[Int32]] = []
+                for text in texts { tokens.append(try loaded.tokenize(text)) }
+                channel.send(.tokens(tokens), requestID: id)
+            } catch {
+                fail(error, id: id)
+            }
         case .cancel, .shutdown:
             break  // handled by the queue
         }

@@ -4,6 +4,10 @@ import BinaryCoding
 public enum WorkerRequest: Sendable, Equatable {
     /// Embed texts; answered by ``WorkerResponse/embeddings(_:)``.
     case embed(EmbedRequest)
+    /// Embed texts given as token ids; answered by ``WorkerResponse/embeddings(_:)``.
+    case embedTokens(model: String, normalize: Bool, tokens: [[Int32]])
+    /// Tokenize texts with the model's tokenizer; answered by ``WorkerResponse/tokens(_:)``.
+    case tokenize(model: String, texts: [String])
     /// Read an image; answered by ``WorkerResponse/text(_:)``.
     case vision(VisionRequest)
     /// Unload the model of this kind, then load `model` if it is not empty; answered by ``WorkerResponse/loaded``.
@@ -14,7 +18,7 @@ public enum WorkerRequest: Sendable, Equatable {
     case shutdown
 
     enum Kind: UInt8 {
-        case embed = 0x01, vision = 0x02, loadModel = 0x03, cancel = 0x04, shutdown = 0x05
+        case embed = 0x01, vision = 0x02, loadModel = 0x03, cancel = 0x04, shutdown = 0x05, embedTokens = 0x06, tokenize = 0x07
     }
 
     /// Encodes the request as a frame for `requestID`.
@@ -40,6 +44,20 @@ public enum WorkerRequest: Sendable, Equatable {
             kind = .loadModel
             out.append(modelKind.rawValue)
             out.appendString(model, lengthType: UInt32.self)
+        case .embedTokens(let model, let normalize, let tokens):
+            kind = .embedTokens
+            out.appendString(model, lengthType: UInt32.self)
+            out.append(normalize)
+            out.append(UInt32(tokens.count))
+            for sequence in tokens {
+                out.append(UInt32(sequence.count))
+                for token in sequence { out.append(token) }
+            }
+        case .tokenize(let model, let texts):
+            kind = .tokenize
+            out.appendString(model, lengthType: UInt32.self)
+            out.append(UInt32(texts.count))
+            for text in texts { out.appendString(text, lengthType: UInt32.self) }
         case .cancel:
             kind = .cancel
         case .shutdown:
@@ -77,6 +95,27 @@ public enum WorkerRequest: Sendable, Equatable {
                     throw WireError(.malformed, "unknown model kind \(raw)")
                 }
                 return .loadModel(kind: modelKind, model: try reader.string())
+            case .embedTokens:
+                let model = try reader.string()
+                let normalize = try reader.bool()
+                let count = try reader.count(minimumBytesEach: 4)
+                var tokens: [[Int32]] = []
+                tokens.reserveCapacity(count)
+                for _ in 0..<count {
+                    let length = try reader.count(minimumBytesEach: 4)
+                    var sequence: [Int32] = []
+                    sequence.reserveCapacity(length)
+                    for _ in 0..<length { sequence.append(try reader.integer()) }
+                    tokens.append(sequence)
+                }
+                return .embedTokens(model: model, normalize: normalize, tokens: tokens)
+            case .tokenize:
+                let model = try reader.string()
+                let count = try reader.count(minimumBytesEach: 4)
+                var texts: [String] = []
+                texts.reserveCapacity(count)
+                for _ in 0..<count { texts.append(try reader.string()) }
+                return .tokenize(model: model, texts: texts)
             case .cancel: return .cancel
             case .shutdown: return .shutdown
             }

@@ -10,11 +10,13 @@ public enum WorkerResponse: Sendable, Equatable {
     case text(VisionResult)
     /// The acknowledgement of a load-model request.
     case loaded
+    /// The answer to a tokenize request: token ids per text, special tokens included.
+    case tokens([[Int32]])
     /// A request failed.
     case failure(WorkerFailure)
 
     enum Kind: UInt8 {
-        case hello = 0x81, embeddings = 0x82, text = 0x83, loaded = 0x84, failure = 0x85
+        case hello = 0x81, embeddings = 0x82, text = 0x83, loaded = 0x84, failure = 0x85, tokens = 0x86
     }
 
     /// Encodes the response as a frame for `requestID`.
@@ -44,6 +46,13 @@ public enum WorkerResponse: Sendable, Equatable {
             out.append(UInt32(result.generatedTokens))
         case .loaded:
             kind = .loaded
+        case .tokens(let tokens):
+            kind = .tokens
+            out.append(UInt32(tokens.count))
+            for sequence in tokens {
+                out.append(UInt32(sequence.count))
+                for token in sequence { out.append(token) }
+            }
         case .failure(let failure):
             kind = .failure
             out.appendString(failure.code.name, lengthType: UInt32.self)
@@ -86,6 +95,18 @@ public enum WorkerResponse: Sendable, Equatable {
                 return .text(VisionResult(text: text, promptTokens: prompt, generatedTokens: generated))
             case .loaded:
                 return .loaded
+            case .tokens:
+                let count = try reader.count(minimumBytesEach: 4)
+                var tokens: [[Int32]] = []
+                tokens.reserveCapacity(count)
+                for _ in 0..<count {
+                    let length = try reader.count(minimumBytesEach: 4)
+                    var sequence: [Int32] = []
+                    sequence.reserveCapacity(length)
+                    for _ in 0..<length { sequence.append(try reader.integer()) }
+                    tokens.append(sequence)
+                }
+                return .tokens(tokens)
             case .failure:
                 return .failure(WorkerFailure(code: FailureCode(try reader.string()), message: try reader.string()))
             }

@@ -8,6 +8,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure throughput, latency, cold start and memory.",
-        subcommands: [BenchEmbed.self, BenchOCR.self, BenchCorpusCommand.self]
+        subcommands: [BenchEmbed.self, BenchOCR.self, BenchServeCommand.self, BenchCorpusCommand.self]
     )
 }

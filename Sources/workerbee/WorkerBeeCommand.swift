@@ -8,12 +8,14 @@ struct WorkerBeeCommand: AsyncParsableCommand {
         commandName: "workerbee",
         abstract: "Local text embeddings and vision OCR with llama.cpp, in a supervised worker process.",
         discussion: "Set WORKERBEE_LOG_LEVEL (trace, debug, info, warning, error) to see supervision events on stderr.",
-        subcommands: [EmbedCommand.self, OCRCommand.self, ModelsCommand.self, BenchCommand.self, WorkerCommand.self]
+        subcommands: [EmbedCommand.self, ServeCommand.self, OCRCommand.self, ModelsCommand.self, BenchCommand.self, WorkerCommand.self]
     )
 
     static func main() async {
         // stdout carries results (JSON lines), so every log line goes to stderr.
-        let level = ProcessInfo.processInfo.environment["WORKERBEE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        // A server logs each request (its access log); the other commands only what goes wrong.
+        let serving = CommandLine.arguments.dropFirst().first == "serve"
+        let level = ProcessInfo.processInfo.environment["WORKERBEE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? (serving ? .info : .warning)
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level

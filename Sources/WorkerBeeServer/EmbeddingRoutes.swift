@@ -1,0 +1,246 @@
+import Foundation
+import GGUF
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import WorkerBee
+import WorkerBeeWire
+
+/// The handlers of every route, independent of the router that calls them: OpenAI's
+/// `/v1/embeddings` and `/v1/models`, Ollama's `/api/embed`, `/api/embeddings` and `/api/tags`,
+/// and WorkerBee's own `/tokenize`, `/health`, `/ready` and `/metrics`.
+struct EmbeddingRoutes: Sendable {
+    let pool: WorkerPool
+    let batcher: EmbeddingBatcher
+    let configuration: ServerConfiguration
+    let metrics: ServerMetrics
+    let readiness: Readiness
+
+    /// The header saying how many inputs were cut to fit the model's context.
+    static let truncatedHeader = HTTPField.Name("X-Truncated-Inputs")!
+
+    // MARK: - OpenAI
+
+    /// `POST /v1/embeddings`, as OpenAI documents it.
+    func openAIEmbeddings(_ body: ByteBuffer) async throws -> Response {
+        let request = try RequestBodies.decode(RequestBodies.OpenAIEmbeddings.self, from: body)
+        let model = try resolveModel(request.model)
+        let format = request.encodingFormat ?? "float"
+        guard format == "float" || format == "base64" else {
+            throw APIError.badRequest("encoding_format must be \"float\" or \"base64\"", param: "encoding_format")
+        }
+        let dimensions = try Self.dimensions(request.dimensions)
+        guard let input = request.input else { throw APIError.badRequest("input is required", param: "input") }
+        guard input.count > 0 else { throw APIError.badRequest("input is an empty list", param: "input") }
+        try checkCount(input.count)
+        let answer: EmbeddingBatcher.Answer
+        switch input {
+        case .texts(let texts):
+            answer = try await embed(texts, model: model)
+        case .tokens(let tokens):
+            guard tokens.allSatisfy({ !$0.isEmpty }) else { throw APIError.badRequest("a token list is empty", param: "input") }
+            guard tokens.allSatisfy({ $0.allSatisfy { $0 >= 0 } }) else { throw APIError.badRequest("token ids cannot be negative", param: "input") }
+            try checkReady()
+            do {
+                let result = try await pool.embedTokens(tokens, model: model)
+                answer = EmbeddingBatcher.Answer(vectors: result.vectors, tokenCounts: result.tokenCounts, truncated: result.truncated)
+            } catch let error as WorkerError where error.code == .invalidInput {
+                throw APIError.badRequest(error.message, param: "input")
+            }
+        }
+        let vectors = try answer.vectors.map { try Self.shorten($0, to: dimensions) }
+        var out: [UInt8] = []
+        out.reserveCapacity(vectors.count * (vectors.first?.count ?? 0) * 12 + 200)
+        out.append(contentsOf: #"{"object":"list","data":["#.utf8)
+        for (index, vector) in vectors.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: #"{"object":"embedding","index":\#(index),"embedding":"#.utf8)
+            if format == "base64" { JSONResponse.appendBase64(vector, to: &out) } else { JSONResponse.append(vector, to: &out) }
+            out.append(UInt8(ascii: "}"))
+        }
+        let tokens = answer.tokenCounts.reduce(0, +)
+        out.append(contentsOf: #"],"model":"#.utf8)
+        JSONResponse.append(string: request.model ?? configuration.modelName, to: &out)
+        out.append(contentsOf: #","usage":{"prompt_tokens":\#(tokens),"total_tokens":\#(tokens)}}"#.utf8)
+        return JSONResponse.make(bytes: out, headers: [Self.truncatedHeader: "\(answer.truncated.filter { $0 }.count)"])
+    }
+
+    /// `GET /v1/models`: the models that can embed, in OpenAI's list shape.
+    func openAIModels() -> Response {
+        let data = availableModels().map { model -> [String: Any] in
+            ["id": model.name, "object": "model", "created": Int(model.modified.timeIntervalSince1970), "owned_by": "workerbee"]
+        }
+        return JSONResponse.make(["object": "list", "data": data])
+    }
+
+    // MARK: - Ollama
+
+    /// `POST /api/embed`, as Ollama documents it.
+    func ollamaEmbed(_ body: ByteBuffer) async throws -> Response {
+        let started = ContinuousClock.now
+        let request = try RequestBodies.decode(RequestBodies.OllamaEmbed.self, from: body)
+        let model = try resolveModel(request.model)
+        guard case .texts(let texts) = request.input else { throw APIError.badRequest("input is required", param: "input") }
+        guard !texts.isEmpty else { throw APIError.badRequest("input is empty", param: "input") }
+        let dimensions = try Self.dimensions(request.dimensions)
+        let answer = try await embed(texts, model: model)
+        let cut = answer.truncated.filter { $0 }.count
+        if request.truncate == false && cut > 0 {
+            throw APIError.badRequest("input length exceeds the context length (\(cut) of \(texts.count) inputs); send shorter inputs or \"truncate\": true")
+        }
+        var out: [UInt8] = []
+        out.append(contentsOf: #"{"model":"#.utf8)
+        JSONResponse.append(string: request.model ?? configuration.modelName, to: &out)
+        out.append(contentsOf: #","embeddings":["#.utf8)
+        for (index, vector) in answer.vectors.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            JSONResponse.append(try Self.shorten(vector, to: dimensions), to: &out)
+        }
+        let elapsed = (ContinuousClock.now - started).components
+        let total = elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000
+        out.append(contentsOf: #"],"total_duration":\#(total),"load_duration":0,"prompt_eval_count":\#(answer.tokenCounts.reduce(0, +))}"#.utf8)
+        return JSONResponse.make(bytes: out, headers: [Self.truncatedHeader: "\(cut)"])
+    }
+
+    /// `POST /api/embeddings`, Ollama's older route: one `prompt`, one `embedding`.
+    func ollamaEmbeddings(_ body: ByteBuffer) async throws -> Response {
+        let request = try RequestBodies.decode(RequestBodies.OllamaEmbeddings.self, from: body)
+        let model = try resolveModel(request.model)
+        guard let prompt = request.prompt else { throw APIError.badRequest("prompt is required", param: "prompt") }
+        let answer = try await embed([prompt], model: model)
+        var out: [UInt8] = []
+        out.append(contentsOf: #"{"embedding":"#.utf8)
+        JSONResponse.append(answer.vectors[0], to: &out)
+        out.append(UInt8(ascii: "}"))
+        return JSONResponse.make(bytes: out, headers: [Self.truncatedHeader: "\(answer.truncated.filter { $0 }.count)"])
+    }
+
+    /// `GET /api/tags`: the models that can embed, in Ollama's shape.
+    func ollamaTags() -> Response {
+        let formatter = ISO8601DateFormatter()
+        let models = availableModels().map { model -> [String: Any] in
+            [
+                "name": model.name, "model": model.name, "modified_at": formatter.string(from: model.modified), "size": model.size, "digest": "",
+                "details": ["format": "gguf", "family": model.architecture, "families": [model.architecture], "parameter_size": "", "quantization_level": model.fileType],
+            ]
+        }
+        return JSONResponse.make(["models": models])
+    }
+
+    // MARK: - WorkerBee's own
+
+    /// `POST /tokenize`: `{"content": "text"}` (or `"text"`) in, `{"tokens": [...], "count": n}` out.
+    func tokenize(_ body: ByteBuffer) async throws -> Response {
+        let request = try RequestBodies.decode(RequestBodies.Tokenize.self, from: body)
+        guard let text = request.content ?? request.text else {
+            throw APIError.badRequest("send {\"content\": \"some text\"}", param: "content")
+        }
+        let model = try resolveModel(request.model)
+        try checkReady()
+        let tokens = try await pool.tokenize([text], model: model)[0]
+        return JSONResponse.make(["tokens": tokens.map(Int.init), "count": tokens.count])
+    }
+
+    /// `GET /health`: the process answers.
+    func health() -> Response { JSONResponse.make(["status": "ok"]) }
+
+    /// `GET /ready`: 200 when a worker is up and the model loads; 503 with the reason otherwise.
+    func ready() -> Response {
+        if let refusal = readiness.refusal {
+            return JSONResponse.make(["status": "unavailable", "reason": refusal], status: .serviceUnavailable)
+        }
+        return JSONResponse.make(["status": "ready"])
+    }
+
+    /// `GET /metrics`: Prometheus text format.
+    func metricsText() -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
+    }
+
+    // MARK: - Helpers
+
+    private func embed(_ texts: [String], model: String?) async throws -> EmbeddingBatcher.Answer {
+        try checkReady()
+        try checkCount(texts.count)
+        do {
+            return try await batcher.embed(texts, model: model ?? "", normalize: true)
+        } catch is EmbeddingBatcher.QueueFull {
+            var error = APIError(.tooManyRequests, "the server's queue is full; retry shortly", type: "rate_limit_error", code: "queue_full")
+            error.retryAfter = 1
+            throw error
+        }
+    }
+
+    private func checkReady() throws {
+        if let refusal = readiness.refusal {
+            var error = APIError(.serviceUnavailable, refusal, type: "server_error", code: "not_ready")
+            error.retryAfter = 1
+            throw error
+        }
+    }
+
+    private func checkCount(_ count: Int) throws {
+        if count > configuration.maxInputs {
+            throw APIError(.contentTooLarge, "\(count) inputs is more than the \(configuration.maxInputs) one request may hold", param: "input", code: "too_many_inputs")
+        }
+    }
+
+    /// nil for the server's default model, or the name of another model in the models folder.
+    private func resolveModel(_ name: String?) throws -> String? {
+        guard let name else { return nil }
+        let bare = name.hasSuffix(":latest") ? String(name.dropLast(7)) : name
+        if bare.isEmpty || bare == configuration.modelName { return nil }
+        guard !ModelDirectory.isPath(bare), availableModels().contains(where: { $0.name == bare }) else {
+            throw APIError(.notFound, "the model \(name) does not exist; GET /v1/models lists the models", param: "model", code: "model_not_found")
+        }
+        return bare
+    }
+
+    private static func dimensions(_ value: Int?) throws -> Int? {
+        guard let value else { return nil }
+        guard value > 0 else { throw APIError.badRequest("dimensions must be a positive integer", param: "dimensions") }
+        return value
+    }
+
+    /// The first `dimensions` components, L2-normalised again.
+    private static func shorten(_ vector: [Float], to dimensions: Int?) throws -> [Float] {
+        guard let dimensions else { return vector }
+        guard dimensions <= vector.count else {
+            throw APIError.badRequest("dimensions is \(dimensions), but the model makes \(vector.count)-dimensional vectors", param: "dimensions")
+        }
+        var head = Array(vector.prefix(dimensions))
+        let norm = head.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()
+        if norm > 0 { head = head.map { Float(Double($0) / norm) } }
+        return head
+    }
+
+    /// A model in the models folder that can embed.
+    struct AvailableModel {
+        let name: String
+        let size: Int
+        let modified: Date
+        let architecture: String
+        let fileType: String
+    }
+
+    /// The models in the models folder whose GGUF declares a pooling type (so they embed).
+    func availableModels() -> [AvailableModel] {
+        let folder = ModelDirectory(url: pool.configuration.models.directory)
+        return folder.modelNames().compactMap { name in
+            let url = folder.resolve(name)
+            guard let file = try? GGUFFile(contentsOf: url), let architecture = file.architecture, architecture != "clip",
+                file["\(architecture).pooling_type"] != nil
+            else { return nil }
+            let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
+            let fileType = file["general.file_type"].flatMap { value -> String? in
+                guard case .uint32(let raw) = value else { return nil }
+                return GGUFFileType(rawValue: Int(raw)).map { "\($0)".uppercased() }
+            } ?? ""
+            return AvailableModel(
+                name: name, size: (attributes?[.size] as? NSNumber)?.intValue ?? 0, modified: attributes?[.modificationDate] as? Date ?? Date(),
+                architecture: architecture, fileType: fileType)
+        }
+    }
+}

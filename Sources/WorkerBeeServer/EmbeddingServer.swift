@@ -1,0 +1,129 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+import WorkerBee
+
+/// `workerbee serve`: OpenAI- and Ollama-compatible embedding routes over a ``WorkerPool``.
+///
+/// Runs as a swift-service-lifecycle group of three services, shut down in reverse order on
+/// SIGTERM or SIGINT: readiness turns to "draining" first (`/ready` answers 503 and new embedding
+/// requests are refused), then the HTTP server finishes the requests in flight (within the drain
+/// timeout), then the workers are stopped.
+public final class EmbeddingServer: Sendable {
+    /// The workers.
+    public let pool: WorkerPool
+    /// How the server listens and batches.
+    public let configuration: ServerConfiguration
+    let logger: Logger
+    let metrics = ServerMetrics()
+    let readiness = Readiness()
+    private let running = Mutex<ServiceGroup?>(nil)
+
+    /// Creates a server over `pool`; nothing runs until ``run(onListening:)``.
+    public init(pool: WorkerPool, configuration: ServerConfiguration, logger: Logger = Logger(label: "workerbee.server")) {
+        self.pool = pool
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Runs until SIGTERM or SIGINT (then drains and returns), or until the task is cancelled.
+    /// - Parameters:
+    ///   - gracefulShutdownSignals: the signals that start a graceful shutdown.
+    ///   - onListening: called with the bound port once the server accepts connections.
+    /// - Throws: when the server cannot bind or a service fails.
+    public func run(gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint], onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let batcher = EmbeddingBatcher(pool: pool, configuration: configuration, metrics: metrics)
+        let routes = EmbeddingRoutes(pool: pool, batcher: batcher, configuration: configuration, metrics: metrics, readiness: readiness)
+        let router = Router()
+        router.add(middleware: AccessMiddleware(apiKey: configuration.apiKey, metrics: metrics, logger: logger))
+        let limit = configuration.maxBodyBytes
+        router.post("/v1/embeddings") { request, _ in
+            var request = request
+            return try await routes.openAIEmbeddings(try await request.collectBody(upTo: limit))
+        }
+        router.get("/v1/models") { _, _ in routes.openAIModels() }
+        router.post("/api/embed") { request, _ in
+            var request = request
+            return try await routes.ollamaEmbed(try await request.collectBody(upTo: limit))
+        }
+        router.post("/api/embeddings") { request, _ in
+            var request = request
+            return try await routes.ollamaEmbeddings(try await request.collectBody(upTo: limit))
+        }
+        router.get("/api/tags") { _, _ in routes.ollamaTags() }
+        router.post("/tokenize") { request, _ in
+            var request = request
+            return try await routes.tokenize(try await request.collectBody(upTo: limit))
+        }
+        router.get("/health") { _, _ in routes.health() }
+        router.get("/ready") { _, _ in routes.ready() }
+        router.get("/metrics") { _, _ in routes.metricsText() }
+
+        let app = Application(
+            router: router, configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "WorkerBee"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) }, logger: logger)
+        let startup = ServerStartup(pool: pool, readiness: readiness, metrics: metrics, logger: logger)
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [
+                .init(service: pool),
+                .init(service: app),
+                .init(service: startup, successTerminationBehavior: .ignore),
+            ],
+            gracefulShutdownSignals: gracefulShutdownSignals, cancellationSignals: [], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.drainTimeout
+        let group = ServiceGroup(configuration: groupConfiguration)
+        running.withLock { $0 = group }
+        defer { running.withLock { $0 = nil } }
+        try await group.run()
+    }
+}
+
+extension EmbeddingServer {
+    /// Starts a graceful shutdown, as SIGTERM does: readiness turns to draining, requests in
+    /// flight finish, the workers stop, and ``run(gracefulShutdownSignals:onListening:)`` returns.
+    public func shutdown() async {
+        await running.withLock { $0 }?.triggerGracefulShutdown()
+    }
+}
+
+/// Warms the workers up (readiness turns to ready, or to broken with the reason), follows their
+/// events into the metrics, and on graceful shutdown turns readiness to draining first.
+struct ServerStartup: Service {
+    let pool: WorkerPool
+    let readiness: Readiness
+    let metrics: ServerMetrics
+    let logger: Logger
+
+    func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            for worker in pool.workers {
+                group.addTask { await metrics.follow(worker) }
+            }
+            group.addTask {
+                // Until the model answers: a broken model stays "broken" (503 with the reason),
+                // tried again every 5 s in case the file is replaced.
+                while !Task.isCancelled {
+                    do {
+                        _ = try await pool.embedResult(["warm up"])
+                        readiness.set(.ready)
+                        logger.info("ready: \(pool.size) worker(s), model \(pool.configuration.models.embedding)")
+                        return
+                    } catch {
+                        let reason = (error as? WorkerError)?.summary ?? "\(error)"
+                        readiness.set(.broken(reason))
+                        logger.error("not ready: \(reason)")
+                    }
+                    try? await Task.sleep(for: .seconds(5))
+                }
+            }
+            try? await gracefulShutdown()
+            readiness.set(.draining)
+            logger.info("draining: refusing new requests, finishing those in flight")
+            group.cancelAll()
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import WorkerBee
+import WorkerBeeWire
+
+/// How `workerbee serve` listens, what it accepts, and how it batches.
+public struct ServerConfiguration: Sendable {
+    /// The address to bind (default `127.0.0.1`: loopback only).
+    public var host: String
+    /// The port (default 8080; 0 picks a free one).
+    public var port: Int
+    /// The bearer token clients must send (`Authorization: Bearer KEY`); nil means none.
+    /// `/health` and `/metrics` stay open.
+    public var apiKey: String?
+    /// The model name clients see, and the one used when a request names none.
+    public var modelName: String
+    /// Largest request body accepted, in bytes (default 16 MiB; larger gets 413).
+    public var maxBodyBytes: Int
+    /// Most inputs in one embedding request (default 2,048, as OpenAI; more gets 413).
+    public var maxInputs: Int
+    /// Most estimated tokens waiting in the queue (default 262,144); a request that would go
+    /// beyond gets 429 with `Retry-After`. Tokens are estimated from UTF-8 bytes (a quarter of
+    /// them, plus 2 per text) since the host has no tokenizer.
+    public var maxQueuedTokens: Int
+    /// Most texts in one coalesced worker batch (default 256).
+    public var batchTexts: Int
+    /// Most estimated tokens in one coalesced worker batch (default 8,192).
+    public var batchTokens: Int
+    /// How long graceful shutdown waits for requests in flight (default 30 s).
+    public var drainTimeout: Duration
+
+    /// Creates a configuration with the defaults described on each property.
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, apiKey: String? = nil, modelName: String = ModelDirectory.defaultEmbeddingModel,
+        maxBodyBytes: Int = 16 << 20, maxInputs: Int = 2048, maxQueuedTokens: Int = 262_144, batchTexts: Int = 256,
+        batchTokens: Int = 8192, drainTimeout: Duration = .seconds(30)
+    ) {
+        self.host = host
+        self.port = port
+        self.apiKey = apiKey
+        self.modelName = modelName
+        self.maxBodyBytes = maxBodyBytes
+        self.maxInputs = maxInputs
+        self.maxQueuedTokens = maxQueuedTokens
+        self.batchTexts = batchTexts
+        self.batchTokens = batchTokens
+        self.drainTimeout = drainTimeout
+    }
+
+    /// The tokens a text is estimated to hold, for queue and batch budgets.
+    static func estimatedTokens(_ text: String) -> Int { text.utf8.count / 4 + 2 }
+}

@@ -1,0 +1,92 @@
+import CoreMetrics
+import Foundation
+import Metrics
+import Prometheus
+import Synchronization
+import WorkerBee
+
+/// The server's metrics, through swift-metrics into a Prometheus registry the server owns (so
+/// several servers in one process, as in tests, keep their own figures).
+final class ServerMetrics: Sendable {
+    /// Where the figures live; `/metrics` renders it.
+    let registry = PrometheusCollectorRegistry()
+    private let factory: PrometheusMetricsFactory
+    private let timers = Mutex<[String: Metrics.Timer]>([:])
+    private let counters = Mutex<[String: CoreMetrics.Counter]>([:])
+
+    let queueDepth: CoreMetrics.Gauge
+    let queueWait: Metrics.Timer
+    let batchTexts: CoreMetrics.Recorder
+    let batchTokens: CoreMetrics.Recorder
+    let tokensEmbedded: CoreMetrics.Counter
+    let workerSpawns: CoreMetrics.Counter
+    let retries: CoreMetrics.Counter
+
+    init() {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultValueHistogramBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192]
+        self.factory = factory
+        queueDepth = CoreMetrics.Gauge(label: "workerbee_queue_texts", factory: factory)
+        queueWait = Metrics.Timer(label: "workerbee_queue_wait_seconds", factory: factory)
+        batchTexts = CoreMetrics.Recorder(label: "workerbee_batch_texts", aggregate: true, factory: factory)
+        batchTokens = CoreMetrics.Recorder(label: "workerbee_batch_tokens", aggregate: true, factory: factory)
+        tokensEmbedded = CoreMetrics.Counter(label: "workerbee_tokens_embedded_total", factory: factory)
+        workerSpawns = CoreMetrics.Counter(label: "workerbee_worker_spawns_total", factory: factory)
+        retries = CoreMetrics.Counter(label: "workerbee_retries_total", factory: factory)
+    }
+
+    /// Counts a finished request and records its duration.
+    func request(route: String, status: Int, duration: Duration) {
+        let key = "\(route) \(status)"
+        let counter = counters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = CoreMetrics.Counter(label: "workerbee_requests_total", dimensions: [("route", route), ("status", "\(status)")], factory: factory)
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
+        let timer = timers.withLock { timers in
+            if let timer = timers[route] { return timer }
+            let timer = Metrics.Timer(label: "workerbee_request_duration_seconds", dimensions: [("route", route)], factory: factory)
+            timers[route] = timer
+            return timer
+        }
+        timer.record(duration: duration)
+    }
+
+    /// Counts a lost worker by how it ended.
+    func workerLost(_ status: ExitStatus) {
+        let reason: String
+        switch status {
+        case .signaled(let signal): reason = "signal_\(signal)"
+        case .exited(let code): reason = "exit_\(code)"
+        }
+        let key = "lost \(reason)"
+        let counter = counters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = CoreMetrics.Counter(label: "workerbee_worker_losses_total", dimensions: [("reason", reason)], factory: factory)
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
+    }
+
+    /// Follows a worker's events into the spawn, loss and retry counters, until cancelled.
+    func follow(_ worker: WorkerProcess) async {
+        for await event in await worker.events() {
+            switch event {
+            case .spawned: workerSpawns.increment()
+            case .lost(_, let status, _): workerLost(status)
+            case .retrying: retries.increment()
+            default: break
+            }
+        }
+    }
+
+    /// The Prometheus text format.
+    func render() -> [UInt8] {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return buffer
+    }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import Logging
+import WorkerBee
+import WorkerBeeServer
+import WorkerBeeWire
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve embeddings over HTTP: OpenAI's /v1/embeddings, Ollama's /api/embed, and more.",
+        discussion: """
+            Binds to 127.0.0.1 unless --host says otherwise. Concurrent requests are batched together onto \
+            a pool of supervised workers; a worker that crashes is replaced and its batch sent again. \
+            SIGTERM or SIGINT stops accepting work (/ready answers 503), finishes what is in flight, stops \
+            the workers and exits 0. See docs/SERVER.md.
+            """
+    )
+
+    @Option(help: "Address to listen on.")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "Port to listen on (0 picks a free one and prints it).")
+    var port: Int = 8080
+
+    @Option(name: .shortAndLong, help: "Embedding model: a name in the models folder, or a path to a .gguf file.")
+    var model: String = ModelDirectory.defaultEmbeddingModel
+
+    @Option(help: "Models folder (default: $WORKERBEE_HOME/models).")
+    var modelsDir: String?
+
+    @Option(help: "Worker processes (default: one per core).")
+    var workers: Int?
+
+    @Option(help: "CPU threads per worker (default: cores divided by workers).")
+    var threads: Int?
+
+    @Option(help: "Require this bearer token (default: $WORKERBEE_API_KEY; none if unset).")
+    var apiKey: String?
+
+    @Option(help: "Most inputs in one request.")
+    var maxInputs: Int = 2048
+
+    @Option(help: "Largest request body, e.g. 16M.")
+    var maxBody: ByteCount = ByteCount(argument: "16M")!
+
+    @Option(help: "Most estimated tokens waiting in the queue before requests get 429.")
+    var maxQueuedTokens: Int = 262_144
+
+    @Option(help: "Seconds to finish requests in flight on shutdown.")
+    var drainTimeout: Double = 30
+
+    @Option(help: "Most memory each worker may allocate, e.g. 2G.")
+    var workerMemory: ByteCount?
+
+    func validate() throws {
+        if port < 0 || port > 65535 { throw ValidationError("--port must be between 0 and 65535") }
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if maxInputs < 1 { throw ValidationError("--max-inputs must be at least 1") }
+    }
+
+    func run() async throws {
+        let models = modelsDirectory(modelsDir)
+        let name = ModelDirectory.isPath(model) ? URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent : model
+        let pool = WorkerPool(
+            configuration: WorkerConfiguration(
+                models: .init(directory: models.url, embedding: model), engine: .init(memoryLimit: workerMemory?.bytes)),
+            processes: workers, threadsPerProcess: threads)
+        let server = EmbeddingServer(
+            pool: pool,
+            configuration: ServerConfiguration(
+                host: host, port: port, apiKey: apiKey ?? ProcessInfo.processInfo.environment["WORKERBEE_API_KEY"].flatMap { $0.isEmpty ? nil : $0 },
+                modelName: name, maxBodyBytes: maxBody.bytes, maxInputs: maxInputs, maxQueuedTokens: maxQueuedTokens,
+                drainTimeout: .milliseconds(Int64(drainTimeout * 1000))),
+            logger: Logger(label: "workerbee.server"))
+        try await server.run { port in
+            printError("workerbee serve: listening on http://\(host.contains(":") ? "[\(host)]" : host):\(port) (model \(name), \(pool.size) workers)")
+        }
+        printError("workerbee serve: stopped")
+    }
+}

@@ -1,0 +1,168 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+import WorkerBee
+import WorkerBeeServer
+import WorkerBeeTestSupport
+
+/// Loads on a real server over loopback, each bounded in count.
+@Suite(.serialized, .timeLimit(.minutes(10))) struct ServerLoadTests {
+    static func sentence(_ index: Int) -> String { "client \(index) asks about topic \(index * 7 % 23) and \(index % 5) more things" }
+
+    @Test func concurrentClientsEachGetTheirOwnVectors() async throws {
+        let server = try await ServerHarness.start()
+        defer { Task { await server.stop() } }
+        let expected = try await referenceVectors((0..<64).map(Self.sentence))
+        let replies = try await withThrowingTaskGroup(of: (Int, [Float]).self) { group in
+            for index in 0..<64 {
+                group.addTask {
+                    let reply = try await server.post("/v1/embeddings", json: ["input": Self.sentence(index), "model": "all-minilm-l6-v2"])
+                    #expect(reply.status == .ok)
+                    return (index, try reply.openAIVectors[0])
+                }
+            }
+            var replies: [Int: [Float]] = [:]
+            for try await (index, vector) in group { replies[index] = vector }
+            return replies
+        }
+        for index in 0..<64 { #expect(cosineSimilarity(try #require(replies[index]), expected[index]) > 0.99999, "client \(index)") }
+        // Concurrent requests were coalesced: fewer batches than requests.
+        let metrics = String(decoding: try await server.get("/metrics").body, as: UTF8.self)
+        let batches = metrics.split(separator: "\n").first { $0.hasPrefix("workerbee_batch_texts_count") }.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }
+        #expect(try #require(batches) < 64, "64 requests went out in \(batches ?? 0) batches")
+    }
+
+    @Test func aFloodBeyondTheQueueGets429AndTheServerStaysUp() async throws {
+        let server = try await ServerHarness.start({ $0.maxQueuedTokens = 400 }, workers: 1)
+        defer { Task { await server.stop() } }
+        let texts = (0..<100).map { "flood text \($0) " + String(repeating: "with padding words ", count: 10) }
+        let statuses = try await withThrowingTaskGroup(of: (HTTPResponseStatus, String?).self) { group in
+            for index in 0..<40 {
+                group.addTask {
+                    let reply = try await server.post("/v1/embeddings", json: ["input": Array(texts[(index % 10 * 10)..<(index % 10 * 10 + 10)])])
+                    return (reply.status, reply.headers["Retry-After"].first)
+                }
+            }
+            var statuses: [(HTTPResponseStatus, String?)] = []
+            for try await status in group { statuses.append(status) }
+            return statuses
+        }
+        let limited = statuses.filter { $0.0 == .tooManyRequests }
+        #expect(!limited.isEmpty, "some requests were refused with 429")
+        #expect(limited.allSatisfy { $0.1 == "1" }, "429 says when to retry")
+        #expect(statuses.allSatisfy { $0.0 == .ok || $0.0 == .tooManyRequests })
+        #expect(try await server.post("/v1/embeddings", json: ["input": "still here"]).status == .ok)
+    }
+
+    @Test func killingWorkersDuringLoadLosesNoRequest() async throws {
+        let server = try await ServerHarness.start()
+        defer { Task { await server.stop() } }
+        let expected = try await referenceVectors((0..<40).map(Self.sentence))
+        let load = Task {
+            try await withThrowingTaskGroup(of: (Int, HTTPResponseStatus, [Float]).self) { group in
+                for round in 0..<10 {
+                    for client in 0..<8 {
+                        let index = (round * 8 + client) % 40
+                        group.addTask {
+                            let reply = try await server.post("/v1/embeddings", json: ["input": [Self.sentence(index), Self.sentence((index + 1) % 40)]])
+                            return (index, reply.status, reply.status == .ok ? try reply.openAIVectors[0] : [])
+                        }
+                    }
+                }
+                var results: [(Int, HTTPResponseStatus, [Float])] = []
+                for try await result in group { results.append(result) }
+                return results
+            }
+        }
+        // Kill every worker each time one answers, 6 times over, while the load runs.
+        var events = await server.server.pool.workers[0].events().makeAsyncIterator()
+        for _ in 0..<6 {
+            guard await events.next(where: { $0.isAnswered }) != nil else { break }
+            for pid in await server.server.pool.pids() { kill(pid, SIGKILL) }
+        }
+        let results = try await load.value
+        #expect(results.count == 80)
+        for (index, status, vector) in results {
+            #expect(status == .ok)
+            #expect(cosineSimilarity(vector, expected[index]) > 0.99999, "request for text \(index)")
+        }
+        #expect(await server.server.pool.lossCount > 0)
+    }
+
+    @Test func sigtermDrainsTheRequestsInFlightAndExitsZero() async throws {
+        let sandbox = try WorkerSandbox()
+        defer { sandbox.remove() }
+        let port = try freeLoopbackPort()
+        let (started, announce) = AsyncStream<Int32>.makeStream()
+        let serve = Task {
+            try await ExternalProgram.run(try workerbeeExecutable, arguments: ["serve", "--port", "\(port)", "--workers", "2"], onStart: { announce.yield($0) })
+        }
+        var pids = started.makeAsyncIterator()
+        let pid = try #require(await pids.next())
+        // One connection per request, so that all 16 are in flight when the signal comes.
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)))
+        defer { Task { try? await client.shutdown() } }
+        func post(_ text: String) async throws -> (HTTPResponseStatus, Data) {
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/embeddings")
+            request.method = .POST
+            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: ["input": Array(repeating: text, count: 50)])))
+            let response = try await client.execute(request, timeout: .seconds(120))
+            return (response.status, Data(buffer: try await response.body.collect(upTo: 16 << 20)))
+        }
+        // Wait for the server to answer (it is ready once /ready says so).
+        var ready = false
+        for _ in 0..<1200 where !ready {
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/ready")
+            request.method = .GET
+            ready = (try? await client.execute(request, timeout: .seconds(5)).status) == .ok
+            if !ready { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(ready)
+        let (answered, signal) = AsyncStream<Void>.makeStream()
+        let load = Task {
+            try await withThrowingTaskGroup(of: (HTTPResponseStatus, Data).self) { group in
+                for index in 0..<16 {
+                    group.addTask {
+                        let reply = try await post(Self.sentence(index))
+                        signal.yield()
+                        return reply
+                    }
+                }
+                var replies: [(HTTPResponseStatus, Data)] = []
+                for try await reply in group { replies.append(reply) }
+                return replies
+            }
+        }
+        // SIGTERM once the first answer is back, with the rest in flight.
+        var first = answered.makeAsyncIterator()
+        _ = await first.next()
+        kill(pid, SIGTERM)
+        let replies = try await load.value
+        #expect(replies.count == 16)
+        for (status, body) in replies {
+            #expect(status == .ok, "a request in flight was finished, not cut")
+            let json = try JSONSerialization.jsonObject(with: body) as? [String: Any]
+            #expect((json?["data"] as? [Any])?.count == 50, "the body is complete")
+        }
+        let output = try await serve.value
+        #expect(output.status == .exited(0), "\(String(decoding: output.stderr, as: UTF8.self))")
+        #expect(String(decoding: output.stderr, as: UTF8.self).contains("stopped"))
+    }
+}
+
+/// A loopback port nothing listens on now (the system picks it; the test binds it right after).
+func freeLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+    guard bound == 0 else { throw POSIXError(.EADDRINUSE) }
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
