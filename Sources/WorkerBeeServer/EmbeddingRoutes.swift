@@ -236,7 +236,7 @@ struct EmbeddingRoutes: Sendable {
             let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
             let fileType = file["general.file_type"].flatMap { value -> String? in
                 guard case .uint32(let raw) = value else { return nil }
-                return GGUFFileType(rawValue: Int(raw)).map { "\($0)".uppercased() }
+                return GGUFFileType(rawValue: Int(raw)).map(\.name) ?? "type \(raw)"
             } ?? ""
             return AvailableModel(
                 name: name, size: (attributes?[.size] as? NSNumber)?.intValue ?? 0, modified: attributes?[.modificationDate] as? Date ?? Date(),

@@ -7,7 +7,7 @@ struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
         abstract: "List, import and inspect GGUF models.",
-        subcommands: [List.self, Import.self, Info.self, TinyVision.self]
+        subcommands: [List.self, Import.self, Info.self, TinyVision.self, TinyEmbedding.self]
     )
 
     struct List: ParsableCommand {
