@@ -127,12 +127,16 @@ public actor WorkerPool {
     }
 
     /// Embeds texts and reports the ones that crash the worker instead of throwing for them.
+    /// - Parameter spreadOverWorkers: cut a call smaller than a request into one piece per
+    ///   worker, so that one call uses them all (default). A caller that keeps every worker busy
+    ///   with calls of its own, as the server's batcher does, passes false: each call then runs
+    ///   on one worker and finishes sooner.
     /// - Throws: the errors of ``embedResult(_:model:normalize:)`` other than `.poisonInput`.
-    public func embedAllowingPoison(_ texts: [String], model: String? = nil, normalize: Bool = true) async throws -> PartialEmbedding {
+    public func embedAllowingPoison(_ texts: [String], model: String? = nil, normalize: Bool = true, spreadOverWorkers: Bool = true) async throws -> PartialEmbedding {
         let dimension = configuration.models.embeddingDimension ?? 0
         if texts.isEmpty { return PartialEmbedding(result: .empty(dimension: dimension), failures: []) }
         // Small calls are spread over the workers; larger ones go in request-sized pieces.
-        let spread = texts.count >= minimumTextsToSplit ? (texts.count + workers.count - 1) / workers.count : texts.count
+        let spread = spreadOverWorkers && texts.count >= minimumTextsToSplit ? (texts.count + workers.count - 1) / workers.count : texts.count
         enum Outcome: Sendable {
             case finished(EmbedJob.Piece, EmbedResult)
             case lost(EmbedJob.Piece, WorkerError)
@@ -222,25 +226,5 @@ public actor WorkerPool {
         inFlight[index] += 1
         defer { inFlight[index] -= 1 }
         return try await body(workers[index])
-    }
-
-    /// Contiguous ranges of similar total length (UTF-8 bytes), at most `parts` of them.
-    static func slices(of texts: [String], parts: Int) -> [Range<Int>] {
-        guard parts > 1, texts.count > 1 else { return [0..<texts.count] }
-        let lengths = texts.map { EmbedRequestLimit.cost(of: $0) }
-        let total = lengths.reduce(0, +)
-        var ranges: [Range<Int>] = []
-        var start = 0
-        var accumulated = 0
-        for (index, length) in lengths.enumerated() {
-            accumulated += length
-            let target = total * (ranges.count + 1) / parts
-            if accumulated >= target && ranges.count < parts - 1 && index + 1 < texts.count {
-                ranges.append(start..<(index + 1))
-                start = index + 1
-            }
-        }
-        ranges.append(start..<texts.count)
-        return ranges
     }
 }

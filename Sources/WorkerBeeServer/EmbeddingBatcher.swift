@@ -127,7 +127,8 @@ actor EmbeddingBatcher {
             Task {
                 let outcome: Result<PartialEmbedding, any Error>
                 do {
-                    outcome = .success(try await self.pool.embedAllowingPoison(texts, model: model, normalize: normalize))
+                    // One batch per worker at a time: each runs on its own worker and is done sooner.
+                    outcome = .success(try await self.pool.embedAllowingPoison(texts, model: model, normalize: normalize, spreadOverWorkers: false))
                 } catch {
                     outcome = .failure(error)
                 }

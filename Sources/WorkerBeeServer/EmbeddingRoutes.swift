@@ -15,6 +15,7 @@ struct EmbeddingRoutes: Sendable {
     let configuration: ServerConfiguration
     let metrics: ServerMetrics
     let readiness: Readiness
+    let catalog: ModelCatalog
 
     /// The header saying how many inputs were cut to fit the model's context.
     static let truncatedHeader = HTTPField.Name("X-Truncated-Inputs")!
@@ -67,7 +68,7 @@ struct EmbeddingRoutes: Sendable {
 
     /// `GET /v1/models`: the models that can embed, in OpenAI's list shape.
     func openAIModels() -> Response {
-        let data = availableModels().map { model -> [String: Any] in
+        let data = catalog.embeddingModels().map { model -> [String: Any] in
             ["id": model.name, "object": "model", "created": Int(model.modified.timeIntervalSince1970), "owned_by": "workerbee"]
         }
         return JSONResponse.make(["object": "list", "data": data])
@@ -118,7 +119,7 @@ struct EmbeddingRoutes: Sendable {
     /// `GET /api/tags`: the models that can embed, in Ollama's shape.
     func ollamaTags() -> Response {
         let formatter = ISO8601DateFormatter()
-        let models = availableModels().map { model -> [String: Any] in
+        let models = catalog.embeddingModels().map { model -> [String: Any] in
             [
                 "name": model.name, "model": model.name, "modified_at": formatter.string(from: model.modified), "size": model.size, "digest": "",
                 "details": ["format": "gguf", "family": model.architecture, "families": [model.architecture], "parameter_size": "", "quantization_level": model.fileType],
@@ -192,7 +193,7 @@ struct EmbeddingRoutes: Sendable {
         guard let name else { return nil }
         let bare = name.hasSuffix(":latest") ? String(name.dropLast(7)) : name
         if bare.isEmpty || bare == configuration.modelName { return nil }
-        guard !ModelDirectory.isPath(bare), availableModels().contains(where: { $0.name == bare }) else {
+        guard !ModelDirectory.isPath(bare), catalog.entry(named: bare) != nil else {
             throw APIError(.notFound, "the model \(name) does not exist; GET /v1/models lists the models", param: "model", code: "model_not_found")
         }
         return bare
@@ -214,33 +215,5 @@ struct EmbeddingRoutes: Sendable {
         let norm = head.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()
         if norm > 0 { head = head.map { Float(Double($0) / norm) } }
         return head
-    }
-
-    /// A model in the models folder that can embed.
-    struct AvailableModel {
-        let name: String
-        let size: Int
-        let modified: Date
-        let architecture: String
-        let fileType: String
-    }
-
-    /// The models in the models folder whose GGUF declares a pooling type (so they embed).
-    func availableModels() -> [AvailableModel] {
-        let folder = ModelDirectory(url: pool.configuration.models.directory)
-        return folder.modelNames().compactMap { name in
-            let url = folder.resolve(name)
-            guard let file = try? GGUFFile(contentsOf: url), let architecture = file.architecture, architecture != "clip",
-                file["\(architecture).pooling_type"] != nil
-            else { return nil }
-            let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
-            let fileType = file["general.file_type"].flatMap { value -> String? in
-                guard case .uint32(let raw) = value else { return nil }
-                return GGUFFileType(rawValue: Int(raw)).map(\.name) ?? "type \(raw)"
-            } ?? ""
-            return AvailableModel(
-                name: name, size: (attributes?[.size] as? NSNumber)?.intValue ?? 0, modified: attributes?[.modificationDate] as? Date ?? Date(),
-                architecture: architecture, fileType: fileType)
-        }
     }
 }

@@ -6,6 +6,7 @@ import ServiceLifecycle
 import Synchronization
 import UnixSignals
 import WorkerBee
+import WorkerBeeWire
 
 /// `workerbee serve`: OpenAI- and Ollama-compatible embedding routes over a ``WorkerPool``.
 ///
@@ -37,7 +38,9 @@ public final class EmbeddingServer: Sendable {
     /// - Throws: when the server cannot bind or a service fails.
     public func run(gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint], onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let batcher = EmbeddingBatcher(pool: pool, configuration: configuration, metrics: metrics)
-        let routes = EmbeddingRoutes(pool: pool, batcher: batcher, configuration: configuration, metrics: metrics, readiness: readiness)
+        let routes = EmbeddingRoutes(
+            pool: pool, batcher: batcher, configuration: configuration, metrics: metrics, readiness: readiness,
+            catalog: ModelCatalog(folder: ModelDirectory(url: pool.configuration.models.directory)))
         let router = Router()
         router.add(middleware: AccessMiddleware(apiKey: configuration.apiKey, metrics: metrics, logger: logger))
         let limit = configuration.maxBodyBytes

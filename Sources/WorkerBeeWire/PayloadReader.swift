@@ -1,3 +1,5 @@
+import BinaryCoding
+
 /// Reads a message payload in place and turns any overrun or leftover into a ``WireError``.
 struct PayloadReader {
     private let bytes: ArraySlice<UInt8>
@@ -65,6 +67,21 @@ struct PayloadReader {
         }
     }
 
+    /// Lists of token ids: a u32 count of lists, then each as a u32 count and its i32 ids.
+    mutating func tokenLists() throws(WireError) -> [[Int32]] {
+        let count = try self.count(minimumBytesEach: 4)
+        var lists: [[Int32]] = []
+        lists.reserveCapacity(count)
+        for _ in 0..<count {
+            let length = try self.count(minimumBytesEach: 4)
+            var list: [Int32] = []
+            list.reserveCapacity(length)
+            for _ in 0..<length { list.append(try integer()) }
+            lists.append(list)
+        }
+        return lists
+    }
+
     /// Reads a u32 element count and checks it against the bytes left.
     mutating func count(minimumBytesEach: Int) throws(WireError) -> Int {
         let count = Int(try integer() as UInt32)
@@ -72,5 +89,16 @@ struct PayloadReader {
             throw WireError(.malformed, "a count of \(count) exceeds the \(remaining) bytes left")
         }
         return count
+    }
+}
+
+extension ByteWriter {
+    /// Writes lists of token ids as ``PayloadReader/tokenLists()`` reads them.
+    mutating func append(tokenLists lists: [[Int32]]) {
+        append(UInt32(lists.count))
+        for list in lists {
+            append(UInt32(list.count))
+            for token in list { append(token) }
+        }
     }
 }

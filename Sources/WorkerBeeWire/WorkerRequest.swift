@@ -48,11 +48,7 @@ public enum WorkerRequest: Sendable, Equatable {
             kind = .embedTokens
             out.appendString(model, lengthType: UInt32.self)
             out.append(normalize)
-            out.append(UInt32(tokens.count))
-            for sequence in tokens {
-                out.append(UInt32(sequence.count))
-                for token in sequence { out.append(token) }
-            }
+            out.append(tokenLists: tokens)
         case .tokenize(let model, let texts):
             kind = .tokenize
             out.appendString(model, lengthType: UInt32.self)
@@ -98,17 +94,7 @@ public enum WorkerRequest: Sendable, Equatable {
             case .embedTokens:
                 let model = try reader.string()
                 let normalize = try reader.bool()
-                let count = try reader.count(minimumBytesEach: 4)
-                var tokens: [[Int32]] = []
-                tokens.reserveCapacity(count)
-                for _ in 0..<count {
-                    let length = try reader.count(minimumBytesEach: 4)
-                    var sequence: [Int32] = []
-                    sequence.reserveCapacity(length)
-                    for _ in 0..<length { sequence.append(try reader.integer()) }
-                    tokens.append(sequence)
-                }
-                return .embedTokens(model: model, normalize: normalize, tokens: tokens)
+                return .embedTokens(model: model, normalize: normalize, tokens: try reader.tokenLists())
             case .tokenize:
                 let model = try reader.string()
                 let count = try reader.count(minimumBytesEach: 4)

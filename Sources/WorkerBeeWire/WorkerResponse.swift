@@ -48,11 +48,7 @@ public enum WorkerResponse: Sendable, Equatable {
             kind = .loaded
         case .tokens(let tokens):
             kind = .tokens
-            out.append(UInt32(tokens.count))
-            for sequence in tokens {
-                out.append(UInt32(sequence.count))
-                for token in sequence { out.append(token) }
-            }
+            out.append(tokenLists: tokens)
         case .failure(let failure):
             kind = .failure
             out.appendString(failure.code.name, lengthType: UInt32.self)
@@ -96,17 +92,7 @@ public enum WorkerResponse: Sendable, Equatable {
             case .loaded:
                 return .loaded
             case .tokens:
-                let count = try reader.count(minimumBytesEach: 4)
-                var tokens: [[Int32]] = []
-                tokens.reserveCapacity(count)
-                for _ in 0..<count {
-                    let length = try reader.count(minimumBytesEach: 4)
-                    var sequence: [Int32] = []
-                    sequence.reserveCapacity(length)
-                    for _ in 0..<length { sequence.append(try reader.integer()) }
-                    tokens.append(sequence)
-                }
-                return .tokens(tokens)
+                return .tokens(try reader.tokenLists())
             case .failure:
                 return .failure(WorkerFailure(code: FailureCode(try reader.string()), message: try reader.string()))
             }

@@ -6,17 +6,6 @@ import WorkerBeeWire
 @testable import WorkerBee
 
 @Suite(.serialized) struct WorkerPoolTests {
-    @Test func slicesAreContiguousCoverEverythingAndAreBalanced() {
-        let texts = (0..<100).map { String(repeating: "x", count: $0 % 7 == 0 ? 200 : 20) }
-        let slices = WorkerPool.slices(of: texts, parts: 3)
-        #expect(slices.count == 3)
-        #expect(slices.first?.lowerBound == 0 && slices.last?.upperBound == 100)
-        for (a, b) in zip(slices, slices.dropFirst()) { #expect(a.upperBound == b.lowerBound) }
-        let sizes = slices.map { texts[$0].reduce(0) { $0 + $1.utf8.count } }
-        #expect(sizes.max()! < sizes.min()! * 2)
-        #expect(WorkerPool.slices(of: ["one"], parts: 4) == [0..<1])
-    }
-
     @Test func poolEmbedsAcrossWorkersInInputOrder() async throws {
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }

@@ -10,6 +10,8 @@ import WorkerBeeTestSupport
         .vision(VisionRequest(model: "m", projector: "/p/mmproj.gguf", prompt: "read", image: [0x89, 0x50, 0x4E, 0x47], maxTokens: 77)),
         .loadModel(kind: .vision, model: "qwen"),
         .loadModel(kind: .embedding, model: ""),
+        .embedTokens(model: "m", normalize: true, tokens: [[101, 7, 102], [101, 102]]),
+        .tokenize(model: "", texts: ["one", "two words"]),
         .cancel,
         .shutdown,
     ]
@@ -20,6 +22,7 @@ import WorkerBeeTestSupport
         .embeddings(EmbedResult(dimension: 0, values: [], tokenCounts: [], truncated: [])),
         .text(VisionResult(text: "# Title\n| a | b |", promptTokens: 300, generatedTokens: 12)),
         .loaded,
+        .tokens([[101, 2023, 102], []]),
         .failure(WorkerFailure(code: .modelNotFound, message: "model file /x.gguf does not exist")),
         .failure(WorkerFailure(code: FailureCode("aCodeFromANewerWorker"), message: "unknown codes keep their name")),
     ]
