@@ -141,6 +141,10 @@ actor EmbeddingBatcher {
     private func nextBatch() -> (model: String, normalize: Bool, slices: [Slice], texts: [String])? {
         waiting.removeAll { jobs[$0] == nil || jobs[$0]!.unsent.isEmpty }
         guard let first = waiting.first, let head = jobs[first] else { return nil }
+        // Share what is queued among the free workers, so that one worker does not take it all
+        // while another idles: the batch is at most queued / free workers (and the cap).
+        let freeWorkers = max(1, pool.size - inFlight)
+        let cap = max(1, min(configuration.batchTexts, (queuedTexts + freeWorkers - 1) / freeWorkers))
         var slices: [Slice] = []
         var texts: [String] = []
         var tokens = 0
@@ -149,7 +153,7 @@ actor EmbeddingBatcher {
             var end = job.unsent.lowerBound
             while end < job.unsent.upperBound {
                 let cost = ServerConfiguration.estimatedTokens(job.texts[end])
-                if !texts.isEmpty && (texts.count >= configuration.batchTexts || tokens + cost > configuration.batchTokens) { break }
+                if !texts.isEmpty && (texts.count >= cap || tokens + cost > configuration.batchTokens) { break }
                 texts.append(job.texts[end])
                 tokens += cost
                 end += 1
@@ -160,7 +164,7 @@ actor EmbeddingBatcher {
                 job.unsent = end..<job.unsent.upperBound
                 jobs[id] = job
             }
-            if texts.count >= configuration.batchTexts || tokens >= configuration.batchTokens { break }
+            if texts.count >= cap || tokens >= configuration.batchTokens { break }
         }
         queuedTokens -= tokens
         queuedTexts -= texts.count

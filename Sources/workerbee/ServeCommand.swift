@@ -47,6 +47,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Most estimated tokens waiting in the queue before requests get 429.")
     var maxQueuedTokens: Int = 262_144
 
+    @Option(help: "Most texts in one batch sent to a worker (smaller batches: lower latency, less throughput).")
+    var batchTexts: Int = 16
+
     @Option(help: "Seconds to finish requests in flight on shutdown.")
     var drainTimeout: Double = 30
 
@@ -58,6 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if maxInputs < 1 { throw ValidationError("--max-inputs must be at least 1") }
+        if batchTexts < 1 { throw ValidationError("--batch-texts must be at least 1") }
     }
 
     func run() async throws {
@@ -71,7 +75,7 @@ struct ServeCommand: AsyncParsableCommand {
             pool: pool,
             configuration: ServerConfiguration(
                 host: host, port: port, apiKey: apiKey ?? ProcessInfo.processInfo.environment["WORKERBEE_API_KEY"].flatMap { $0.isEmpty ? nil : $0 },
-                modelName: name, maxBodyBytes: maxBody.bytes, maxInputs: maxInputs, maxQueuedTokens: maxQueuedTokens,
+                modelName: name, maxBodyBytes: maxBody.bytes, maxInputs: maxInputs, maxQueuedTokens: maxQueuedTokens, batchTexts: batchTexts,
                 drainTimeout: .milliseconds(Int64(drainTimeout * 1000))),
             logger: Logger(label: "workerbee.server"))
         try await server.run { port in
