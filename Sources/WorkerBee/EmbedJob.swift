@@ -1,3 +1,4 @@
+import Foundation
 import WorkerBeeWire
 
 /// The bookkeeping of one pool embed call: which texts are still to send, which came back, and
@@ -9,11 +10,18 @@ import WorkerBeeWire
 /// crashes the worker is cornered in about log2(n) losses; a single text lost twice is
 /// declared poison and reported, and every other text still gets its vector.
 struct EmbedJob {
-    /// A contiguous run of texts to send, and how many workers it has lost so far.
+    /// A contiguous run of texts to send, and how many workers it has lost so far: by a crash
+    /// of the worker's own (or a timeout), and by a SIGKILL from outside (a person, the OOM
+    /// killer), which says little about the text and so takes many more to condemn it.
     struct Piece: Sendable {
         let range: Range<Int>
         let losses: Int
+        var killedFromOutside = 0
     }
+
+    /// SIGKILLs from outside after which a single text is declared poison anyway (a text that
+    /// makes the worker run out of memory draws the OOM killer every time).
+    static let outsideKillsForPoison = 8
 
     let texts: [String]
     let limit: EmbedRequestLimit
@@ -55,8 +63,10 @@ struct EmbedJob {
             let middle = piece.range.lowerBound + piece.range.count / 2
             again.append(Piece(range: piece.range.lowerBound..<middle, losses: 0))
             again.append(Piece(range: middle..<piece.range.upperBound, losses: 0))
+        } else if error.code == .crashed, error.exitStatus == .signaled(SIGKILL), piece.killedFromOutside + 1 < Self.outsideKillsForPoison {
+            again.append(Piece(range: piece.range, losses: piece.losses, killedFromOutside: piece.killedFromOutside + 1))
         } else if piece.losses == 0 {
-            again.append(Piece(range: piece.range, losses: 1))
+            again.append(Piece(range: piece.range, losses: 1, killedFromOutside: piece.killedFromOutside))
         } else {
             let index = piece.range.lowerBound
             failures.append((index, WorkerError(

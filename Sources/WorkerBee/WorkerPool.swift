@@ -152,7 +152,8 @@ public actor WorkerPool {
                 group.addTask {
                     do {
                         let result = try await self.withWorker {
-                            try await $0.embedRequest(part, model: model, normalize: normalize, retryOnLoss: false, freshWorker: piece.losses > 0)
+                            try await $0.embedRequest(
+                                part, model: model, normalize: normalize, retryOnLoss: false, freshWorker: piece.losses > 0 || piece.killedFromOutside > 0)
                         }
                         return .finished(piece, result)
                     } catch let error as WorkerError where [.crashed, .protocolViolation, .timedOut].contains(error.code) {

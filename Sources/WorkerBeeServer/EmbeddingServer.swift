@@ -86,6 +86,20 @@ public final class EmbeddingServer: Sendable {
 }
 
 extension EmbeddingServer {
+    /// Waits until the server is ready to embed (returns nil) or its model cannot be used
+    /// (returns why); the readiness `/ready` reports, as an event.
+    public func waitUntilReadyOrBroken() async -> String? {
+        for await state in readiness.changes() {
+            switch state {
+            case .ready: return nil
+            case .broken(let reason): return reason
+            case .draining: return "the server is shutting down"
+            case .starting: continue
+            }
+        }
+        return "the server stopped"
+    }
+
     /// Starts a graceful shutdown, as SIGTERM does: readiness turns to draining, requests in
     /// flight finish, the workers stop, and ``run(gracefulShutdownSignals:onListening:)`` returns.
     public func shutdown() async {

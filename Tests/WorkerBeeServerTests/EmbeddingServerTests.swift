@@ -178,11 +178,9 @@ import WorkerBeeTestSupport
     @Test func aModelThatCannotBeLoadedMakesReady503WithTheReason() async throws {
         let server = try await ServerHarness.start(waitForReady: false, workerConfiguration: { $0.models.embedding = "/nonexistent/model.gguf" })
         defer { Task { await server.stop() } }
-        var reply = try await server.get("/ready")
-        for _ in 0..<600 where !String(decoding: reply.body, as: UTF8.self).contains("cannot be used") {
-            try await Task.sleep(for: .milliseconds(50))
-            reply = try await server.get("/ready")
-        }
+        let problem = await server.server.waitUntilReadyOrBroken()
+        #expect(problem?.contains("does not exist") == true)
+        let reply = try await server.get("/ready")
         #expect(reply.status == .serviceUnavailable)
         #expect((try reply.json["reason"] as? String)?.contains("does not exist") == true, "\(String(decoding: reply.body, as: UTF8.self))")
         let refused = try await server.post("/v1/embeddings", json: ["input": "x"])

@@ -37,13 +37,12 @@ struct ServerHarness {
         return harness
     }
 
-    /// Waits for `/ready` to answer 200 (the workers have loaded the model).
+    /// Waits for the server to report ready (the workers have loaded the model), and checks
+    /// that `/ready` says so.
     func waitUntilReady() async throws {
-        for _ in 0..<600 {
-            if try await get("/ready").status == .ok { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        Issue.record("the server never became ready")
+        let problem = await server.waitUntilReadyOrBroken()
+        #expect(problem == nil, "the server is not ready: \(problem ?? "")")
+        #expect(try await get("/ready").status == .ok)
     }
 
     /// Stops the server (graceful shutdown) and removes the sandbox.
