@@ -10,11 +10,13 @@ import WorkerBeeWire
 /// Runs llama.cpp in a supervised child process and talks to it.
 ///
 /// The worker starts lazily with the first request. Requests from concurrent callers are served
-/// one at a time, in arrival order, without blocking threads. If the worker dies while it holds
-/// a request (a crash, `abort()` in ggml, a kill, a broken frame), it is restarted and the
-/// request is retried once; a second loss fails with an error carrying the exit status and the
-/// end of the worker log. A request that times out kills the worker, since it is presumed
-/// wedged; the next request starts a fresh one. An answer is only ever delivered to the request
+/// one at a time, in arrival order, without blocking threads. Embed calls of any size are cut
+/// into bounded requests (``WorkerConfiguration/requestLimit``), each with its own timeout. If the
+/// worker is lost while it holds a request (a crash, `abort()` in ggml, a kill, a broken frame,
+/// or a timeout, which kills it as wedged), it is restarted and the request is sent once more; a
+/// second loss fails with an error that leads with ggml's own reason, then the exit status, then
+/// the end of the worker log. A model that crashes llama.cpp while loading is remembered and
+/// refused at once next time (`.modelCrashed`). An answer is only ever delivered to the request
 /// whose id it carries. Cancelling the calling task cancels the request in the worker (through
 /// llama.cpp's abort callback) and the caller gets `CancellationError`.
 ///
