@@ -82,3 +82,53 @@ int wb_pidfd_open(pid_t pid) {
     return -1;
 #endif
 }
+
+#if defined(__linux__)
+#include <sys/epoll.h>
+#endif
+
+int wb_epoll_create(void) {
+#if defined(__linux__)
+    return epoll_create1(EPOLL_CLOEXEC);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int wb_epoll_add(int epfd, int fd) {
+#if defined(__linux__)
+    struct epoll_event event = {0};
+    event.events = EPOLLIN;
+    event.data.fd = fd;
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event);
+#else
+    (void)epfd; (void)fd;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int wb_epoll_remove(int epfd, int fd) {
+#if defined(__linux__)
+    struct epoll_event event = {0};
+    return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &event);
+#else
+    (void)epfd; (void)fd;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int wb_epoll_wait_one(int epfd) {
+#if defined(__linux__)
+    struct epoll_event event;
+    int count = epoll_wait(epfd, &event, 1, -1);
+    if (count <= 0) return -1;
+    return event.data.fd;
+#else
+    (void)epfd;
+    errno = ENOSYS;
+    return -1;
+#endif
+}

@@ -6,8 +6,12 @@ import WorkerBeeWire
 
 /// The host's side of one running worker: frames in and out over its pipes.
 ///
-/// Reads run on a `DispatchIO` channel (no thread waits on the pipe) and are decoded in place:
-/// the bytes of a frame are copied once, from the pipe's buffers into the decoder. The
+/// A thread of the connection's own reads the worker's output with blocking `read(2)` and
+/// decodes frames in place (the bytes of a frame are copied once, from the pipe into the
+/// decoder); writes run on a serial queue of the connection's own. No cooperative thread ever
+/// waits on a pipe, and no pipe is registered with libdispatch's event loop: on Linux, tearing
+/// down a dispatch read source on a pipe races the descriptor's close and now and then crashed the
+/// host inside `_dispatch_event_loop_drain` when many workers came and went. The
 /// connection expects one answer at a time: the caller names the request id it is waiting for
 /// *before* sending, and a frame carrying any other id is discarded and logged, so a late answer
 /// can never reach the wrong caller. End of stream or a protocol violation ends the connection
@@ -35,23 +39,24 @@ final class ChildConnection: Sendable {
 
     let process: ChildProcess
     private let logger: Logger
-    private let queue = DispatchQueue(label: "workerbee.connection")
-    private let readChannel: DispatchIO
-    private let writeChannel: DispatchIO
+    private let writes = DispatchQueue(label: "workerbee.connection.writes")
+    private let requestFD: Int32
+    private let writeClosed = Atomic(false)
     private let state = Mutex(State())
 
-    /// Takes over the host's ends of a worker's pipes; they are closed with the connection.
+    /// Takes over the host's ends of a worker's pipes. The response pipe is read until the
+    /// worker's output ends (at its exit at the latest) and then closed; the request pipe is
+    /// closed by ``close()``.
     init(process: ChildProcess, requestFD: Int32, responseFD: Int32, logger: Logger) {
         self.process = process
         self.logger = logger
-        readChannel = DispatchIO(type: .stream, fileDescriptor: responseFD, queue: queue) { _ in closeDescriptor(responseFD) }
-        writeChannel = DispatchIO(type: .stream, fileDescriptor: requestFD, queue: queue) { _ in closeDescriptor(requestFD) }
-        readChannel.setLimit(lowWater: 1)
-        readChannel.read(offset: 0, length: Int.max, queue: queue) { [weak self] done, data, _ in
-            guard let self else { return }
-            if let data, !data.isEmpty { self.consume(data) }
-            if done { self.end(.endOfStream) }
+        self.requestFD = requestFD
+        let reader = Thread { [self] in
+            readUntilEnd(responseFD)
+            closeDescriptor(responseFD)
         }
+        reader.name = "workerbee-read-\(process.pid)"
+        reader.start()
     }
 
     /// Whether the stream has ended.
@@ -60,10 +65,13 @@ final class ChildConnection: Sendable {
     /// The largest frame received so far, in bytes (length field included).
     var largestFrameReceived: Int { state.withLock { $0.largestFrame } }
 
-    /// Closes both pipes.
+    /// Closes the request pipe, after any write already queued. (The response pipe is closed by
+    /// its reader when the worker's output ends; callers close the connection once the worker has
+    /// exited.)
     func close() {
-        readChannel.close(flags: .stop)
-        writeChannel.close(flags: .stop)
+        guard !writeClosed.exchange(true, ordering: .relaxed) else { return }
+        let fd = requestFD
+        writes.async { closeDescriptor(fd) }
     }
 
     /// Waits for the worker's hello.
@@ -90,15 +98,13 @@ final class ChildConnection: Sendable {
     /// Writes a frame; resolves once the bytes are in the pipe.
     /// - Throws: ``Closed`` if the worker is gone.
     func send(_ frame: Frame) async throws {
-        let data = frame.encoded().withUnsafeBytes { DispatchData(bytes: $0) }
+        let bytes = frame.encoded()
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let resumed = Atomic(false)
-            writeChannel.write(offset: 0, data: data, queue: queue) { done, _, error in
-                guard done, !resumed.exchange(true, ordering: .relaxed) else { return }
-                if error != 0 {
-                    continuation.resume(throwing: Closed())
-                } else {
+            writes.async { [self] in
+                if writeAll(bytes) {
                     continuation.resume()
+                } else {
+                    continuation.resume(throwing: Closed())
                 }
             }
         }
@@ -106,8 +112,40 @@ final class ChildConnection: Sendable {
 
     /// Sends a frame without waiting (used for cancels from a cancellation handler).
     func sendDetached(_ frame: Frame) {
-        let data = frame.encoded().withUnsafeBytes { DispatchData(bytes: $0) }
-        writeChannel.write(offset: 0, data: data, queue: queue) { _, _, _ in }
+        let bytes = frame.encoded()
+        writes.async { [self] in _ = writeAll(bytes) }
+    }
+
+    /// Writes every byte to the request pipe (on the write queue); false if the pipe is closed or
+    /// the worker is gone (SIGPIPE is ignored by the host, so that is `EPIPE`, not a signal).
+    private func writeAll(_ bytes: [UInt8]) -> Bool {
+        guard !writeClosed.load(ordering: .relaxed) else { return false }
+        return bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Foundation.write(requestFD, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                offset += written
+            }
+            return true
+        }
+    }
+
+    /// The reader thread's loop: blocking reads until end of stream, an error or a violation.
+    private func readUntilEnd(_ fd: Int32) {
+        let capacity = 64 << 10
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
+        defer { buffer.deallocate() }
+        while !isClosed {
+            let count = Foundation.read(fd, buffer.baseAddress!, capacity)
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            consume(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+        }
+        end(.endOfStream)
     }
 
     /// Waits for the answer to the expected id.
@@ -131,11 +169,11 @@ final class ChildConnection: Sendable {
         deliver(id: id, .failure(error))
     }
 
-    private func consume(_ data: DispatchData) {
+    private func consume(_ bytes: UnsafeRawBufferPointer) {
         var frames: [Frame] = []
         var violation: WireError?
         state.withLock { state in
-            data.regions.forEach { region in region.withUnsafeBytes { state.decoder.append($0) } }
+            state.decoder.append(bytes)
             do throws(WireError) {
                 while let frame = try state.decoder.next() {
                     state.largestFrame = max(state.largestFrame, 4 + Frame.headerSize + frame.payload.count)
@@ -219,6 +257,7 @@ final class ChildConnection: Sendable {
     }
 }
 
+/// Closes a descriptor (a free function: inside the connection, `close` is its own method).
 private func closeDescriptor(_ fd: Int32) {
     _ = close(fd)
 }

@@ -1,15 +1,13 @@
 import CWorkerBeeSystem
-import Dispatch
 import Foundation
 import Synchronization
 
 /// A process the host spawned (a worker, or a helper program such as `pdftoppm`): its pid, and
 /// its exit as an event.
 ///
-/// The exit is observed as an event, not by polling: on Linux a pidfd (readable when the child
-/// exits) watched by a dispatch source, which Dispatch serves from epoll; on macOS a kqueue
-/// process source. The child is reaped exactly once, by that event (no zombies), and a signal is
-/// never sent to a reaped pid, so a recycled pid is never hit.
+/// The exit is observed as an event, not by polling (``ChildExitWatcher``: a pidfd in epoll on
+/// Linux). The child is reaped exactly once (no zombies), and a signal is never sent to a reaped
+/// pid, so a recycled pid is never hit.
 final class ChildProcess: Sendable {
     /// The child's pid.
     let pid: pid_t
@@ -19,16 +17,8 @@ final class ChildProcess: Sendable {
         var waiters: [UInt64: CheckedContinuation<ExitStatus?, Never>] = [:]
         var nextWaiter: UInt64 = 0
         var abandoned: Set<UInt64> = []
-        var source: ExitSource?
-    }
-
-    /// The dispatch source watching for the exit. Dispatch sources are thread-safe objects;
-    /// the box only tells the compiler so.
-    private struct ExitSource: @unchecked Sendable {
-        let source: any DispatchSourceProtocol
     }
     private let state = Mutex(State())
-    private static let queue = DispatchQueue(label: "workerbee.child-exits")
 
     private init(pid: pid_t) {
         self.pid = pid
@@ -55,7 +45,7 @@ final class ChildProcess: Sendable {
             return .success(ChildProcess(pid: pid))
         }
         let child = try result.get()
-        child.watchExit()
+        ChildExitWatcher.shared.watch(child)
         return child
     }
 
@@ -89,35 +79,10 @@ final class ChildProcess: Sendable {
         WorkerError(.spawnFailed, "\(call) failed: \(String(cString: strerror(errno)))")
     }
 
-    /// Starts the event source that reaps the child when it exits.
-    private func watchExit() {
-        let source: any DispatchSourceProtocol
-        #if os(Linux)
-        let pidfd = wb_pidfd_open(pid)
-        if pidfd >= 0 {
-            let read = DispatchSource.makeReadSource(fileDescriptor: pidfd, queue: Self.queue)
-            read.setCancelHandler { close(pidfd) }
-            source = read
-        } else {
-            // Kernels before 5.3 have no pidfd: fall back to a 20 ms reaping timer.
-            let timer = DispatchSource.makeTimerSource(queue: Self.queue)
-            timer.schedule(deadline: .now(), repeating: .milliseconds(20))
-            source = timer
-        }
-        #else
-        source = DispatchSource.makeProcessSource(identifier: pid, eventMask: .exit, queue: Self.queue)
-        #endif
-        // The handler keeps the process object alive until the child is reaped, even if every
-        // owner has let go of it, so no child is ever left a zombie.
-        source.setEventHandler { self.reap() }
-        state.withLock { $0.source = ExitSource(source: source) }
-        source.resume()
-    }
-
     /// Collects the exit status if the child has ended, and wakes everyone waiting for it.
-    private func reap() {
-        let (status, waiters, source): (ExitStatus?, [CheckedContinuation<ExitStatus?, Never>], ExitSource?) = state.withLock { state in
-            guard state.status == nil else { return (nil, [], nil) }
+    func reap() {
+        let (status, waiters): (ExitStatus?, [CheckedContinuation<ExitStatus?, Never>]) = state.withLock { state in
+            guard state.status == nil else { return (nil, []) }
             var raw: Int32 = 0
             let rc = waitpid(pid, &raw, WNOHANG)
             if rc == pid {
@@ -125,16 +90,13 @@ final class ChildProcess: Sendable {
             } else if rc < 0 && errno == ECHILD {
                 state.status = .exited(-1)  // reaped elsewhere; should not happen
             } else {
-                return (nil, [], nil)
+                return (nil, [])
             }
             let waiters = Array(state.waiters.values)
             state.waiters.removeAll()
-            let source = state.source
-            state.source = nil
-            return (state.status, waiters, source)
+            return (state.status, waiters)
         }
         guard let status else { return }
-        source?.source.cancel()
         for waiter in waiters { waiter.resume(returning: status) }
     }
 

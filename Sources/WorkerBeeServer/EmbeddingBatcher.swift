@@ -132,7 +132,7 @@ actor EmbeddingBatcher {
                 } catch {
                     outcome = .failure(error)
                 }
-                await self.finish(slices, outcome)
+                self.finish(slices, outcome)
             }
         }
     }

@@ -21,4 +21,21 @@ int wb_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[
 /// kernel or platform has none.
 int wb_pidfd_open(pid_t pid);
 
+/// Creates an epoll instance, close-on-exec (Linux). Returns -1 with errno set elsewhere.
+int wb_epoll_create(void);
+
+/// Watches `fd` for readability in `epfd`, with `fd` itself as the event's key.
+/// Returns 0, or -1 with errno set.
+int wb_epoll_add(int epfd, int fd);
+
+/// Stops watching `fd`. Call it before closing `fd`: closing alone leaves the registration in
+/// place while any other process still holds a copy of the descriptor (a child being spawned
+/// holds copies of every descriptor until it execs), and its stale events would name a
+/// descriptor number that may by then belong to something else. Returns 0, or -1 with errno set.
+int wb_epoll_remove(int epfd, int fd);
+
+/// Blocks until one watched descriptor is ready and returns it (it stays watched until
+/// `wb_epoll_remove`). Returns -1 with errno set (EINTR included).
+int wb_epoll_wait_one(int epfd);
+
 #endif
