@@ -20,6 +20,9 @@ struct BenchEmbed: AsyncParsableCommand {
 
     @OptionGroup var embedding: EmbeddingOptions
 
+    @Option(help: "Texts per worker request, at most 512 (the pool splits larger calls anyway).")
+    var batchSize: Int = 256
+
     @Option(help: "Tokens per llama.cpp micro-batch.")
     var batchTokens: Int?
 
@@ -36,6 +39,7 @@ struct BenchEmbed: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if repeats < 1 || count < 1 { throw ValidationError("--repeats and --count must be at least 1") }
     }
 
@@ -46,7 +50,7 @@ struct BenchEmbed: AsyncParsableCommand {
         } else {
             texts = BenchCorpus.texts(shape, count: count)
         }
-        let perRequest = oneTextPerRequest ? 1 : embedding.batchSize
+        let perRequest = oneTextPerRequest ? 1 : batchSize
         let batches = stride(from: 0, to: texts.count, by: perRequest).map { Array(texts[$0..<min($0 + perRequest, texts.count)]) }
         let models = modelsDirectory(embedding.modelsDir)
         let model = embedding.model

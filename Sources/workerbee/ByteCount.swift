@@ -20,4 +20,12 @@ struct ByteCount: ExpressibleByArgument, Sendable {
         guard let value = Double(digits), value > 0 else { return nil }
         bytes = Int(value * Double(scale))
     }
+
+    /// The size as it would be typed: `16M`, `2G`, `512K`, or bytes.
+    var defaultValueDescription: String {
+        for (unit, scale) in [("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)] where bytes % scale == 0 {
+            return "\(bytes / scale)\(unit)"
+        }
+        return "\(bytes)"
+    }
 }

@@ -47,6 +47,9 @@ struct EmbedCommand: AsyncParsableCommand {
 
     @OptionGroup var embedding: EmbeddingOptions
 
+    @Option(help: "Texts per worker request, at most 512 (the pool splits larger calls anyway).")
+    var batchSize: Int = 256
+
     @Option(help: "When a text crashes the worker every time: fail (stop, naming the text) or skip (write {\"index\": i, \"error\": ...} for it and go on).")
     var onError: PoisonPolicy = .fail
 
@@ -61,6 +64,7 @@ struct EmbedCommand: AsyncParsableCommand {
 
     func validate() throws {
         if !texts.isEmpty && input != nil { throw ValidationError("give texts as arguments or with --input, not both") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if resume && output == nil { throw ValidationError("--resume needs --output FILE (the file to continue)") }
     }
 
@@ -89,7 +93,7 @@ struct EmbedCommand: AsyncParsableCommand {
             } else {
                 var configuration = WorkerConfiguration(
                     models: .init(directory: models.url, embedding: embedding.model), engine: .init(memoryLimit: embedding.workerMemory?.bytes))
-                configuration.requestLimit.texts = min(embedding.batchSize, configuration.requestLimit.texts)
+                configuration.requestLimit.texts = min(batchSize, configuration.requestLimit.texts)
                 let pool = WorkerPool(configuration: configuration, processes: embedding.workers, threadsPerProcess: embedding.threads)
                 defer { Task { await pool.stop() } }
                 let pending = PendingFields()
@@ -140,7 +144,7 @@ struct EmbedCommand: AsyncParsableCommand {
         }
         for try await item in items.dropFirst(skip) {
             batch.append(item)
-            if batch.count == embedding.batchSize {
+            if batch.count == batchSize {
                 try flush(batch, output: &output, written: &written)
                 batch.removeAll(keepingCapacity: true)
             }

@@ -23,17 +23,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on (0 picks a free one and prints it).")
     var port: Int = 8080
 
-    @Option(name: .shortAndLong, help: "Embedding model: a name in the models folder, or a path to a .gguf file.")
-    var model: String = ModelDirectory.defaultEmbeddingModel
-
-    @Option(help: "Models folder (default: $WORKERBEE_HOME/models).")
-    var modelsDir: String?
-
-    @Option(help: "Worker processes (default: one per core).")
-    var workers: Int?
-
-    @Option(help: "CPU threads per worker (default: cores divided by workers).")
-    var threads: Int?
+    @OptionGroup var embedding: EmbeddingOptions
 
     @Option(help: "Require this bearer token (default: $WORKERBEE_API_KEY; none if unset).")
     var apiKey: String?
@@ -53,24 +43,20 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds to finish requests in flight on shutdown.")
     var drainTimeout: Double = 30
 
-    @Option(help: "Most memory each worker may allocate, e.g. 2G.")
-    var workerMemory: ByteCount?
-
     func validate() throws {
         if port < 0 || port > 65535 { throw ValidationError("--port must be between 0 and 65535") }
-        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if maxInputs < 1 { throw ValidationError("--max-inputs must be at least 1") }
         if batchTexts < 1 { throw ValidationError("--batch-texts must be at least 1") }
     }
 
     func run() async throws {
-        let models = modelsDirectory(modelsDir)
+        let models = modelsDirectory(embedding.modelsDir)
+        let model = embedding.model
         let name = ModelDirectory.isPath(model) ? URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent : model
         let pool = WorkerPool(
             configuration: WorkerConfiguration(
-                models: .init(directory: models.url, embedding: model), engine: .init(memoryLimit: workerMemory?.bytes)),
-            processes: workers, threadsPerProcess: threads)
+                models: .init(directory: models.url, embedding: model), engine: .init(memoryLimit: embedding.workerMemory?.bytes)),
+            processes: embedding.workers, threadsPerProcess: embedding.threads)
         let server = EmbeddingServer(
             pool: pool,
             configuration: ServerConfiguration(
