@@ -25,7 +25,7 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
     /// The route label for metrics: the known paths, or "other" (unbounded paths would make
     /// unbounded series).
     static func route(_ path: String) -> String {
-        let known: Set<String> = ["/v1/embeddings", "/v1/models", "/api/embed", "/api/embeddings", "/api/tags", "/tokenize", "/health", "/ready", "/metrics"]
+        let known: Set<String> = ["/v1/embeddings", "/v1/models", "/api/embed", "/api/embeddings", "/api/tags", "/tokenize", "/v1/ocr", "/health", "/ready", "/metrics"]
         return known.contains(path) ? path : "other"
     }
 

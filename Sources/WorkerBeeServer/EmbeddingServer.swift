@@ -62,6 +62,12 @@ public final class EmbeddingServer: Sendable {
             var request = request
             return try await routes.tokenize(try await request.collectBody(upTo: limit))
         }
+        let ocr = OCRRoutes(pool: pool, configuration: configuration, readiness: readiness)
+        router.post("/v1/ocr") { request, _ in
+            var request = request
+            let body = try await request.collectBody(upTo: limit)
+            return try await ocr.ocr(request, body: body)
+        }
         router.get("/health") { _, _ in routes.health() }
         router.get("/ready") { _, _ in routes.ready() }
         router.get("/metrics") { _, _ in routes.metricsText() }

@@ -29,12 +29,14 @@ public struct ServerConfiguration: Sendable {
     public var batchTokens: Int
     /// How long graceful shutdown waits for requests in flight (default 30 s).
     public var drainTimeout: Duration
+    /// Most pages in one `/v1/ocr` document (default 100; more gets 413).
+    public var maxOCRPages: Int
 
     /// Creates a configuration with the defaults described on each property.
     public init(
         host: String = "127.0.0.1", port: Int = 8080, apiKey: String? = nil, modelName: String = ModelDirectory.defaultEmbeddingModel,
         maxBodyBytes: Int = 16 << 20, maxInputs: Int = 2048, maxQueuedTokens: Int = 262_144, batchTexts: Int = 16,
-        batchTokens: Int = 8192, drainTimeout: Duration = .seconds(30)
+        batchTokens: Int = 8192, drainTimeout: Duration = .seconds(30), maxOCRPages: Int = 100
     ) {
         self.host = host
         self.port = port
@@ -46,6 +48,7 @@ public struct ServerConfiguration: Sendable {
         self.batchTexts = batchTexts
         self.batchTokens = batchTokens
         self.drainTimeout = drainTimeout
+        self.maxOCRPages = maxOCRPages
     }
 
     /// The tokens a text is estimated to hold, for queue and batch budgets.

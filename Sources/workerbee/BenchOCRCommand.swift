@@ -20,7 +20,7 @@ struct BenchOCR: AsyncParsableCommand {
     func run() async throws {
         let worker = WorkerProcess(configuration: vision.configuration(ocrTimeout: nil))
         let clock = ContinuousClock()
-        let pages = try await PageSource.open(URL(fileURLWithPath: (file as NSString).expandingTildeInPath), dpi: vision.dpi)
+        let pages = try await DocumentPages.open(URL(fileURLWithPath: (file as NSString).expandingTildeInPath), dpi: vision.dpi)
         var seconds: [Double] = []
         var renderSeconds: [Double] = []
         var generated = 0

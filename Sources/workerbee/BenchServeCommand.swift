@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// A load generator for any OpenAI-compatible embeddings URL (WorkerBee's own server,
 /// llama-server, ...): N concurrent clients, each sending requests one after another.
@@ -35,6 +36,9 @@ struct BenchServeCommand: AsyncParsableCommand {
     @Option(help: "Bearer token to send.")
     var apiKey: String?
 
+    @Flag(help: "Check every vector against the server's own answer for that text before the load (cosine >= 0.9999), and count the wrong ones.")
+    var verify = false
+
     @Flag(help: "Print JSON.")
     var json = false
 
@@ -47,6 +51,8 @@ struct BenchServeCommand: AsyncParsableCommand {
         var textsPerRequest: Int
         var requests = 0
         var failures = 0
+        /// Responses whose vectors differ from the reference (with --verify).
+        var wrong = 0
         var seconds = 0.0
         var textsPerSecond = 0.0
         var latencyMs: [Double] = []
@@ -60,7 +66,18 @@ struct BenchServeCommand: AsyncParsableCommand {
         let clock = ContinuousClock()
         // Warm up: one request, so the first measured ones do not pay a cold start.
         _ = try? await send(client, endpoint, Array(corpus.prefix(textsPerRequest)))
+        var reference: [[Float]] = []
+        if verify {
+            for start in stride(from: 0, to: corpus.count, by: 64) {
+                let texts = Array(corpus[start..<min(start + 64, corpus.count)])
+                guard case .vectors(let vectors)? = try? await send(client, endpoint, texts), vectors.count == texts.count else {
+                    throw ValidationError("--verify: the server did not answer the reference request")
+                }
+                reference += vectors
+            }
+        }
         let start = clock.now
+        let wrong = Atomic(0)
         let results = await withTaskGroup(of: [Double?].self) { group in
             for clientIndex in 0..<clients {
                 let share = requests / clients + (clientIndex < requests % clients ? 1 : 0)
@@ -69,8 +86,15 @@ struct BenchServeCommand: AsyncParsableCommand {
                     for request in 0..<share where ContinuousClock.now < deadline {
                         let offset = (clientIndex * 7919 + request * textsPerRequest) % (corpus.count - textsPerRequest + 1)
                         let began = clock.now
-                        let ok = (try? await send(client, endpoint, Array(corpus[offset..<(offset + textsPerRequest)]))) ?? false
-                        latencies.append(ok ? (clock.now - began).seconds : nil)
+                        let outcome = try? await send(client, endpoint, Array(corpus[offset..<(offset + textsPerRequest)]))
+                        guard case .vectors(let vectors)? = outcome else {
+                            latencies.append(nil)
+                            continue
+                        }
+                        latencies.append((clock.now - began).seconds)
+                        if verify, vectors.count != textsPerRequest || zip(vectors, reference[offset...]).contains(where: { Self.cosine($0, $1) < 0.9999 }) {
+                            wrong.add(1, ordering: .relaxed)
+                        }
                     }
                     return latencies
                 }
@@ -85,6 +109,7 @@ struct BenchServeCommand: AsyncParsableCommand {
         var report = Report(clients: clients, textsPerRequest: textsPerRequest)
         report.requests = results.count
         report.failures = results.count - succeeded.count
+        report.wrong = wrong.load(ordering: .relaxed)
         report.seconds = elapsed
         report.textsPerSecond = Double(succeeded.count * textsPerRequest) / elapsed
         report.latencyMs = [0.5, 0.95, 0.99].map { p in succeeded.isEmpty ? 0 : succeeded[min(succeeded.count - 1, Int((Double(succeeded.count - 1) * p).rounded()))] * 1000 }
@@ -93,12 +118,28 @@ struct BenchServeCommand: AsyncParsableCommand {
             encoder.outputFormatting = [.sortedKeys]
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
-            print(String(format: "%d clients x %d text(s)/request: %d requests (%d failed) in %.2f s: %.1f texts/s; latency p50 %.1f ms, p95 %.1f ms, p99 %.1f ms",
-                         clients, textsPerRequest, report.requests, report.failures, elapsed, report.textsPerSecond, report.latencyMs[0], report.latencyMs[1], report.latencyMs[2]))
+            print(String(format: "%d clients x %d text(s)/request: %d requests (%d failed%@) in %.2f s: %.1f texts/s; latency p50 %.1f ms, p95 %.1f ms, p99 %.1f ms",
+                         clients, textsPerRequest, report.requests, report.failures, verify ? ", \(report.wrong) wrong" : "", elapsed, report.textsPerSecond, report.latencyMs[0], report.latencyMs[1], report.latencyMs[2]))
         }
     }
 
-    private func send(_ client: HTTPClient, _ endpoint: String, _ texts: [String]) async throws -> Bool {
+    /// What one request brought back.
+    enum Outcome {
+        case vectors([[Float]])
+        case failed
+    }
+
+    private static func cosine(_ a: [Float], _ b: [Float]) -> Float {
+        var dot: Float = 0, na: Float = 0, nb: Float = 0
+        for (x, y) in zip(a, b) {
+            dot += x * y
+            na += x * x
+            nb += y * y
+        }
+        return dot / max((na * nb).squareRoot(), .leastNormalMagnitude)
+    }
+
+    private func send(_ client: HTTPClient, _ endpoint: String, _ texts: [String]) async throws -> Outcome {
         var request = HTTPClientRequest(url: endpoint)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -106,6 +147,10 @@ struct BenchServeCommand: AsyncParsableCommand {
         request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: ["input": texts, "model": model])))
         let response = try await client.execute(request, timeout: .seconds(300))
         let body = try await response.body.collect(upTo: 256 << 20)
-        return response.status == .ok && body.readableBytes > 0
+        guard response.status == .ok, body.readableBytes > 0 else { return .failed }
+        guard verify else { return .vectors([]) }
+        let object = try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
+        let data = object?["data"] as? [[String: Any]] ?? []
+        return .vectors(data.map { ($0["embedding"] as? [NSNumber] ?? []).map(\.floatValue) })
     }
 }

@@ -39,9 +39,9 @@ struct OCRCommand: AsyncParsableCommand {
         var pagesFailed = 0
         for file in files {
             let url = URL(fileURLWithPath: (file as NSString).expandingTildeInPath)
-            let pages: PageSource
+            let pages: DocumentPages
             do {
-                pages = try await PageSource.open(url, dpi: vision.dpi)
+                pages = try await DocumentPages.open(url, dpi: vision.dpi)
             } catch {
                 pagesFailed += 1
                 report(file: file, page: 1, pages: 1, outcome: .failure(error), seconds: 0)

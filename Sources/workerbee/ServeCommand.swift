@@ -25,6 +25,18 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var embedding: EmbeddingOptions
 
+    @Option(help: "Vision model for /v1/ocr: a name in the models folder or a path to its text model GGUF (default: $WORKERBEE_VISION_MODEL; none: /v1/ocr answers 404).")
+    var visionModel: String?
+
+    @Option(help: "The vision model's projector (mmproj) GGUF; default: *mmproj*.gguf beside it.")
+    var mmproj: String?
+
+    @Option(help: "Seconds one OCR page may take; 0 means no limit.")
+    var ocrTimeout: Double = 120
+
+    @Option(help: "Most pages in one /v1/ocr document.")
+    var maxPages: Int = 100
+
     @Option(help: "Require this bearer token (default: $WORKERBEE_API_KEY; none if unset).")
     var apiKey: String?
 
@@ -47,25 +59,30 @@ struct ServeCommand: AsyncParsableCommand {
         if port < 0 || port > 65535 { throw ValidationError("--port must be between 0 and 65535") }
         if maxInputs < 1 { throw ValidationError("--max-inputs must be at least 1") }
         if batchTexts < 1 { throw ValidationError("--batch-texts must be at least 1") }
+        if ocrTimeout < 0 { throw ValidationError("--ocr-timeout cannot be negative") }
+        if maxPages < 1 { throw ValidationError("--max-pages must be at least 1") }
     }
 
     func run() async throws {
         let models = modelsDirectory(embedding.modelsDir)
         let model = embedding.model
         let name = ModelDirectory.isPath(model) ? URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent : model
+        let vision = (visionModel ?? ProcessInfo.processInfo.environment["WORKERBEE_VISION_MODEL"]).flatMap { $0.isEmpty ? nil : $0 }
         let pool = WorkerPool(
             configuration: WorkerConfiguration(
-                models: .init(directory: models.url, embedding: model), engine: .init(memoryLimit: embedding.workerMemory?.bytes)),
+                models: .init(directory: models.url, embedding: model, vision: vision, visionProjector: mmproj),
+                engine: .init(memoryLimit: embedding.workerMemory?.bytes),
+                timeouts: .init(ocr: WorkerConfiguration.Timeouts.limit(seconds: ocrTimeout))),
             processes: embedding.workers, threadsPerProcess: embedding.threads)
         let server = EmbeddingServer(
             pool: pool,
             configuration: ServerConfiguration(
                 host: host, port: port, apiKey: apiKey ?? ProcessInfo.processInfo.environment["WORKERBEE_API_KEY"].flatMap { $0.isEmpty ? nil : $0 },
                 modelName: name, maxBodyBytes: maxBody.bytes, maxInputs: maxInputs, maxQueuedTokens: maxQueuedTokens, batchTexts: batchTexts,
-                drainTimeout: .milliseconds(Int64(drainTimeout * 1000))),
+                drainTimeout: .milliseconds(Int64(drainTimeout * 1000)), maxOCRPages: maxPages),
             logger: Logger(label: "workerbee.server"))
         try await server.run { port in
-            printError("workerbee serve: listening on http://\(host.contains(":") ? "[\(host)]" : host):\(port) (model \(name), \(pool.size) workers)")
+            printError("workerbee serve: listening on http://\(host.contains(":") ? "[\(host)]" : host):\(port) (model \(name)\(vision.map { ", vision model \($0)" } ?? ""), \(pool.size) workers)")
         }
         printError("workerbee serve: stopped")
     }

@@ -87,7 +87,9 @@ struct ServerHarness {
         request.method = HTTPMethod(rawValue: method)
         if let body {
             request.body = .bytes(ByteBuffer(bytes: body))
-            request.headers.add(name: "Content-Type", value: "application/json")
+            if !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
+                request.headers.add(name: "Content-Type", value: "application/json")
+            }
         }
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         let response = try await Self.client.execute(request, timeout: .seconds(120))

@@ -1,0 +1,81 @@
+import Foundation
+
+/// The pages of one document as images a vision model can read: a PNG or JPEG is one page, a PDF
+/// one page per PDF page, rasterized on demand with poppler (`pdfinfo`, `pdftoppm`), so memory
+/// stays flat however long the file is.
+public struct DocumentPages: Sendable {
+    /// What a document is, from its first bytes.
+    public enum Kind: String, Sendable {
+        case png, jpeg, pdf
+
+        /// Recognises PNG, JPEG and PDF by their magic bytes; nil for anything else.
+        public init?(sniffing head: some Collection<UInt8>) {
+            let bytes = Array(head.prefix(8))
+            if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) {
+                self = .png
+            } else if bytes.starts(with: [0xFF, 0xD8, 0xFF]) {
+                self = .jpeg
+            } else if bytes.starts(with: Array("%PDF".utf8)) {
+                self = .pdf
+            } else {
+                return nil
+            }
+        }
+    }
+
+    /// How many pages there are.
+    public let count: Int
+    /// What the document is.
+    public let kind: Kind
+    private let load: @Sendable (Int) async throws -> Data
+
+    /// Page `page` (1-based) as PNG or JPEG bytes.
+    /// - Throws: ``DocumentError`` when a PDF page cannot be rasterized.
+    public func image(_ page: Int) async throws -> Data { try await load(page) }
+
+    /// The pages of the file at `url`, PDF pages rasterized at `dpi`.
+    /// - Throws: ``DocumentError``.
+    public static func open(_ url: URL, dpi: Int = 150) async throws -> DocumentPages {
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw DocumentError(.notFound, "\(url.path) does not exist")
+        }
+        let head = (try? FileHandle(forReadingFrom: url).read(upToCount: 8)) ?? Data()
+        let kind = Kind(sniffing: head) ?? (url.pathExtension.lowercased() == "pdf" ? .pdf : nil)
+        switch kind {
+        case .pdf:
+            let pdf = PDFRasterizer(url: url, dpi: dpi)
+            let count: Int
+            do {
+                count = try await pdf.pageCount()
+            } catch let error as DocumentError where error.code == .toolFailed {
+                throw DocumentError(.unreadable, "\(url.lastPathComponent) is not a readable PDF: \(error.message)")
+            }
+            return DocumentPages(count: count, kind: .pdf) { try await pdf.render(page: $0) }
+        case .png, .jpeg:
+            return DocumentPages(count: 1, kind: kind!) { _ in try Data(contentsOf: url) }
+        case nil:
+            // Not recognised: let the vision model's image decoder have the last word.
+            return DocumentPages(count: 1, kind: .png) { _ in try Data(contentsOf: url) }
+        }
+    }
+
+    /// The pages of a document held in memory. A PDF is written to `scratch` (a folder this call
+    /// creates and the returned value's owner removes with ``discard(scratch:)``), since poppler
+    /// reads files.
+    /// - Throws: ``DocumentError`` `.unsupportedType` for anything but PNG, JPEG and PDF.
+    public static func open(_ data: Data, dpi: Int = 150, scratch: URL) async throws -> DocumentPages {
+        guard let kind = Kind(sniffing: data) else {
+            throw DocumentError(.unsupportedType, "the document is not a PNG, JPEG or PDF (its first bytes are \(data.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")))")
+        }
+        guard kind == .pdf else { return DocumentPages(count: 1, kind: kind) { _ in data } }
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        let file = scratch.appendingPathComponent("document.pdf")
+        try data.write(to: file)
+        return try await open(file, dpi: dpi)
+    }
+
+    /// Removes a folder given to ``open(_:dpi:scratch:)``.
+    public static func discard(scratch: URL) {
+        try? FileManager.default.removeItem(at: scratch)
+    }
+}

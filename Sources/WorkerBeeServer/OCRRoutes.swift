@@ -1,0 +1,128 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import WorkerBee
+import WorkerBeeWire
+
+/// `POST /v1/ocr`: a PNG, JPEG or PDF in (the raw body with its content type, or a
+/// `multipart/form-data` upload), the text of each page out, read by the pool's vision model.
+///
+/// Parameters come from the query string or, in a form, from fields of the same names:
+/// `prompt` (the instruction; default: transcribe the page as Markdown), `max_tokens` (per page;
+/// default up to the context) and `dpi` (PDF rasterization, default 150). Pages are read one after
+/// another while the next one is rasterized. A failed page of a PDF is reported in its place (and
+/// counted in `X-Failed-Pages`); a request whose every page fails gets the error status.
+struct OCRRoutes: Sendable {
+    let pool: WorkerPool
+    let configuration: ServerConfiguration
+    let readiness: Readiness
+
+    /// The header counting the pages that could not be read.
+    static let failedPagesHeader = HTTPField.Name("X-Failed-Pages")!
+
+    /// The document and the parameters of one request.
+    struct Upload {
+        var document: Data
+        var prompt: String?
+        var maxTokens = 0
+        var dpi = 150
+    }
+
+    func ocr(_ request: Request, body: ByteBuffer) async throws -> Response {
+        guard let vision = pool.configuration.models.vision else {
+            throw APIError(.notFound, "this server has no vision model: start it with --vision-model NAME (see docs/VISION.md)", param: "model", code: "model_not_found")
+        }
+        if case .draining = readiness.current {
+            var error = APIError(.serviceUnavailable, "the server is shutting down", type: "server_error", code: "not_ready")
+            error.retryAfter = 1
+            throw error
+        }
+        let upload = try Self.upload(request, body: Data(buffer: body))
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-ocr-\(UUID().uuidString)")
+        defer { DocumentPages.discard(scratch: scratch) }
+        let pages: DocumentPages
+        do {
+            pages = try await DocumentPages.open(upload.document, dpi: upload.dpi, scratch: scratch)
+        } catch let error as DocumentError {
+            switch error.code {
+            case .unsupportedType: throw APIError(.unsupportedMediaType, error.message, param: "file", code: "unsupported_document")
+            case .unreadable, .notFound: throw APIError(.badRequest, error.message, param: "file", code: "unreadable_document")
+            case .toolMissing, .toolFailed: throw APIError(.internalServerError, error.message, type: "server_error", code: "rasterizer")
+            }
+        }
+        guard pages.count <= configuration.maxOCRPages else {
+            throw APIError(.contentTooLarge, "the document has \(pages.count) pages; this server reads at most \(configuration.maxOCRPages) per request", param: "file", code: "too_many_pages")
+        }
+
+        var entries: [[String: Any]] = []
+        var failures: [any Error] = []
+        var promptTokens = 0, generatedTokens = 0
+        var next: Task<Data, any Error>? = Task { try await pages.image(1) }
+        for page in 1...pages.count {
+            guard let current = next else { break }
+            next = page < pages.count ? Task { try await pages.image(page + 1) } : nil
+            let started = ContinuousClock.now
+            do {
+                let image = try await current.value
+                let result = try await pool.visionOCRResult(image: image, prompt: upload.prompt, maxTokens: upload.maxTokens)
+                promptTokens += result.promptTokens
+                generatedTokens += result.generatedTokens
+                entries.append([
+                    "page": page, "pages": pages.count, "text": result.text, "promptTokens": result.promptTokens,
+                    "generatedTokens": result.generatedTokens, "seconds": Self.seconds(ContinuousClock.now - started),
+                ])
+            } catch {
+                failures.append(error)
+                entries.append(["page": page, "pages": pages.count, "error": (error as? WorkerError)?.summary ?? "\(error)"])
+            }
+        }
+        if failures.count == pages.count, let first = failures.first { throw APIError.from(first) }
+        let name = ModelDirectory.isPath(vision) ? URL(fileURLWithPath: vision).deletingPathExtension().lastPathComponent : vision
+        var response = JSONResponse.make([
+            "object": "ocr", "model": name, "pages": entries,
+            "usage": ["prompt_tokens": promptTokens, "completion_tokens": generatedTokens, "total_tokens": promptTokens + generatedTokens],
+        ])
+        response.headers[Self.failedPagesHeader] = "\(failures.count)"
+        return response
+    }
+
+    /// Reads the document and parameters from a raw body or a form.
+    static func upload(_ request: Request, body: Data) throws -> Upload {
+        let contentType = request.headers[.contentType] ?? ""
+        let query = request.uri.queryParameters
+        var upload = Upload(document: body)
+        var prompt = query.get("prompt"), maxTokens = query.get("max_tokens"), dpi = query.get("dpi")
+        if let boundary = MultipartForm.boundary(contentType: contentType) {
+            let form = try MultipartForm(body: body, boundary: boundary)
+            guard let file = form.file else {
+                throw APIError.badRequest("the form has no file: send the document as a file field, e.g. curl -F file=@page.png", param: "file")
+            }
+            upload.document = file.body
+            prompt = form.field("prompt") ?? prompt
+            maxTokens = form.field("max_tokens") ?? maxTokens
+            dpi = form.field("dpi") ?? dpi
+        } else {
+            let type = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+            let accepted: Set<String> = ["image/png", "image/jpeg", "image/jpg", "application/pdf", "application/octet-stream", ""]
+            guard accepted.contains(type) else {
+                throw APIError(.unsupportedMediaType, "send the document as image/png, image/jpeg, application/pdf or multipart/form-data, not \(type)", code: "unsupported_document")
+            }
+        }
+        guard !upload.document.isEmpty else { throw APIError.badRequest("the document is empty", param: "file") }
+        upload.prompt = prompt.flatMap { $0.isEmpty ? nil : $0 }
+        if let maxTokens {
+            guard let value = Int(maxTokens), value >= 0 else { throw APIError.badRequest("max_tokens must be a whole number, 0 or more", param: "max_tokens") }
+            upload.maxTokens = value
+        }
+        if let dpi {
+            guard let value = Int(dpi), (10...1200).contains(value) else { throw APIError.badRequest("dpi must be between 10 and 1200", param: "dpi") }
+            upload.dpi = value
+        }
+        return upload
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}

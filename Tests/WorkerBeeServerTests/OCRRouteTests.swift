@@ -1,0 +1,121 @@
+import Foundation
+import NIOHTTP1
+import Testing
+import WorkerBee
+import WorkerBeeServer
+import WorkerBeeTestSupport
+
+/// `POST /v1/ocr` on a real server whose pool has the generated tiny vision model (real libmtmd,
+/// real workers). The tiny model's text is gibberish, but it is deterministic, so the server's
+/// answer must equal what a worker gives for the same image.
+@Suite(.serialized, .timeLimit(.minutes(10))) struct OCRRouteTests {
+    /// A server whose pool reads images with the tiny vision model, and the model's files.
+    static func start(_ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> (ServerHarness, TinyModels.VisionModelFiles) {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-ocr-route-\(UUID().uuidString)")
+        let files = try TinyModels.writeVisionModel(to: folder)
+        let harness = try await ServerHarness.start(configure, workers: 1) { configuration in
+            configuration.models.vision = files.model.path
+            configuration.models.visionProjector = files.projector.path
+        }
+        return (harness, files)
+    }
+
+    /// Stops the server and removes the model files.
+    static func stop(_ server: ServerHarness, _ files: TinyModels.VisionModelFiles) async {
+        await server.stop()
+        try? FileManager.default.removeItem(at: files.model.deletingLastPathComponent())
+    }
+
+    /// What a worker of its own reads in `image` with at most `maxTokens` tokens.
+    static func expectedText(_ image: Data, files: TinyModels.VisionModelFiles, maxTokens: Int) async throws -> String {
+        let sandbox = try WorkerSandbox()
+        defer { sandbox.remove() }
+        var configuration = sandbox.configuration()
+        configuration.models.vision = files.model.path
+        configuration.models.visionProjector = files.projector.path
+        let worker = WorkerProcess(configuration: configuration)
+        defer { Task { await worker.stop() } }
+        return try await worker.visionOCRResult(image: image, maxTokens: maxTokens).text
+    }
+
+    static func pages(_ reply: ServerHarness.Reply) throws -> [[String: Any]] {
+        try #require(try reply.json["pages"] as? [[String: Any]], "no pages in \(String(decoding: reply.body, as: UTF8.self))")
+    }
+
+    @Test func aPNGPostedAsTheBodyIsReadAsAWorkerReadsIt() async throws {
+        let (server, files) = try await Self.start()
+        defer { Task { await Self.stop(server, files) } }
+        let image = VisionSandbox.page(3)
+        let expected = try await Self.expectedText(image, files: files, maxTokens: 6)
+        let reply = try await server.post("/v1/ocr?max_tokens=6", raw: image, headers: [("Content-Type", "image/png")])
+        #expect(reply.status == .ok, "\(String(decoding: reply.body, as: UTF8.self))")
+        let pages = try Self.pages(reply)
+        #expect(pages.count == 1)
+        #expect(pages.first?["text"] as? String == expected)
+        #expect(pages.first?["generatedTokens"] as? Int == 6)
+        #expect((try reply.json["usage"] as? [String: Any])?["completion_tokens"] as? Int == 6)
+        #expect(reply.headers.first(name: "X-Failed-Pages") == "0")
+    }
+
+    @Test func aMultipartUploadIsReadLikeTheSameImageSentRaw() async throws {
+        let (server, files) = try await Self.start()
+        defer { Task { await Self.stop(server, files) } }
+        let image = VisionSandbox.page(9)
+        let raw = try await server.post("/v1/ocr?max_tokens=5", raw: image, headers: [("Content-Type", "image/png")])
+        let boundary = "----workerbee-test-\(UUID().uuidString)"
+        var form = Data()
+        form.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"max_tokens\"\r\n\r\n5\r\n".utf8))
+        form.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"page.png\"\r\nContent-Type: image/png\r\n\r\n".utf8))
+        form.append(image)
+        form.append(Data("\r\n--\(boundary)--\r\n".utf8))
+        let multipart = try await server.post("/v1/ocr", raw: form, headers: [("Content-Type", "multipart/form-data; boundary=\(boundary)")])
+        #expect(multipart.status == .ok, "\(String(decoding: multipart.body, as: UTF8.self))")
+        let rawText = try Self.pages(raw).first?["text"] as? String
+        #expect(rawText != nil)
+        #expect(try Self.pages(multipart).first?["text"] as? String == rawText)
+        #expect(try Self.pages(multipart).first?["generatedTokens"] as? Int == 5)
+    }
+
+    @Test func aPDFGivesOneEntryPerPageInOrder() async throws {
+        let (server, files) = try await Self.start()
+        defer { Task { await Self.stop(server, files) } }
+        let pdf = TestPDF.make(pages: ["First page", "Second page", "Third page"])
+        let reply = try await server.post("/v1/ocr?max_tokens=3&dpi=50", raw: pdf, headers: [("Content-Type", "application/pdf")])
+        #expect(reply.status == .ok, "\(String(decoding: reply.body, as: UTF8.self))")
+        let pages = try Self.pages(reply)
+        #expect(pages.map { $0["page"] as? Int } == [1, 2, 3])
+        #expect(pages.allSatisfy { $0["pages"] as? Int == 3 && $0["generatedTokens"] as? Int == 3 && $0["text"] is String })
+    }
+
+    @Test func badDocumentsAndParametersGetTheirStatus() async throws {
+        let (server, files) = try await Self.start { $0.maxOCRPages = 2 }
+        defer { Task { await Self.stop(server, files) } }
+        let image = VisionSandbox.page()
+        let cases: [(String, Data, String, HTTPResponseStatus, String)] = [
+            ("/v1/ocr", Data("{\"image\": 1}".utf8), "application/json", .unsupportedMediaType, "multipart/form-data"),
+            ("/v1/ocr", Data("plain words, not a picture".utf8), "application/octet-stream", .unsupportedMediaType, "not a PNG, JPEG or PDF"),
+            ("/v1/ocr", Data(), "image/png", .badRequest, "empty"),
+            ("/v1/ocr?max_tokens=-1", image, "image/png", .badRequest, "max_tokens"),
+            ("/v1/ocr?dpi=5", image, "image/png", .badRequest, "dpi"),
+            ("/v1/ocr", Data("%PDF-1.4 truncated".utf8), "application/pdf", .badRequest, "not a readable PDF"),
+            ("/v1/ocr", TestPDF.make(pages: ["a", "b", "c"]), "application/pdf", .payloadTooLarge, "at most 2"),
+            ("/v1/ocr", Data("--x\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\nhi\r\n--x--\r\n".utf8), "multipart/form-data; boundary=x", .badRequest, "no file"),
+        ]
+        for (path, body, type, status, words) in cases {
+            let reply = try await server.post(path, raw: body, headers: [("Content-Type", type)])
+            #expect(reply.status == status, "\(path) \(type): \(String(decoding: reply.body, as: UTF8.self))")
+            let error = try reply.json["error"] as? [String: Any]
+            #expect((error?["message"] as? String)?.contains(words) == true, "\(path) \(type): \(String(decoding: reply.body, as: UTF8.self))")
+        }
+    }
+
+    @Test func aServerWithoutAVisionModelSaysHowToGiveItOne() async throws {
+        let server = try await ServerHarness.start(workers: 1)
+        defer { Task { await server.stop() } }
+        let reply = try await server.post("/v1/ocr", raw: VisionSandbox.page(), headers: [("Content-Type", "image/png")])
+        #expect(reply.status == .notFound)
+        let error = try reply.json["error"] as? [String: Any]
+        #expect((error?["message"] as? String)?.contains("--vision-model") == true)
+        #expect(error?["code"] as? String == "model_not_found")
+    }
+}
