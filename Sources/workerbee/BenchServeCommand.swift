@@ -3,7 +3,6 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
-import Synchronization
 
 /// A load generator for any OpenAI-compatible embeddings URL (WorkerBee's own server,
 /// llama-server, ...): N concurrent clients, each sending requests one after another.
@@ -77,12 +76,13 @@ struct BenchServeCommand: AsyncParsableCommand {
             }
         }
         let start = clock.now
-        let wrong = Atomic(0)
-        let results = await withTaskGroup(of: [Double?].self) { group in
+        let references = reference
+        let (results, wrong) = await withTaskGroup(of: ([Double?], Int).self) { group in
             for clientIndex in 0..<clients {
                 let share = requests / clients + (clientIndex < requests % clients ? 1 : 0)
                 group.addTask {
                     var latencies: [Double?] = []
+                    var wrong = 0
                     for request in 0..<share where ContinuousClock.now < deadline {
                         let offset = (clientIndex * 7919 + request * textsPerRequest) % (corpus.count - textsPerRequest + 1)
                         let began = clock.now
@@ -92,16 +92,20 @@ struct BenchServeCommand: AsyncParsableCommand {
                             continue
                         }
                         latencies.append((clock.now - began).seconds)
-                        if verify, vectors.count != textsPerRequest || zip(vectors, reference[offset...]).contains(where: { Self.cosine($0, $1) < 0.9999 }) {
-                            wrong.add(1, ordering: .relaxed)
+                        if verify, vectors.count != textsPerRequest || zip(vectors, references[offset...]).contains(where: { Self.cosine($0, $1) < 0.9999 }) {
+                            wrong += 1
                         }
                     }
-                    return latencies
+                    return (latencies, wrong)
                 }
             }
             var all: [Double?] = []
-            for await latencies in group { all += latencies }
-            return all
+            var wrong = 0
+            for await (latencies, wrongHere) in group {
+                all += latencies
+                wrong += wrongHere
+            }
+            return (all, wrong)
         }
         try await client.shutdown()
         let elapsed = (clock.now - start).seconds
@@ -109,7 +113,7 @@ struct BenchServeCommand: AsyncParsableCommand {
         var report = Report(clients: clients, textsPerRequest: textsPerRequest)
         report.requests = results.count
         report.failures = results.count - succeeded.count
-        report.wrong = wrong.load(ordering: .relaxed)
+        report.wrong = wrong
         report.seconds = elapsed
         report.textsPerSecond = Double(succeeded.count * textsPerRequest) / elapsed
         report.latencyMs = [0.5, 0.95, 0.99].map { p in succeeded.isEmpty ? 0 : succeeded[min(succeeded.count - 1, Int((Double(succeeded.count - 1) * p).rounded()))] * 1000 }
