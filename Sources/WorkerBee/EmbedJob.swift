@@ -58,7 +58,9 @@ struct EmbedJob {
     /// Records that `piece` lost its worker with `error`: split it in halves and send them again;
     /// a single text is sent once more, as the first request of a fresh worker, and declared
     /// poison if it is lost again.
-    mutating func lost(_ piece: Piece, _ error: WorkerError) {
+    /// - Returns: whether its texts are sent again (false: the text was declared poison).
+    @discardableResult
+    mutating func lost(_ piece: Piece, _ error: WorkerError) -> Bool {
         if piece.range.count > 1 {
             let middle = piece.range.lowerBound + piece.range.count / 2
             again.append(Piece(range: piece.range.lowerBound..<middle, losses: 0))
@@ -71,7 +73,9 @@ struct EmbedJob {
             let index = piece.range.lowerBound
             failures.append((index, WorkerError(
                 .poisonInput, "it crashes the worker every time: \(error.message)", exitStatus: error.exitStatus, logTail: error.logTail)))
+            return false
         }
+        return true
     }
 
     /// Whether every text has come back or failed.

@@ -139,7 +139,7 @@ public actor WorkerPool {
         let spread = spreadOverWorkers && texts.count >= minimumTextsToSplit ? (texts.count + workers.count - 1) / workers.count : texts.count
         enum Outcome: Sendable {
             case finished(EmbedJob.Piece, EmbedResult)
-            case lost(EmbedJob.Piece, WorkerError)
+            case lost(EmbedJob.Piece, WorkerError, WorkerProcess)
         }
         let job = try await withThrowingTaskGroup(of: Outcome.self, returning: EmbedJob.self) { group in
             var job = EmbedJob(texts: texts, limit: configuration.requestLimit)
@@ -150,14 +150,14 @@ public actor WorkerPool {
                 let part = Array(texts[piece.range])
                 running += 1
                 group.addTask {
-                    do {
-                        let result = try await self.withWorker {
-                            try await $0.embedRequest(
+                    try await self.withWorker { worker in
+                        do {
+                            let result = try await worker.embedRequest(
                                 part, model: model, normalize: normalize, retryOnLoss: false, freshWorker: piece.losses > 0 || piece.killedFromOutside > 0)
+                            return .finished(piece, result)
+                        } catch let error as WorkerError where [.crashed, .protocolViolation, .timedOut].contains(error.code) {
+                            return .lost(piece, error, worker)
                         }
-                        return .finished(piece, result)
-                    } catch let error as WorkerError where [.crashed, .protocolViolation, .timedOut].contains(error.code) {
-                        return .lost(piece, error)
                     }
                 }
                 return true
@@ -169,8 +169,8 @@ public actor WorkerPool {
                 case .finished(let piece, let result):
                     job.finished(piece, result)
                     sliceTexts = min(configuration.requestLimit.texts, sliceTexts * 2)
-                case .lost(let piece, let error):
-                    job.lost(piece, error)
+                case .lost(let piece, let error, let worker):
+                    if job.lost(piece, error) { await worker.announceRetry(label: "embed of \(piece.range.count) texts") }
                     sliceTexts = max(1, min(sliceTexts, piece.range.count) / 2)
                     firstSlice = Int.max
                     lossCount += 1

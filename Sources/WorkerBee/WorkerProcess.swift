@@ -75,6 +75,12 @@ public actor WorkerProcess {
         subscribers[id] = nil
     }
 
+    /// Tells subscribers that texts this worker lost are sent again (by a pool job, which does
+    /// its own retrying).
+    func announceRetry(label: String) {
+        emit(.retrying(label: label))
+    }
+
     private func emit(_ event: WorkerEvent) {
         for continuation in subscribers.values { continuation.yield(event) }
     }

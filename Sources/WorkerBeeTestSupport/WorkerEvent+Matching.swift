@@ -19,6 +19,12 @@ extension WorkerEvent {
         return false
     }
 
+    /// Whether lost texts are sent again.
+    public var isRetrying: Bool {
+        if case .retrying = self { return true }
+        return false
+    }
+
     /// Whether a worker was lost with `code` (any code when nil).
     public func isLost(_ code: FailureCode? = nil) -> Bool {
         if case .lost(_, _, let lost) = self { return code == nil || code == lost }

@@ -60,6 +60,24 @@ import WorkerBeeTestSupport
         let server = try await ServerHarness.start()
         defer { Task { await server.stop() } }
         let expected = try await referenceVectors((0..<40).map(Self.sentence))
+        // The first "sent again" any worker announces (what the retry counter of /metrics counts).
+        let streams = await withTaskGroup(of: AsyncStream<WorkerEvent>.self) { group in
+            for worker in server.server.pool.workers { group.addTask { await worker.events() } }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        let retried = Task {
+            await withTaskGroup(of: Bool.self) { group in
+                for stream in streams {
+                    group.addTask {
+                        var events = stream.makeAsyncIterator()
+                        return await events.next(where: \.isRetrying) != nil
+                    }
+                }
+                let first = await group.next() ?? false
+                group.cancelAll()
+                return first
+            }
+        }
         let load = Task {
             try await withThrowingTaskGroup(of: (Int, HTTPResponseStatus, [Float]).self) { group in
                 for round in 0..<10 {
@@ -89,6 +107,10 @@ import WorkerBeeTestSupport
             #expect(cosineSimilarity(vector, expected[index]) > 0.99999, "request for text \(index)")
         }
         #expect(await server.server.pool.lossCount > 0)
+        #expect(await retried.value)
+        let metrics = String(decoding: try await server.get("/metrics").body, as: UTF8.self)
+        let retries = metrics.split(separator: "\n").first { $0.hasPrefix("workerbee_retries_total ") }
+        #expect(retries.flatMap { Double($0.split(separator: " ").last ?? "") }.map { $0 >= 1 } == true, "\(retries ?? "no retry counter")")
     }
 
     @Test func sigtermDrainsTheRequestsInFlightAndExitsZero() async throws {
