@@ -28,6 +28,8 @@ let package = Package(
         .library(name: "GGUF", targets: ["GGUF"]),
         .library(name: "WorkerBeeWire", targets: ["WorkerBeeWire"]),
         .library(name: "WorkerBeeServer", targets: ["WorkerBeeServer"]),
+        // For an app that is its own worker (WorkerBeeWorker.runIfRequested()); links llama.cpp.
+        .library(name: "WorkerBeeEngine", targets: ["WorkerBeeEngine"]),
         .executable(name: "workerbee", targets: ["workerbee"]),
     ],
     dependencies: [

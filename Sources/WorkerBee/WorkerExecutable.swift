@@ -5,18 +5,16 @@ import WorkerBeeWire
 public enum WorkerExecutable {
     /// The worker executable, searched in this order:
     /// 1. `configured` (``WorkerConfiguration/Launch/executable``), as given;
-    /// 2. the running program itself when it is `workerbee`;
+    /// 2. the running program itself when it can be a worker: it called
+    ///    `WorkerBeeWorker.runIfRequested()` (it links the engine), or it is `workerbee`;
     /// 3. `workerbee` beside the running program;
-    /// 4. `$WORKERBEE_HOME/bin/workerbee`;
+    /// 4. `$WORKERBEE_HOME/bin/workerbee` (where `scripts/install` puts it);
     /// 5. `workerbee` on `PATH`.
-    /// - Throws: ``WorkerError`` `.spawnFailed` naming every place it looked.
+    /// - Throws: ``WorkerError`` `.spawnFailed` naming every place it looked and the two fixes.
     public static func locate(configured: URL? = nil) throws(WorkerError) -> URL {
         if let configured { return configured }
-        var running: [URL] = []
-        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            running.append(URL(fileURLWithPath: exe))
-        }
-        running.append(URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath())
+        let running = runningProgram
+        if WorkerInvocation.runningProgramIsWorkerCapable, let program = running.first { return program }
         var looked: [String] = []
         for program in running {
             if program.lastPathComponent == "workerbee" { return program }
@@ -33,6 +31,19 @@ public enum WorkerExecutable {
         let places = looked.filter { seen.insert($0).inserted }.joined(separator: ", ")
         throw WorkerError(
             .spawnFailed,
-            "cannot find the workerbee executable (looked at \(places)); install it (scripts/install) or set WorkerConfiguration.launch.executable")
+            "cannot find a worker executable (looked at \(places)). Either make this program its own worker "
+                + "(link WorkerBeeEngine and call WorkerBeeWorker.runIfRequested() first thing in main), or install "
+                + "workerbee (scripts/install puts it in $WORKERBEE_HOME/bin) or set WorkerConfiguration.launch.executable; "
+                + "see docs/LIBRARY.md")
+    }
+
+    /// The running program's file: `/proc/self/exe` where there is one, and `argv[0]` resolved.
+    static var runningProgram: [URL] {
+        var running: [URL] = []
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            running.append(URL(fileURLWithPath: exe))
+        }
+        running.append(URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath())
+        return running
     }
 }

@@ -407,6 +407,7 @@ public actor WorkerProcess {
         // words under thread dumps; they stay off unless the caller's environment turns them on.
         let quietCrashes = ["SWIFT_BACKTRACE": "enable=no", "GGML_NO_BACKTRACE": "1"]
         let environment = quietCrashes.merging(ProcessInfo.processInfo.environment) { $1 }.merging(configuration.launch.environment) { $1 }
+            .merging([WorkerInvocation.environmentKey: "1"]) { $1 }
         let spawned: (process: ChildProcess, requestFD: Int32, responseFD: Int32)
         do {
             spawned = try await ChildProcess.spawnWorker(executable: executable.path, arguments: arguments, environment: environment, logFD: logFD)
