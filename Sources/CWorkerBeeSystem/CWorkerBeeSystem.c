@@ -8,6 +8,7 @@
 #include <spawn.h>
 #include <string.h>
 #include <unistd.h>
+#include <dlfcn.h>
 
 #if defined(__linux__)
 #include <sys/prctl.h>
@@ -131,4 +132,10 @@ int wb_epoll_wait_one(int epfd) {
     errno = ENOSYS;
     return -1;
 #endif
+}
+
+const char *wb_library_path_of(const void *address) {
+    Dl_info info;
+    if (dladdr(address, &info) == 0 || info.dli_fname == NULL) return NULL;
+    return info.dli_fname;
 }

@@ -1,4 +1,5 @@
 internal import CLlama
+import CWorkerBeeSystem
 import Foundation
 import GGUF
 import Synchronization
@@ -41,6 +42,20 @@ public enum LlamaRuntime {
     public static var systemInfo: String {
         ensureStarted()
         return String(cString: llama_print_system_info()).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Which llama.cpp this program links: the library's file and, when `scripts/bootstrap` built
+    /// it, the `llama.pc` description it wrote (e.g. "llama.cpp from llama-cpp-python 0.3.36").
+    public static var library: String {
+        let symbol = unsafeBitCast(llama_print_system_info as @convention(c) () -> UnsafePointer<CChar>?, to: UnsafeRawPointer.self)
+        guard let name = wb_library_path_of(symbol) else { return "llama.cpp (location unknown)" }
+        // The folder the loader found it in (before symlinks), where the bootstrap's llama.pc sits.
+        let path = URL(fileURLWithPath: String(cString: name))
+        let pc = path.deletingLastPathComponent().appendingPathComponent("pkgconfig/llama.pc")
+        let description = (try? String(contentsOf: pc, encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("Description:") }
+            .map { $0.dropFirst("Description:".count).trimmingCharacters(in: .whitespaces) }
+        return path.path + (description.map { " (\($0))" } ?? "")
     }
 
     private static func log(level: Int, text: UnsafePointer<CChar>?) {

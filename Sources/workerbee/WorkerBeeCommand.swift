@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import WorkerBeeEngine
 
 @main
 struct WorkerBeeCommand: AsyncParsableCommand {
@@ -8,8 +9,17 @@ struct WorkerBeeCommand: AsyncParsableCommand {
         commandName: "workerbee",
         abstract: "Local text embeddings and vision OCR with llama.cpp, in a supervised worker process.",
         discussion: "Set WORKERBEE_LOG_LEVEL (trace, debug, info, warning, error) to see supervision events on stderr.",
+        version: WorkerBeeCommand.versionText,
         subcommands: [EmbedCommand.self, ServeCommand.self, OCRCommand.self, ModelsCommand.self, BenchCommand.self, WorkerCommand.self]
     )
+
+    /// This release of WorkerBee.
+    static let version = "0.5.0"
+
+    /// What `--version` prints: the release, the llama.cpp it links and what that build uses.
+    static var versionText: String {
+        "workerbee \(version)\nllama.cpp: \(LlamaRuntime.library)\n\(LlamaRuntime.systemInfo)"
+    }
 
     static func main() async {
         // stdout carries results (JSON lines), so every log line goes to stderr.

@@ -38,4 +38,7 @@ int wb_epoll_remove(int epfd, int fd);
 /// `wb_epoll_remove`). Returns -1 with errno set (EINTR included).
 int wb_epoll_wait_one(int epfd);
 
+/// The file of the loaded library (or program) that holds `address`, or NULL.
+const char *wb_library_path_of(const void *address);
+
 #endif
