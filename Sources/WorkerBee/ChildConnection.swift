@@ -65,9 +65,9 @@ final class ChildConnection: Sendable {
     /// The largest frame received so far, in bytes (length field included).
     var largestFrameReceived: Int { state.withLock { $0.largestFrame } }
 
-    /// Closes the request pipe, after any write already queued. (The response pipe is closed by
-    /// its reader when the worker's output ends; callers close the connection once the worker has
-    /// exited.)
+    /// Closes the request pipe; writes not yet made fail with ``Closed``. (The response pipe is
+    /// closed by its reader when the worker's output ends; callers close the connection once the
+    /// worker has exited.)
     func close() {
         guard !writeClosed.exchange(true, ordering: .relaxed) else { return }
         let fd = requestFD
