@@ -28,6 +28,21 @@ public struct DocumentPages: Sendable {
     /// What the document is.
     public let kind: Kind
     private let load: @Sendable (Int) async throws -> Data
+    private let textLayer: @Sendable (Int) async throws -> String?
+
+    /// The text a PDF page carries (poppler's `pdftotext`), or nil when it has none worth using
+    /// (fewer than 3 letters or digits: a scan, or an image), or when the document is an image.
+    public func text(_ page: Int) async throws -> String? {
+        guard let text = try await textLayer(page) else { return nil }
+        return text.unicodeScalars.filter { CharacterSet.alphanumerics.contains($0) }.count >= 3 ? text : nil
+    }
+
+    private init(count: Int, kind: Kind, load: @escaping @Sendable (Int) async throws -> Data, textLayer: @escaping @Sendable (Int) async throws -> String? = { _ in nil }) {
+        self.count = count
+        self.kind = kind
+        self.load = load
+        self.textLayer = textLayer
+    }
 
     /// Page `page` (1-based) as PNG or JPEG bytes.
     /// - Throws: ``DocumentError`` when a PDF page cannot be rasterized.
@@ -50,12 +65,12 @@ public struct DocumentPages: Sendable {
             } catch let error as DocumentError where error.code == .toolFailed {
                 throw DocumentError(.unreadable, "\(url.lastPathComponent) is not a readable PDF: \(error.message)")
             }
-            return DocumentPages(count: count, kind: .pdf) { try await pdf.render(page: $0) }
+            return DocumentPages(count: count, kind: .pdf, load: { try await pdf.render(page: $0) }, textLayer: { try await pdf.text(page: $0) })
         case .png, .jpeg:
-            return DocumentPages(count: 1, kind: kind!) { _ in try Data(contentsOf: url) }
+            return DocumentPages(count: 1, kind: kind!, load: { _ in try Data(contentsOf: url) })
         case nil:
             // Not recognised: let the vision model's image decoder have the last word.
-            return DocumentPages(count: 1, kind: .png) { _ in try Data(contentsOf: url) }
+            return DocumentPages(count: 1, kind: .png, load: { _ in try Data(contentsOf: url) })
         }
     }
 
@@ -67,7 +82,7 @@ public struct DocumentPages: Sendable {
         guard let kind = Kind(sniffing: data) else {
             throw DocumentError(.unsupportedType, "the document is not a PNG, JPEG or PDF (its first bytes are \(data.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")))")
         }
-        guard kind == .pdf else { return DocumentPages(count: 1, kind: kind) { _ in data } }
+        guard kind == .pdf else { return DocumentPages(count: 1, kind: kind, load: { _ in data }) }
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         let file = scratch.appendingPathComponent("document.pdf")
         try data.write(to: file)

@@ -24,6 +24,12 @@ struct PDFRasterizer: Sendable {
         return try Data(contentsOf: prefix.appendingPathExtension("png"))
     }
 
+    /// The text layer of page `page` (1-based), in reading order, as `pdftotext` gives it.
+    func text(page: Int) async throws -> String {
+        try await Self.run("pdftotext", ["-f", "\(page)", "-l", "\(page)", "-enc", "UTF-8", url.path, "-"])
+            .trimmingCharacters(in: .whitespacesAndNewlines.union(CharacterSet(charactersIn: "\u{0C}")))
+    }
+
     /// Runs a poppler program found on PATH; returns its stdout.
     /// - Throws: ``DocumentError`` `.toolMissing` with the install hint, or `.toolFailed` with its stderr.
     private static func run(_ name: String, _ arguments: [String]) async throws -> String {

@@ -221,6 +221,12 @@ public actor WorkerPool {
         try await withWorker { try await $0.visionOCRResult(image: image, model: model, projector: projector, prompt: prompt, maxTokens: maxTokens) }
     }
 
+    /// Reads the text in an image with Tesseract on the least busy worker; see
+    /// ``WorkerProcess/recognizeText(image:language:)``.
+    public func recognizeText(image: Data, language: String = "eng") async throws -> RecognizedText {
+        try await withWorker { try await $0.recognizeText(image: image, language: language) }
+    }
+
     /// Runs `body` on the worker with the fewest requests in flight.
     private func withWorker<T: Sendable>(_ body: @Sendable (WorkerProcess) async throws -> T) async throws -> T {
         let index = inFlight.indices.min { inFlight[$0] < inFlight[$1] } ?? 0

@@ -235,6 +235,22 @@ public actor WorkerProcess {
         return result
     }
 
+    /// Reads the text in an image with Tesseract, in the worker (no model needed; Tesseract and
+    /// its language data must be installed on the machine).
+    /// - Parameters:
+    ///   - image: PNG, JPEG, TIFF or another image Leptonica decodes.
+    ///   - language: Tesseract languages joined by `+`, e.g. `eng+deu` (default `eng`).
+    /// - Throws: ``WorkerError`` (`.engineUnavailable` when Tesseract or the language is missing,
+    ///   saying what to install; `.invalidInput` for an image that cannot be decoded), or
+    ///   `CancellationError`.
+    public func recognizeText(image: Data, language: String = "eng") async throws -> RecognizedText {
+        let response = try await perform(.recognize(language: language, image: Array(image)), timeout: configuration.timeouts.ocr, label: "Tesseract OCR")
+        guard case .recognized(let result) = response else {
+            throw WorkerError(.protocolViolation, "the worker answered a Tesseract request with \(Self.describe(response))")
+        }
+        return result
+    }
+
     /// Makes the worker load `model` as its model of `kind` (unloading the previous one) and
     /// waits for the worker to acknowledge.
     /// - Throws: ``WorkerError`` if the model cannot be loaded (the worker stays up).
@@ -532,7 +548,7 @@ public actor WorkerProcess {
         case .embed(let embed): embed.texts.count
         case .embedTokens(_, _, let tokens): tokens.count
         case .tokenize(_, let texts): texts.count
-        case .vision: 1
+        case .vision, .recognize: 1
         default: 0
         }
     }
@@ -544,6 +560,7 @@ public actor WorkerProcess {
         case .text: "text"
         case .loaded: "a load acknowledgement"
         case .tokens(let tokens): "\(tokens.count) token lists"
+        case .recognized: "recognized text"
         case .failure(let failure): "a failure (\(failure.code))"
         }
     }

@@ -13,6 +13,7 @@ struct RequestLoop {
     var embedding: (name: String, model: EmbeddingModel)?
     var vision: (key: String, model: VisionModel)?
     var visionModelName: String?
+    var tesseract: TesseractEngine?
     /// The last embed answer sent, for the `late-answer` fault.
     var lastEmbedAnswer: (id: UInt64, result: EmbedResult)?
 
@@ -122,6 +123,19 @@ struct RequestLoop {
                 let ms = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
                 log(String(format: "vision id=%llu image=%d bytes prompt_tokens=%d generated_tokens=%d chars=%d %.1f ms",
                            id, vision.image.count, result.promptTokens, result.generatedTokens, result.text.count, ms))
+            } catch {
+                fail(error, id: id)
+            }
+        case .recognize(let language, let image):
+            log("request \(id) started: recognize \(image.count) bytes")
+            if let action = faults.fire(at: "recognize") { inject(action, requestID: id) }
+            if queue.abort.isRaised { return cancelled(id) }
+            do {
+                if tesseract == nil { tesseract = try TesseractEngine() }
+                let result = try tesseract!.read(image: image, language: language)
+                channel.send(.recognized(result), requestID: id)
+                let ms = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
+                log(String(format: "recognize id=%llu image=%d bytes chars=%d confidence=%d %.1f ms", id, image.count, result.text.count, result.confidence, ms))
             } catch {
                 fail(error, id: id)
             }

@@ -6,11 +6,14 @@ import WorkerBee
 import WorkerBeeWire
 
 /// `POST /v1/ocr`: a PNG, JPEG or PDF in (the raw body with its content type, or a
-/// `multipart/form-data` upload), the text of each page out, read by the pool's vision model.
+/// `multipart/form-data` upload), the text of each page out: from a PDF page's text layer when it
+/// has one, else read by Tesseract or the pool's vision model.
 ///
 /// Parameters come from the query string or, in a form, from fields of the same names:
-/// `prompt` (the instruction; default: transcribe the page as Markdown), `max_tokens` (per page;
-/// default up to the context) and `dpi` (PDF rasterization, default 150). Pages are read one after
+/// `engine` (`auto`: the vision model if the server has one, else Tesseract; `tesseract`;
+/// `vision`), `lang` (Tesseract's, default `eng`), `force_ocr` (`true`: ignore text layers),
+/// `prompt` (the vision instruction; default: transcribe the page as Markdown), `max_tokens` (per
+/// page; default up to the context) and `dpi` (PDF rasterization, default 150). Pages are read one after
 /// another while the next one is rasterized. A failed page of a PDF is reported in its place (and
 /// counted in `X-Failed-Pages`); a request whose every page fails gets the error status.
 struct OCRRoutes: Sendable {
@@ -27,18 +30,30 @@ struct OCRRoutes: Sendable {
         var prompt: String?
         var maxTokens = 0
         var dpi = 150
+        var engine = "auto"
+        var language = "eng"
+        var forceOCR = false
     }
 
     func ocr(_ request: Request, body: ByteBuffer) async throws -> Response {
-        guard let vision = pool.configuration.models.vision else {
-            throw APIError(.notFound, "this server has no vision model: start it with --vision-model NAME (see docs/VISION.md)", param: "model", code: "model_not_found")
+        let upload = try Self.upload(request, body: Data(buffer: body))
+        let vision = pool.configuration.models.vision.flatMap { $0.isEmpty ? nil : $0 }
+        let useVision: Bool
+        switch upload.engine {
+        case "vision":
+            guard vision != nil else {
+                throw APIError(.notFound, "this server has no vision model: start it with --vision-model NAME, or use engine=tesseract (see docs/VISION.md)", param: "model", code: "model_not_found")
+            }
+            useVision = true
+        case "tesseract": useVision = false
+        case "auto": useVision = vision != nil
+        default: throw APIError.badRequest("engine must be auto, tesseract or vision", param: "engine")
         }
         if case .draining = readiness.current {
             var error = APIError(.serviceUnavailable, "the server is shutting down", type: "server_error", code: "not_ready")
             error.retryAfter = 1
             throw error
         }
-        let upload = try Self.upload(request, body: Data(buffer: body))
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-ocr-\(UUID().uuidString)")
         defer { DocumentPages.discard(scratch: scratch) }
         let pages: DocumentPages
@@ -64,21 +79,33 @@ struct OCRRoutes: Sendable {
             next = page < pages.count ? Task { try await pages.image(page + 1) } : nil
             let started = ContinuousClock.now
             do {
-                let image = try await current.value
-                let result = try await pool.visionOCRResult(image: image, prompt: upload.prompt, maxTokens: upload.maxTokens)
-                promptTokens += result.promptTokens
-                generatedTokens += result.generatedTokens
-                entries.append([
-                    "page": page, "pages": pages.count, "text": result.text, "promptTokens": result.promptTokens,
-                    "generatedTokens": result.generatedTokens, "seconds": Self.seconds(ContinuousClock.now - started),
-                ])
+                if !upload.forceOCR, let text = try await pages.text(page) {
+                    current.cancel()
+                    entries.append(["page": page, "pages": pages.count, "text": text, "source": "text-layer", "seconds": Self.seconds(ContinuousClock.now - started)])
+                } else if useVision {
+                    let image = try await current.value
+                    let result = try await pool.visionOCRResult(image: image, prompt: upload.prompt, maxTokens: upload.maxTokens)
+                    promptTokens += result.promptTokens
+                    generatedTokens += result.generatedTokens
+                    entries.append([
+                        "page": page, "pages": pages.count, "text": result.text, "source": "vision", "promptTokens": result.promptTokens,
+                        "generatedTokens": result.generatedTokens, "seconds": Self.seconds(ContinuousClock.now - started),
+                    ])
+                } else {
+                    let image = try await current.value
+                    let result = try await pool.recognizeText(image: image, language: upload.language)
+                    entries.append([
+                        "page": page, "pages": pages.count, "text": result.text, "source": "tesseract", "confidence": result.confidence,
+                        "seconds": Self.seconds(ContinuousClock.now - started),
+                    ])
+                }
             } catch {
                 failures.append(error)
                 entries.append(["page": page, "pages": pages.count, "error": (error as? WorkerError)?.summary ?? "\(error)"])
             }
         }
         if failures.count == pages.count, let first = failures.first { throw APIError.from(first) }
-        let name = ModelDirectory.isPath(vision) ? URL(fileURLWithPath: vision).deletingPathExtension().lastPathComponent : vision
+        let name = useVision ? vision.map { ModelDirectory.isPath($0) ? URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent : $0 } ?? "" : "tesseract"
         var response = JSONResponse.make([
             "object": "ocr", "model": name, "pages": entries,
             "usage": ["prompt_tokens": promptTokens, "completion_tokens": generatedTokens, "total_tokens": promptTokens + generatedTokens],
@@ -93,6 +120,7 @@ struct OCRRoutes: Sendable {
         let query = request.uri.queryParameters
         var upload = Upload(document: body)
         var prompt = query.get("prompt"), maxTokens = query.get("max_tokens"), dpi = query.get("dpi")
+        var engine = query.get("engine"), language = query.get("lang"), forceOCR = query.get("force_ocr")
         if let boundary = MultipartForm.boundary(contentType: contentType) {
             let form = try MultipartForm(body: body, boundary: boundary)
             guard let file = form.file else {
@@ -102,6 +130,9 @@ struct OCRRoutes: Sendable {
             prompt = form.field("prompt") ?? prompt
             maxTokens = form.field("max_tokens") ?? maxTokens
             dpi = form.field("dpi") ?? dpi
+            engine = form.field("engine") ?? engine
+            language = form.field("lang") ?? language
+            forceOCR = form.field("force_ocr") ?? forceOCR
         } else {
             let type = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
             let accepted: Set<String> = ["image/png", "image/jpeg", "image/jpg", "application/pdf", "application/octet-stream", ""]
@@ -111,6 +142,9 @@ struct OCRRoutes: Sendable {
         }
         guard !upload.document.isEmpty else { throw APIError.badRequest("the document is empty", param: "file") }
         upload.prompt = prompt.flatMap { $0.isEmpty ? nil : $0 }
+        upload.engine = engine.flatMap { $0.isEmpty ? nil : $0.lowercased() } ?? "auto"
+        upload.language = language.flatMap { $0.isEmpty ? nil : $0 } ?? "eng"
+        upload.forceOCR = ["1", "true", "yes"].contains(forceOCR?.lowercased() ?? "")
         if let maxTokens {
             guard let value = Int(maxTokens), value >= 0 else { throw APIError.badRequest("max_tokens must be a whole number, 0 or more", param: "max_tokens") }
             upload.maxTokens = value

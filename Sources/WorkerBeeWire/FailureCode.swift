@@ -32,6 +32,8 @@ public struct FailureCode: Hashable, Sendable, CustomStringConvertible {
     public static let visionDisabled = FailureCode("visionDisabled")
     /// No projector (mmproj) was found for the vision model.
     public static let projectorNotFound = FailureCode("projectorNotFound")
+    /// The Tesseract engine or the language data it needs is not installed.
+    public static let engineUnavailable = FailureCode("engineUnavailable")
     /// Something failed in the worker that has no better code.
     public static let `internal` = FailureCode("internal")
 

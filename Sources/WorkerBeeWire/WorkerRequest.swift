@@ -10,6 +10,8 @@ public enum WorkerRequest: Sendable, Equatable {
     case tokenize(model: String, texts: [String])
     /// Read an image; answered by ``WorkerResponse/text(_:)``.
     case vision(VisionRequest)
+    /// Read the text in an image with Tesseract; `language` is Tesseract's (`eng`, `eng+deu`).
+    case recognize(language: String, image: [UInt8])
     /// Unload the model of this kind, then load `model` if it is not empty; answered by ``WorkerResponse/loaded``.
     case loadModel(kind: ModelKind, model: String)
     /// Abort the request whose id the frame carries; the worker answers that request with a `cancelled` failure.
@@ -18,7 +20,7 @@ public enum WorkerRequest: Sendable, Equatable {
     case shutdown
 
     enum Kind: UInt8 {
-        case embed = 0x01, vision = 0x02, loadModel = 0x03, cancel = 0x04, shutdown = 0x05, embedTokens = 0x06, tokenize = 0x07
+        case embed = 0x01, vision = 0x02, loadModel = 0x03, cancel = 0x04, shutdown = 0x05, embedTokens = 0x06, tokenize = 0x07, recognize = 0x08
     }
 
     /// Encodes the request as a frame for `requestID`.
@@ -54,6 +56,11 @@ public enum WorkerRequest: Sendable, Equatable {
             out.appendString(model, lengthType: UInt32.self)
             out.append(UInt32(texts.count))
             for text in texts { out.appendString(text, lengthType: UInt32.self) }
+        case .recognize(let language, let image):
+            kind = .recognize
+            out.appendString(language, lengthType: UInt32.self)
+            out.append(UInt32(image.count))
+            out.append(contentsOf: image)
         case .cancel:
             kind = .cancel
         case .shutdown:
@@ -102,6 +109,9 @@ public enum WorkerRequest: Sendable, Equatable {
                 texts.reserveCapacity(count)
                 for _ in 0..<count { texts.append(try reader.string()) }
                 return .tokenize(model: model, texts: texts)
+            case .recognize:
+                let language = try reader.string()
+                return .recognize(language: language, image: try reader.bytes(try reader.count(minimumBytesEach: 1)))
             case .cancel: return .cancel
             case .shutdown: return .shutdown
             }

@@ -12,11 +12,13 @@ public enum WorkerResponse: Sendable, Equatable {
     case loaded
     /// The answer to a tokenize request: token ids per text, special tokens included.
     case tokens([[Int32]])
+    /// The answer to `.recognize`.
+    case recognized(RecognizedText)
     /// A request failed.
     case failure(WorkerFailure)
 
     enum Kind: UInt8 {
-        case hello = 0x81, embeddings = 0x82, text = 0x83, loaded = 0x84, failure = 0x85, tokens = 0x86
+        case hello = 0x81, embeddings = 0x82, text = 0x83, loaded = 0x84, failure = 0x85, tokens = 0x86, recognized = 0x87
     }
 
     /// Encodes the response as a frame for `requestID`.
@@ -44,6 +46,10 @@ public enum WorkerResponse: Sendable, Equatable {
             out.appendString(result.text, lengthType: UInt32.self)
             out.append(UInt32(result.promptTokens))
             out.append(UInt32(result.generatedTokens))
+        case .recognized(let result):
+            kind = .recognized
+            out.appendString(result.text, lengthType: UInt32.self)
+            out.append(UInt32(clamping: max(0, result.confidence)))
         case .loaded:
             kind = .loaded
         case .tokens(let tokens):
@@ -89,6 +95,9 @@ public enum WorkerResponse: Sendable, Equatable {
                 let prompt = Int(try reader.integer() as UInt32)
                 let generated = Int(try reader.integer() as UInt32)
                 return .text(VisionResult(text: text, promptTokens: prompt, generatedTokens: generated))
+            case .recognized:
+                let text = try reader.string()
+                return .recognized(RecognizedText(text: text, confidence: Int(try reader.integer() as UInt32)))
             case .loaded:
                 return .loaded
             case .tokens:

@@ -17,6 +17,10 @@ struct BenchOCR: AsyncParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    func validate() throws {
+        try vision.requireModel()
+    }
+
     func run() async throws {
         let worker = WorkerProcess(configuration: vision.configuration(ocrTimeout: nil))
         let clock = ContinuousClock()

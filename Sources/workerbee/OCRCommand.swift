@@ -6,12 +6,13 @@ import WorkerBeeWire
 struct OCRCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ocr",
-        abstract: "Read the text in PNG, JPEG and PDF files with a local vision model.",
+        abstract: "Read the text in PNG, JPEG and PDF files, with Tesseract or a local vision model.",
         discussion: """
-            PDF files are rasterized page by page (poppler's pdftoppm) while the previous page is read, so \
-            memory stays flat however long the file is. A page that fails is reported and counted, the \
-            others are still printed, and the exit status is non-zero if any page failed. See docs/VISION.md \
-            for models.
+            A PDF page that carries text (a text layer) is read from it; other pages are rasterized \
+            (poppler's pdftoppm) while the previous page is read, so memory stays flat however long the \
+            file is, and read by the engine: Tesseract (no model needed) or a vision model (--model). \
+            A page that fails is reported and counted, the others are still printed, and the exit status \
+            is non-zero if any page failed. See docs/VISION.md.
             """
     )
 
@@ -19,6 +20,20 @@ struct OCRCommand: AsyncParsableCommand {
     var files: [String]
 
     @OptionGroup var vision: VisionOptions
+
+    /// Which engine reads rasterized pages and images.
+    enum Engine: String, ExpressibleByArgument, CaseIterable {
+        case auto, tesseract, vision
+    }
+
+    @Option(help: "auto (the vision model if one is given or set in WORKERBEE_VISION_MODEL, else Tesseract), tesseract, or vision.")
+    var engine: Engine = .auto
+
+    @Option(help: "Tesseract languages joined by +, e.g. eng+deu.")
+    var lang: String = "eng"
+
+    @Flag(help: "OCR every PDF page even when it carries a text layer.")
+    var forceOCR = false
 
     @Option(help: "Instruction for the model (default: transcribe the page as Markdown).")
     var prompt: String?
@@ -31,6 +46,21 @@ struct OCRCommand: AsyncParsableCommand {
 
     func validate() throws {
         if timeout < 0 { throw ValidationError("--timeout cannot be negative") }
+        if engine == .vision { try vision.requireModel() }
+    }
+
+    /// The engine that reads images, `auto` resolved.
+    var resolvedEngine: Engine {
+        engine == .auto ? (vision.resolvedModel.isEmpty ? .tesseract : .vision) : engine
+    }
+
+    /// One page's text and where it came from.
+    struct PageText {
+        var text: String
+        var source: String
+        var confidence: Int?
+        var promptTokens: Int?
+        var generatedTokens: Int?
     }
 
     func run() async throws {
@@ -53,10 +83,22 @@ struct OCRCommand: AsyncParsableCommand {
                 guard let current = next else { break }
                 next = page < pages.count ? Task { try await pages.image(page + 1) } : nil
                 let start = Date()
-                let outcome: Result<VisionResult, Error>
+                let outcome: Result<PageText, Error>
                 do {
-                    let image = try await current.value
-                    outcome = .success(try await worker.visionOCRResult(image: image, prompt: prompt, maxTokens: vision.maxTokens))
+                    if !forceOCR, let text = try await pages.text(page) {
+                        current.cancel()
+                        outcome = .success(PageText(text: text, source: "text-layer"))
+                    } else {
+                        let image = try await current.value
+                        switch resolvedEngine {
+                        case .vision, .auto:
+                            let result = try await worker.visionOCRResult(image: image, prompt: prompt, maxTokens: vision.maxTokens)
+                            outcome = .success(PageText(text: result.text, source: "vision", promptTokens: result.promptTokens, generatedTokens: result.generatedTokens))
+                        case .tesseract:
+                            let result = try await worker.recognizeText(image: image, language: lang)
+                            outcome = .success(PageText(text: result.text, source: "tesseract", confidence: result.confidence))
+                        }
+                    }
                 } catch {
                     outcome = .failure(error)
                 }
@@ -71,14 +113,18 @@ struct OCRCommand: AsyncParsableCommand {
         }
     }
 
-    private func report(file: String, page: Int, pages: Int, outcome: Result<VisionResult, Error>, seconds: Double) {
+    private func report(file: String, page: Int, pages: Int, outcome: Result<PageText, Error>, seconds: Double) {
         let label = pages > 1 ? "\(file) page \(page)/\(pages)" : file
         switch outcome {
         case .success(let result):
-            printError(String(format: "%@: %d tokens in %.1f s", label, result.generatedTokens, seconds))
+            let detail = result.generatedTokens.map { "\($0) tokens" } ?? result.confidence.map { "confidence \($0)" } ?? "\(result.text.count) characters"
+            printError(String(format: "%@: %@ (%@) in %.1f s", label, result.source, detail, seconds))
             if json {
-                printJSON(["file": file, "page": page, "pages": pages, "text": result.text,
-                           "promptTokens": result.promptTokens, "generatedTokens": result.generatedTokens, "seconds": seconds])
+                var object: [String: Any] = ["file": file, "page": page, "pages": pages, "text": result.text, "source": result.source, "seconds": seconds]
+                if let confidence = result.confidence { object["confidence"] = confidence }
+                if let promptTokens = result.promptTokens { object["promptTokens"] = promptTokens }
+                if let generatedTokens = result.generatedTokens { object["generatedTokens"] = generatedTokens }
+                printJSON(object)
             } else {
                 print("==> \(label) <==")
                 print(result.text)

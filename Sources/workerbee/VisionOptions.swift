@@ -3,7 +3,7 @@ import Foundation
 import WorkerBee
 import WorkerBeeWire
 
-/// The options `ocr` and `bench ocr` share: which model, which projector, how to run it.
+/// The options `ocr` and `bench ocr` share: which vision model, which projector, how to run it.
 struct VisionOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "Vision model: a name in the models folder or a path to the text model GGUF (default: $WORKERBEE_VISION_MODEL).")
     var model: String?
@@ -24,11 +24,15 @@ struct VisionOptions: ParsableArguments {
     var threads: Int?
 
     func validate() throws {
+        if dpi < 10 || dpi > 1200 { throw ValidationError("--dpi must be between 10 and 1200") }
+        if maxTokens < 0 { throw ValidationError("--max-tokens cannot be negative") }
+    }
+
+    /// Refuses to go on without a vision model (for the commands that need one).
+    func requireModel() throws {
         if resolvedModel.isEmpty {
             throw ValidationError("no vision model: pass --model (or set WORKERBEE_VISION_MODEL); see docs/VISION.md")
         }
-        if dpi < 10 || dpi > 1200 { throw ValidationError("--dpi must be between 10 and 1200") }
-        if maxTokens < 0 { throw ValidationError("--max-tokens cannot be negative") }
     }
 
     var resolvedModel: String { model ?? ProcessInfo.processInfo.environment["WORKERBEE_VISION_MODEL"] ?? "" }

@@ -80,11 +80,11 @@ import WorkerBeeTestSupport
         let (server, files) = try await Self.start()
         defer { Task { await Self.stop(server, files) } }
         let pdf = TestPDF.make(pages: ["First page", "Second page", "Third page"])
-        let reply = try await server.post("/v1/ocr?max_tokens=3&dpi=50", raw: pdf, headers: [("Content-Type", "application/pdf")])
+        let reply = try await server.post("/v1/ocr?max_tokens=3&dpi=50&force_ocr=true", raw: pdf, headers: [("Content-Type", "application/pdf")])
         #expect(reply.status == .ok, "\(String(decoding: reply.body, as: UTF8.self))")
         let pages = try Self.pages(reply)
         #expect(pages.map { $0["page"] as? Int } == [1, 2, 3])
-        #expect(pages.allSatisfy { $0["pages"] as? Int == 3 && $0["generatedTokens"] as? Int == 3 && $0["text"] is String })
+        #expect(pages.allSatisfy { $0["pages"] as? Int == 3 && $0["generatedTokens"] as? Int == 3 && $0["text"] is String && $0["source"] as? String == "vision" })
     }
 
     @Test func badDocumentsAndParametersGetTheirStatus() async throws {
@@ -97,6 +97,7 @@ import WorkerBeeTestSupport
             ("/v1/ocr", Data(), "image/png", .badRequest, "empty"),
             ("/v1/ocr?max_tokens=-1", image, "image/png", .badRequest, "max_tokens"),
             ("/v1/ocr?dpi=5", image, "image/png", .badRequest, "dpi"),
+            ("/v1/ocr?engine=magic", image, "image/png", .badRequest, "engine"),
             ("/v1/ocr", Data("%PDF-1.4 truncated".utf8), "application/pdf", .badRequest, "not a readable PDF"),
             ("/v1/ocr", TestPDF.make(pages: ["a", "b", "c"]), "application/pdf", .payloadTooLarge, "at most 2"),
             ("/v1/ocr", Data("--x\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\nhi\r\n--x--\r\n".utf8), "multipart/form-data; boundary=x", .badRequest, "no file"),
@@ -109,10 +110,27 @@ import WorkerBeeTestSupport
         }
     }
 
-    @Test func aServerWithoutAVisionModelSaysHowToGiveItOne() async throws {
+    @Test func aServerWithoutAVisionModelReadsPagesWithTesseractAndTextLayers() async throws {
         let server = try await ServerHarness.start(workers: 1)
         defer { Task { await server.stop() } }
-        let reply = try await server.post("/v1/ocr", raw: VisionSandbox.page(), headers: [("Content-Type", "image/png")])
+        let scratch = server.sandbox.directory.appendingPathComponent("scratch")
+        let pdf = TestPDF.make(pages: ["Quick fox 2024"])
+        let scan = try await DocumentPages.open(pdf, dpi: 300, scratch: scratch).image(1)
+        let read = try await server.post("/v1/ocr", raw: scan, headers: [("Content-Type", "image/png")])
+        #expect(read.status == .ok, "\(String(decoding: read.body, as: UTF8.self))")
+        let page = try #require(try Self.pages(read).first)
+        #expect(page["source"] as? String == "tesseract")
+        #expect((page["text"] as? String)?.trimmingCharacters(in: .whitespacesAndNewlines) == "Quick fox 2024")
+        #expect(try read.json["model"] as? String == "tesseract")
+        let layered = try await server.post("/v1/ocr", raw: pdf, headers: [("Content-Type", "application/pdf")])
+        #expect(try Self.pages(layered).first?["source"] as? String == "text-layer")
+        #expect(try Self.pages(layered).first?["text"] as? String == "Quick fox 2024")
+    }
+
+    @Test func askingForTheVisionEngineWithoutAVisionModelSaysHowToGiveItOne() async throws {
+        let server = try await ServerHarness.start(workers: 1)
+        defer { Task { await server.stop() } }
+        let reply = try await server.post("/v1/ocr?engine=vision", raw: VisionSandbox.page(), headers: [("Content-Type", "image/png")])
         #expect(reply.status == .notFound)
         let error = try reply.json["error"] as? [String: Any]
         #expect((error?["message"] as? String)?.contains("--vision-model") == true)

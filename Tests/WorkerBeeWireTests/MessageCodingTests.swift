@@ -12,6 +12,7 @@ import WorkerBeeTestSupport
         .loadModel(kind: .embedding, model: ""),
         .embedTokens(model: "m", normalize: true, tokens: [[101, 7, 102], [101, 102]]),
         .tokenize(model: "", texts: ["one", "two words"]),
+        .recognize(language: "eng+deu", image: [0x89, 0x50, 0x4E, 0x47, 1, 2, 3]),
         .cancel,
         .shutdown,
     ]
@@ -23,6 +24,7 @@ import WorkerBeeTestSupport
         .text(VisionResult(text: "# Title\n| a | b |", promptTokens: 300, generatedTokens: 12)),
         .loaded,
         .tokens([[101, 2023, 102], []]),
+        .recognized(RecognizedText(text: "Grüße\nline two", confidence: 87)),
         .failure(WorkerFailure(code: .modelNotFound, message: "model file /x.gguf does not exist")),
         .failure(WorkerFailure(code: FailureCode("aCodeFromANewerWorker"), message: "unknown codes keep their name")),
     ]

@@ -13,6 +13,13 @@ import WorkerBeeWire
     /// Builds the example package once for both tests; its binaries' folder.
     static let built = Task<URL, any Error> {
         let swift = try #require(ExternalProgram.find("swift"), "swift is not on PATH")
+        // SwiftPM keeps the build plan of the last build (`.build/*.yaml`) and does not always see
+        // a source file added to WorkerBee since; drop it so the plan is made from the files as
+        // they are.
+        let scratch = package.appendingPathComponent(".build")
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: scratch.path)) ?? [] where file.hasSuffix(".yaml") {
+            try? FileManager.default.removeItem(at: scratch.appendingPathComponent(file))
+        }
         let build = try await ExternalProgram.run(swift, arguments: ["build", "--package-path", package.path])
         #expect(build.succeeded, "\(String(decoding: build.stdout + build.stderr, as: UTF8.self).suffix(4000))")
         let paths = try await ExternalProgram.run(swift, arguments: ["build", "--package-path", package.path, "--show-bin-path"])

@@ -1,6 +1,7 @@
 import Foundation
 import GGUF
 import Testing
+import WorkerBee
 import WorkerBeeTestSupport
 import WorkerBeeWire
 
@@ -10,7 +11,7 @@ import WorkerBeeWire
         defer { box.sandbox.remove() }
         let pdf = box.sandbox.directory.appendingPathComponent("three.pdf")
         try TestPDF.make(pages: ["Page one", "Page two", "Page three"]).write(to: pdf)
-        let run = try await CommandRun.run(["ocr", pdf.path, "--model", "tiny-vision", "--models-dir", box.models.path, "--max-tokens", "8", "--json"])
+        let run = try await CommandRun.run(["ocr", pdf.path, "--model", "tiny-vision", "--models-dir", box.models.path, "--max-tokens", "8", "--json", "--force-ocr"])
         #expect(run.status == 0, "\(run.stderr)")
         let pages = run.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         #expect(pages.map { $0["page"] as? Int } == [1, 2, 3])
@@ -32,9 +33,41 @@ import WorkerBeeWire
         #expect(run.stdout.contains("==> \(image.path) <=="))
     }
 
-    @Test func ocrWithoutAModelSaysHowToGetOne() async throws {
-        let run = try await CommandRun.run(["ocr", "/tmp/whatever.png"], environment: ["WORKERBEE_VISION_MODEL": ""])
+    @Test func theVisionEngineWithoutAModelSaysHowToGetOne() async throws {
+        let run = try await CommandRun.run(["ocr", "/tmp/whatever.png", "--engine", "vision"], environment: ["WORKERBEE_VISION_MODEL": ""])
         #expect(run.status != 0)
         #expect(run.stderr.contains("--model"))
+    }
+
+    @Test func withoutAVisionModelAPageImageIsReadByTesseract() async throws {
+        let box = try WorkerSandbox()
+        defer { box.remove() }
+        let scratch = box.directory.appendingPathComponent("scratch")
+        let image = box.directory.appendingPathComponent("scan.png")
+        try await DocumentPages.open(TestPDF.make(pages: ["Quick fox 2024"]), dpi: 300, scratch: scratch).image(1).write(to: image)
+        let run = try await CommandRun.run(["ocr", image.path, "--json"], environment: ["WORKERBEE_VISION_MODEL": ""])
+        #expect(run.status == 0, "\(run.stderr)")
+        let page = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(page["source"] as? String == "tesseract")
+        #expect((page["text"] as? String)?.trimmingCharacters(in: .whitespacesAndNewlines) == "Quick fox 2024")
+        #expect((page["confidence"] as? Int ?? 0) > 50)
+    }
+
+    @Test func aPDFPageWithATextLayerIsReadFromItUnlessOCRIsForced() async throws {
+        let box = try WorkerSandbox()
+        defer { box.remove() }
+        let pdf = box.directory.appendingPathComponent("text.pdf")
+        try TestPDF.make(pages: ["Invoice Total", "Paid in full"]).write(to: pdf)
+        let run = try await CommandRun.run(["ocr", pdf.path, "--json"], environment: ["WORKERBEE_VISION_MODEL": ""])
+        #expect(run.status == 0, "\(run.stderr)")
+        let pages = run.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(pages.map { $0["source"] as? String } == ["text-layer", "text-layer"])
+        #expect(pages.map { $0["text"] as? String } == ["Invoice Total", "Paid in full"])
+        let forced = try await CommandRun.run(["ocr", pdf.path, "--json", "--force-ocr", "--dpi", "300"], environment: ["WORKERBEE_VISION_MODEL": ""])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        let read = forced.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(read.map { $0["source"] as? String } == ["tesseract", "tesseract"])
+        // Tesseract's spacing of large type varies ("P aid"); the letters must be right.
+        #expect(read.map { ($0["text"] as? String)?.filter { !$0.isWhitespace } } == ["InvoiceTotal", "Paidinfull"])
     }
 }

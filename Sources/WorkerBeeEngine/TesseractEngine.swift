@@ -1,0 +1,123 @@
+import Foundation
+import WorkerBeeWire
+
+/// Tesseract OCR inside the worker, through its C API, loaded at run time.
+///
+/// libtesseract (and Leptonica, which decodes the image) are opened with `dlopen` when the first
+/// page is read, so nothing is needed to build WorkerBee or to run it without OCR; a worker that
+/// is asked for Tesseract without it answers `.engineUnavailable` naming what to install. A crash
+/// inside Tesseract or Leptonica on a hostile image takes the worker down like any other native
+/// crash: the host sees it, restarts the worker and reports it.
+///
+/// One Tesseract instance per worker is kept and reused across pages while the language stays the
+/// same. `WORKERBEE_TESSERACT_LIBRARY` and `WORKERBEE_LEPTONICA_LIBRARY` name other library files.
+final class TesseractEngine {
+    private typealias Create = @convention(c) () -> OpaquePointer?
+    private typealias Delete = @convention(c) (OpaquePointer?) -> Void
+    private typealias Init = @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Int32
+    private typealias SetImage = @convention(c) (OpaquePointer?, OpaquePointer?) -> Void
+    private typealias SetResolution = @convention(c) (OpaquePointer?, Int32) -> Void
+    private typealias GetText = @convention(c) (OpaquePointer?) -> UnsafeMutablePointer<CChar>?
+    private typealias MeanConfidence = @convention(c) (OpaquePointer?) -> Int32
+    private typealias DeleteText = @convention(c) (UnsafeMutablePointer<CChar>?) -> Void
+    private typealias Languages = @convention(c) (OpaquePointer?) -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+    private typealias DeleteTextArray = @convention(c) (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Void
+    private typealias ReadImage = @convention(c) (UnsafePointer<UInt8>?, Int) -> OpaquePointer?
+    private typealias DestroyImage = @convention(c) (UnsafeMutablePointer<OpaquePointer?>?) -> Void
+
+    private let create: Create, delete: Delete, initialise: Init, setImage: SetImage, setResolution: SetResolution
+    private let getText: GetText, meanConfidence: MeanConfidence, deleteText: DeleteText
+    private let languages: Languages, deleteTextArray: DeleteTextArray
+    private let readImage: ReadImage, destroyImage: DestroyImage
+    private var handle: OpaquePointer?
+    private var language: String?
+
+    /// What to install, for the error when the libraries or a language are missing.
+    static let installHint = "install Tesseract (Debian: apt-get install tesseract-ocr tesseract-ocr-eng; macOS: brew install tesseract)"
+
+    /// Opens libtesseract and Leptonica.
+    /// - Throws: ``EngineError`` `.engineUnavailable` naming the library that is missing.
+    init() throws {
+        let environment = ProcessInfo.processInfo.environment
+        let tesseract = try Self.open(environment["WORKERBEE_TESSERACT_LIBRARY"].map { [$0] } ?? ["libtesseract.so.5", "libtesseract.so", "libtesseract.5.dylib", "libtesseract.dylib", "/opt/homebrew/lib/libtesseract.dylib", "/usr/local/lib/libtesseract.dylib"])
+        let leptonica = try Self.open(environment["WORKERBEE_LEPTONICA_LIBRARY"].map { [$0] } ?? ["liblept.so.5", "libleptonica.so.6", "libleptonica.so", "liblept.so", "libleptonica.dylib", "/opt/homebrew/lib/libleptonica.dylib", "/usr/local/lib/libleptonica.dylib"])
+        func symbol<T>(_ library: UnsafeMutableRawPointer, _ name: String, as: T.Type) throws -> T {
+            guard let pointer = dlsym(library, name) else {
+                throw EngineError(.engineUnavailable, "the Tesseract library has no \(name); \(Self.installHint)")
+            }
+            return unsafeBitCast(pointer, to: T.self)
+        }
+        create = try symbol(tesseract, "TessBaseAPICreate", as: Create.self)
+        delete = try symbol(tesseract, "TessBaseAPIDelete", as: Delete.self)
+        initialise = try symbol(tesseract, "TessBaseAPIInit3", as: Init.self)
+        setImage = try symbol(tesseract, "TessBaseAPISetImage2", as: SetImage.self)
+        setResolution = try symbol(tesseract, "TessBaseAPISetSourceResolution", as: SetResolution.self)
+        getText = try symbol(tesseract, "TessBaseAPIGetUTF8Text", as: GetText.self)
+        meanConfidence = try symbol(tesseract, "TessBaseAPIMeanTextConf", as: MeanConfidence.self)
+        deleteText = try symbol(tesseract, "TessDeleteText", as: DeleteText.self)
+        languages = try symbol(tesseract, "TessBaseAPIGetAvailableLanguagesAsVector", as: Languages.self)
+        deleteTextArray = try symbol(tesseract, "TessDeleteTextArray", as: DeleteTextArray.self)
+        readImage = try symbol(leptonica, "pixReadMem", as: ReadImage.self)
+        destroyImage = try symbol(leptonica, "pixDestroy", as: DestroyImage.self)
+    }
+
+    deinit {
+        if let handle { delete(handle) }
+    }
+
+    private static func open(_ names: [String]) throws -> UnsafeMutableRawPointer {
+        for name in names {
+            if let library = dlopen(name, RTLD_NOW | RTLD_LOCAL) { return library }
+        }
+        throw EngineError(.engineUnavailable, "Tesseract OCR is not installed (no \(names[0]) could be loaded); \(installHint)")
+    }
+
+    /// Reads the text in a PNG, JPEG, TIFF or other image Leptonica decodes.
+    /// - Parameters:
+    ///   - image: the encoded image.
+    ///   - language: Tesseract languages joined by `+` (`eng`, `eng+deu`).
+    ///   - resolution: the image's pixels per inch, if known (Tesseract guesses otherwise).
+    /// - Throws: ``EngineError`` `.engineUnavailable` for a missing language (listing the
+    ///   installed ones), `.invalidInput` for an image Leptonica cannot decode.
+    func read(image: [UInt8], language requested: String, resolution: Int? = nil) throws -> RecognizedText {
+        let language = requested.isEmpty ? "eng" : requested
+        if self.language != language || handle == nil {
+            if let handle { delete(handle) }
+            handle = nil
+            self.language = nil
+            guard let created = create() else { throw EngineError(.internal, "Tesseract could not create an instance") }
+            guard initialise(created, nil, language) == 0 else {
+                let installed = installedLanguages(created)
+                delete(created)
+                throw EngineError(
+                    .engineUnavailable,
+                    "Tesseract has no data for language \(language) (installed: \(installed.isEmpty ? "none" : installed.joined(separator: ", "))); install it, e.g. apt-get install tesseract-ocr-\(language.split(separator: "+").first ?? "eng")")
+            }
+            handle = created
+            self.language = language
+        }
+        var pix = image.withUnsafeBufferPointer { readImage($0.baseAddress, $0.count) }
+        guard pix != nil else {
+            throw EngineError(.invalidInput, "the image could not be decoded (\(image.count) bytes; PNG, JPEG, TIFF, BMP, GIF and WebP are read)")
+        }
+        defer { destroyImage(&pix) }
+        setImage(handle, pix)
+        if let resolution { setResolution(handle, Int32(resolution)) }
+        guard let text = getText(handle) else { throw EngineError(.inferenceFailed, "Tesseract returned no text") }
+        defer { deleteText(text) }
+        return RecognizedText(text: String(cString: text), confidence: Int(meanConfidence(handle)))
+    }
+
+    private func installedLanguages(_ instance: OpaquePointer?) -> [String] {
+        // Available languages are known only after an Init; one with "osd" or none may work.
+        guard let list = languages(instance) else { return [] }
+        defer { deleteTextArray(list) }
+        var names: [String] = []
+        var index = 0
+        while let name = list[index] {
+            names.append(String(cString: name))
+            index += 1
+        }
+        return names
+    }
+}
