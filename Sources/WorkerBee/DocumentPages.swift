@@ -44,6 +44,19 @@ public struct DocumentPages: Sendable {
         self.textLayer = textLayer
     }
 
+    /// What a page offers to read: its text layer, or an image to OCR.
+    public enum Content: Sendable {
+        case text(String)
+        case image(Data)
+    }
+
+    /// Page `page` (1-based) as its text layer when it has one and `preferTextLayer`, else as an
+    /// image; the page is only rasterized when its text layer is not used.
+    public func content(_ page: Int, preferTextLayer: Bool = true) async throws -> Content {
+        if preferTextLayer, let text = try await text(page) { return .text(text) }
+        return .image(try await image(page))
+    }
+
     /// Page `page` (1-based) as PNG or JPEG bytes.
     /// - Throws: ``DocumentError`` when a PDF page cannot be rasterized.
     public func image(_ page: Int) async throws -> Data { try await load(page) }

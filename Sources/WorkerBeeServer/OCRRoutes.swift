@@ -73,17 +73,17 @@ struct OCRRoutes: Sendable {
         var entries: [[String: Any]] = []
         var failures: [any Error] = []
         var promptTokens = 0, generatedTokens = 0
-        var next: Task<Data, any Error>? = Task { try await pages.image(1) }
+        let preferTextLayer = !upload.forceOCR
+        var next: Task<DocumentPages.Content, any Error>? = Task { try await pages.content(1, preferTextLayer: preferTextLayer) }
         for page in 1...pages.count {
             guard let current = next else { break }
-            next = page < pages.count ? Task { try await pages.image(page + 1) } : nil
+            next = page < pages.count ? Task { try await pages.content(page + 1, preferTextLayer: preferTextLayer) } : nil
             let started = ContinuousClock.now
             do {
-                if !upload.forceOCR, let text = try await pages.text(page) {
-                    current.cancel()
+                let content = try await current.value
+                if case .text(let text) = content {
                     entries.append(["page": page, "pages": pages.count, "text": text, "source": "text-layer", "seconds": Self.seconds(ContinuousClock.now - started)])
-                } else if useVision {
-                    let image = try await current.value
+                } else if case .image(let image) = content, useVision {
                     let result = try await pool.visionOCRResult(image: image, prompt: upload.prompt, maxTokens: upload.maxTokens)
                     promptTokens += result.promptTokens
                     generatedTokens += result.generatedTokens
@@ -91,8 +91,7 @@ struct OCRRoutes: Sendable {
                         "page": page, "pages": pages.count, "text": result.text, "source": "vision", "promptTokens": result.promptTokens,
                         "generatedTokens": result.generatedTokens, "seconds": Self.seconds(ContinuousClock.now - started),
                     ])
-                } else {
-                    let image = try await current.value
+                } else if case .image(let image) = content {
                     let result = try await pool.recognizeText(image: image, language: upload.language)
                     entries.append([
                         "page": page, "pages": pages.count, "text": result.text, "source": "tesseract", "confidence": result.confidence,

@@ -77,19 +77,19 @@ struct OCRCommand: AsyncParsableCommand {
                 report(file: file, page: 1, pages: 1, outcome: .failure(error), seconds: 0)
                 continue
             }
-            // Render page n+1 while page n is read: at most two pages exist at once.
-            var next: Task<Data, Error>? = Task { try await pages.image(1) }
+            // Prepare page n+1 (its text layer, or its image) while page n is read.
+            let preferTextLayer = !forceOCR
+            var next: Task<DocumentPages.Content, Error>? = Task { try await pages.content(1, preferTextLayer: preferTextLayer) }
             for page in 1...pages.count {
                 guard let current = next else { break }
-                next = page < pages.count ? Task { try await pages.image(page + 1) } : nil
+                next = page < pages.count ? Task { try await pages.content(page + 1, preferTextLayer: preferTextLayer) } : nil
                 let start = Date()
                 let outcome: Result<PageText, Error>
                 do {
-                    if !forceOCR, let text = try await pages.text(page) {
-                        current.cancel()
+                    switch try await current.value {
+                    case .text(let text):
                         outcome = .success(PageText(text: text, source: "text-layer"))
-                    } else {
-                        let image = try await current.value
+                    case .image(let image):
                         switch resolvedEngine {
                         case .vision, .auto:
                             let result = try await worker.visionOCRResult(image: image, prompt: prompt, maxTokens: vision.maxTokens)
