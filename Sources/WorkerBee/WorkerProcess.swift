@@ -424,6 +424,9 @@ public actor WorkerProcess {
         let quietCrashes = ["SWIFT_BACKTRACE": "enable=no", "GGML_NO_BACKTRACE": "1"]
         let environment = quietCrashes.merging(ProcessInfo.processInfo.environment) { $1 }.merging(configuration.launch.environment) { $1 }
             .merging([WorkerInvocation.environmentKey: "1"]) { $1 }
+            // Tesseract (OpenMP) would otherwise start a thread per core in every worker: N
+            // workers on N cores would oversubscribe. llama.cpp's own thread count is the same.
+            .merging(configuration.engine.threads.map { ["OMP_THREAD_LIMIT": "\($0)"] } ?? [:]) { current, _ in current }
         let spawned: (process: ChildProcess, requestFD: Int32, responseFD: Int32)
         do {
             spawned = try await ChildProcess.spawnWorker(executable: executable.path, arguments: arguments, environment: environment, logFD: logFD)

@@ -47,6 +47,7 @@ struct OCRCommand: AsyncParsableCommand {
     func validate() throws {
         if timeout < 0 { throw ValidationError("--timeout cannot be negative") }
         if engine == .vision { try vision.requireModel() }
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
     }
 
     /// The engine that reads images, `auto` resolved.
@@ -63,53 +64,82 @@ struct OCRCommand: AsyncParsableCommand {
         var generatedTokens: Int?
     }
 
+    @Option(help: "Tesseract workers reading pages in parallel (default: one per core; the vision engine uses one).")
+    var workers: Int?
+
     func run() async throws {
-        let worker = WorkerProcess(configuration: vision.configuration(ocrTimeout: WorkerConfiguration.Timeouts.limit(seconds: timeout)))
+        let configuration = vision.configuration(ocrTimeout: WorkerConfiguration.Timeouts.limit(seconds: timeout))
+        // Tesseract pages spread over one worker per core (one thread each); a vision model is
+        // large, so it gets a single worker with every core.
+        let engine = resolvedEngine
+        let pool = engine == .tesseract
+            ? WorkerPool(configuration: configuration, processes: workers, threadsPerProcess: 1)
+            : WorkerPool(configuration: configuration, processes: 1, threadsPerProcess: vision.threads)
+        let window = pool.size + 1
         var pagesDone = 0
         var pagesFailed = 0
+        // Pages of every file, in order, up to one per worker (plus one being prepared) in flight
+        // at once and printed in order: memory stays flat however many and long the files.
+        typealias Pending = (file: String, page: Int, pages: Int, task: Task<(Result<PageText, Error>, Double), Never>)
+        var inFlight: [Pending] = []
+        let preferTextLayer = !forceOCR
+        func finishOldest() async {
+            let pending = inFlight.removeFirst()
+            let (outcome, seconds) = await pending.task.value
+            if case .failure = outcome { pagesFailed += 1 } else { pagesDone += 1 }
+            report(file: pending.file, page: pending.page, pages: pending.pages, outcome: outcome, seconds: seconds)
+        }
         for file in files {
             let url = URL(fileURLWithPath: (file as NSString).expandingTildeInPath)
-            let pages: DocumentPages
+            let opened: Result<DocumentPages, Error>
             do {
-                pages = try await DocumentPages.open(url, dpi: vision.dpi)
+                opened = .success(try await DocumentPages.open(url, dpi: vision.dpi))
             } catch {
-                pagesFailed += 1
-                report(file: file, page: 1, pages: 1, outcome: .failure(error), seconds: 0)
+                opened = .failure(error)
+            }
+            guard case .success(let pages) = opened else {
+                if case .failure(let error) = opened {
+                    inFlight.append((file, 1, 1, Task { (.failure(error), 0) }))
+                }
                 continue
             }
-            // Prepare page n+1 (its text layer, or its image) while page n is read.
-            let preferTextLayer = !forceOCR
-            var next: Task<DocumentPages.Content, Error>? = Task { try await pages.content(1, preferTextLayer: preferTextLayer) }
+            if pages.count == 0 {
+                inFlight.append((file, 1, 1, Task { (.failure(DocumentError(.unreadable, "\(url.lastPathComponent) has no pages")), 0) }))
+                continue
+            }
             for page in 1...pages.count {
-                guard let current = next else { break }
-                next = page < pages.count ? Task { try await pages.content(page + 1, preferTextLayer: preferTextLayer) } : nil
-                let start = Date()
-                let outcome: Result<PageText, Error>
-                do {
-                    switch try await current.value {
-                    case .text(let text):
-                        outcome = .success(PageText(text: text, source: "text-layer"))
-                    case .image(let image):
-                        switch resolvedEngine {
-                        case .vision, .auto:
-                            let result = try await worker.visionOCRResult(image: image, prompt: prompt, maxTokens: vision.maxTokens)
-                            outcome = .success(PageText(text: result.text, source: "vision", promptTokens: result.promptTokens, generatedTokens: result.generatedTokens))
-                        case .tesseract:
-                            let result = try await worker.recognizeText(image: image, language: lang)
-                            outcome = .success(PageText(text: result.text, source: "tesseract", confidence: result.confidence))
-                        }
-                    }
-                } catch {
-                    outcome = .failure(error)
-                }
-                if case .failure = outcome { pagesFailed += 1 } else { pagesDone += 1 }
-                report(file: file, page: page, pages: pages.count, outcome: outcome, seconds: Date().timeIntervalSince(start))
+                while inFlight.count >= window { await finishOldest() }
+                let engine = engine
+                inFlight.append((file, page, pages.count, Task { await read(page, of: pages, preferTextLayer: preferTextLayer, engine: engine, pool: pool) }))
             }
         }
-        await worker.stop()
+        while !inFlight.isEmpty { await finishOldest() }
+        await pool.stop()
         if pagesFailed > 0 {
             printError("\(pagesFailed) of \(pagesDone + pagesFailed) page(s) failed")
             throw ExitCode(1)
+        }
+    }
+
+    /// Reads one page: its text layer, or its image through the engine; and how long it took.
+    private func read(_ page: Int, of pages: DocumentPages, preferTextLayer: Bool, engine: Engine, pool: WorkerPool) async -> (Result<PageText, Error>, Double) {
+        let start = Date()
+        do {
+            switch try await pages.content(page, preferTextLayer: preferTextLayer) {
+            case .text(let text):
+                return (.success(PageText(text: text, source: "text-layer")), Date().timeIntervalSince(start))
+            case .image(let image):
+                switch engine {
+                case .vision, .auto:
+                    let result = try await pool.visionOCRResult(image: image, prompt: prompt, maxTokens: vision.maxTokens)
+                    return (.success(PageText(text: result.text, source: "vision", promptTokens: result.promptTokens, generatedTokens: result.generatedTokens)), Date().timeIntervalSince(start))
+                case .tesseract:
+                    let result = try await pool.recognizeText(image: image, language: lang)
+                    return (.success(PageText(text: result.text, source: "tesseract", confidence: result.confidence)), Date().timeIntervalSince(start))
+                }
+            }
+        } catch {
+            return (.failure(error), Date().timeIntervalSince(start))
         }
     }
 

@@ -70,4 +70,26 @@ import WorkerBeeWire
         // Tesseract's spacing of large type varies ("P aid"); the letters must be right.
         #expect(read.map { ($0["text"] as? String)?.filter { !$0.isWhitespace } } == ["InvoiceTotal", "Paidinfull"])
     }
+
+    @Test func pagesOfSeveralFilesAreReadInParallelAndPrintedInOrder() async throws {
+        let box = try WorkerSandbox()
+        defer { box.remove() }
+        let words = ["Apple", "Banana", "Cherry", "Damson", "Elder"]
+        var paths: [String] = []
+        for (index, word) in words.enumerated() {
+            let image = box.directory.appendingPathComponent("scan-\(index).png")
+            try await DocumentPages.open(TestPDF.make(pages: [word]), dpi: 200, scratch: box.directory.appendingPathComponent("scratch-\(index)")).image(1).write(to: image)
+            paths.append(image.path)
+        }
+        let empty = box.directory.appendingPathComponent("empty.pdf")
+        try TestPDF.make(pages: []).write(to: empty)
+        let run = try await CommandRun.run(["ocr"] + paths + [empty.path, "--json", "--workers", "2"], environment: ["WORKERBEE_VISION_MODEL": ""])
+        #expect(run.status != 0, "the empty PDF must count as a failed page")
+        let lines = run.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(lines.count == 6)
+        #expect(lines.prefix(5).map { ($0["text"] as? String)?.trimmingCharacters(in: .whitespacesAndNewlines) } == words)
+        #expect(lines.prefix(5).map { $0["file"] as? String } == paths)
+        #expect((lines.last?["error"] as? String)?.contains("not a readable PDF") == true, "\(run.stdout)")
+        #expect(run.stderr.contains("1 of 6 page(s) failed"))
+    }
 }
