@@ -14,7 +14,15 @@ struct ServerHarness {
     let server: EmbeddingServer
     let port: Int
     let task: Task<Void, any Error>
-    static let client = HTTPClient(eventLoopGroupProvider: .singleton)
+    /// One connection per concurrent request (the load tests send up to 80 at once), and a long
+    /// wait for a connection: on a busy machine requests queue behind worker restarts, and AHC's
+    /// default (8 connections, 10 s to get one) failed a load test with
+    /// `getConnectionFromPoolTimeout` although the server answered every request.
+    static let client = HTTPClient(
+        eventLoopGroupProvider: .singleton,
+        configuration: .init(
+            timeout: .init(connect: .seconds(120)),
+            connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 96)))
 
     /// Starts a server and waits until it listens and is ready.
     static func start(
