@@ -81,6 +81,12 @@ struct ServeCommand: AsyncParsableCommand {
                 modelName: name, maxBodyBytes: maxBody.bytes, maxInputs: maxInputs, maxQueuedTokens: maxQueuedTokens, batchTexts: batchTexts,
                 drainTimeout: .milliseconds(Int64(drainTimeout * 1000)), maxOCRPages: maxPages),
             logger: Logger(label: "workerbee.server"))
+        // READY=1 to a supervisor's $NOTIFY_SOCKET once the model answers (systemd Type=notify).
+        let notifier = ServiceNotifier()
+        let readiness = Task {
+            if await server.waitUntilReadyOrBroken() == nil { notifier.send("READY=1") }
+        }
+        defer { readiness.cancel() }
         try await server.run { port in
             printError("workerbee serve: listening on http://\(host.contains(":") ? "[\(host)]" : host):\(port) (model \(name)\(vision.map { ", vision model \($0)" } ?? ""), \(pool.size) workers)")
         }

@@ -115,9 +115,13 @@ import WorkerBeeTestSupport
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }
         let port = try freeLoopbackPort()
+        // The server says READY=1 on a notify socket (as to systemd) once its model answers.
+        let notifications = try NotifySocket(path: sandbox.directory.appendingPathComponent("notify").path)
         let (started, announce) = AsyncStream<Int32>.makeStream()
         let serve = Task {
-            try await ExternalProgram.run(try workerbeeExecutable, arguments: ["serve", "--port", "\(port)", "--workers", "2"], onStart: { announce.yield($0) })
+            try await ExternalProgram.run(
+                try workerbeeExecutable, arguments: ["serve", "--port", "\(port)", "--workers", "2"],
+                environment: ["NOTIFY_SOCKET": notifications.path], onStart: { announce.yield($0) })
         }
         var pids = started.makeAsyncIterator()
         let pid = try #require(await pids.next())
@@ -131,15 +135,10 @@ import WorkerBeeTestSupport
             let response = try await client.execute(request, timeout: .seconds(120))
             return (response.status, Data(buffer: try await response.body.collect(upTo: 16 << 20)))
         }
-        // Wait for the server to answer (it is ready once /ready says so).
-        var ready = false
-        for _ in 0..<1200 where !ready {
-            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/ready")
-            request.method = .GET
-            ready = (try? await client.execute(request, timeout: .seconds(5)).status) == .ok
-            if !ready { try await Task.sleep(for: .milliseconds(50)) }
-        }
-        #expect(ready)
+        #expect(await notifications.next() == "READY=1")
+        var probe = HTTPClientRequest(url: "http://127.0.0.1:\(port)/ready")
+        probe.method = .GET
+        #expect(try await client.execute(probe, timeout: .seconds(30)).status == .ok)
         let (answered, signal) = AsyncStream<Void>.makeStream()
         let load = Task {
             try await withThrowingTaskGroup(of: (HTTPResponseStatus, Data).self) { group in
