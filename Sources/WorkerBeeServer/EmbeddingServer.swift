@@ -44,30 +44,22 @@ public final class EmbeddingServer: Sendable {
         let router = Router()
         router.add(middleware: AccessMiddleware(apiKey: configuration.apiKey, metrics: metrics, logger: logger))
         let limit = configuration.maxBodyBytes
-        router.post("/v1/embeddings") { request, _ in
-            var request = request
-            return try await routes.openAIEmbeddings(try await request.collectBody(upTo: limit))
-        }
-        router.get("/v1/models") { _, _ in routes.openAIModels() }
-        router.post("/api/embed") { request, _ in
-            var request = request
-            return try await routes.ollamaEmbed(try await request.collectBody(upTo: limit))
-        }
-        router.post("/api/embeddings") { request, _ in
-            var request = request
-            return try await routes.ollamaEmbeddings(try await request.collectBody(upTo: limit))
-        }
-        router.get("/api/tags") { _, _ in routes.ollamaTags() }
-        router.post("/tokenize") { request, _ in
-            var request = request
-            return try await routes.tokenize(try await request.collectBody(upTo: limit))
+        /// A POST route whose handler gets the whole body (at most `--max-body`; more is a 413).
+        func post(_ path: RouterPath, _ handle: @escaping @Sendable (Request, ByteBuffer) async throws -> Response) {
+            router.post(path) { request, _ in
+                var request = request
+                let body = try await request.collectBody(upTo: limit)
+                return try await handle(request, body)
+            }
         }
         let ocr = OCRRoutes(pool: pool, configuration: configuration, readiness: readiness)
-        router.post("/v1/ocr") { request, _ in
-            var request = request
-            let body = try await request.collectBody(upTo: limit)
-            return try await ocr.ocr(request, body: body)
-        }
+        post("/v1/embeddings") { try await routes.openAIEmbeddings($1) }
+        post("/api/embed") { try await routes.ollamaEmbed($1) }
+        post("/api/embeddings") { try await routes.ollamaEmbeddings($1) }
+        post("/tokenize") { try await routes.tokenize($1) }
+        post("/v1/ocr") { try await ocr.ocr($0, body: $1) }
+        router.get("/v1/models") { _, _ in routes.openAIModels() }
+        router.get("/api/tags") { _, _ in routes.ollamaTags() }
         router.get("/health") { _, _ in routes.health() }
         router.get("/ready") { _, _ in routes.ready() }
         router.get("/metrics") { _, _ in routes.metricsText() }

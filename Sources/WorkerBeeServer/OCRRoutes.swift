@@ -14,7 +14,7 @@ import WorkerBeeWire
 /// `vision`), `lang` (Tesseract's, default `eng`), `force_ocr` (`true`: ignore text layers),
 /// `prompt` (the vision instruction; default: transcribe the page as Markdown), `max_tokens` (per
 /// page; default up to the context) and `dpi` (PDF rasterization, default 150). Pages are read one after
-/// another while the next one is rasterized. A failed page of a PDF is reported in its place (and
+/// at once over the pool's workers (one per worker ahead), answered in order. A failed page of a PDF is reported in its place (and
 /// counted in `X-Failed-Pages`); a request whose every page fails gets the error status.
 struct OCRRoutes: Sendable {
     let pool: WorkerPool
@@ -73,31 +73,21 @@ struct OCRRoutes: Sendable {
         var entries: [[String: Any]] = []
         var failures: [any Error] = []
         var promptTokens = 0, generatedTokens = 0
-        let preferTextLayer = !upload.forceOCR
-        var next: Task<DocumentPages.Content, any Error>? = Task { try await pages.content(1, preferTextLayer: preferTextLayer) }
+        let engine: PageReading.Engine = useVision ? .vision(prompt: upload.prompt, maxTokens: upload.maxTokens) : .tesseract(language: upload.language)
+        // Up to one page per worker (plus one being prepared) in flight, answered in order.
+        var inFlight: [Task<PageReading, any Error>] = []
+        var nextPage = 1
         for page in 1...pages.count {
-            guard let current = next else { break }
-            next = page < pages.count ? Task { try await pages.content(page + 1, preferTextLayer: preferTextLayer) } : nil
-            let started = ContinuousClock.now
+            while nextPage <= pages.count && inFlight.count < pool.size + 1 {
+                let wanted = nextPage
+                inFlight.append(Task { try await pool.read(page: wanted, of: pages, engine: engine, preferTextLayer: !upload.forceOCR) })
+                nextPage += 1
+            }
             do {
-                let content = try await current.value
-                if case .text(let text) = content {
-                    entries.append(["page": page, "pages": pages.count, "text": text, "source": "text-layer", "seconds": Self.seconds(ContinuousClock.now - started)])
-                } else if case .image(let image) = content, useVision {
-                    let result = try await pool.visionOCRResult(image: image, prompt: upload.prompt, maxTokens: upload.maxTokens)
-                    promptTokens += result.promptTokens
-                    generatedTokens += result.generatedTokens
-                    entries.append([
-                        "page": page, "pages": pages.count, "text": result.text, "source": "vision", "promptTokens": result.promptTokens,
-                        "generatedTokens": result.generatedTokens, "seconds": Self.seconds(ContinuousClock.now - started),
-                    ])
-                } else if case .image(let image) = content {
-                    let result = try await pool.recognizeText(image: image, language: upload.language)
-                    entries.append([
-                        "page": page, "pages": pages.count, "text": result.text, "source": "tesseract", "confidence": result.confidence,
-                        "seconds": Self.seconds(ContinuousClock.now - started),
-                    ])
-                }
+                let reading = try await inFlight.removeFirst().value
+                promptTokens += reading.promptTokens ?? 0
+                generatedTokens += reading.generatedTokens ?? 0
+                entries.append(reading.fields.merging(["page": page, "pages": pages.count]) { $1 })
             } catch {
                 failures.append(error)
                 entries.append(["page": page, "pages": pages.count, "error": (error as? WorkerError)?.summary ?? "\(error)"])
@@ -153,9 +143,5 @@ struct OCRRoutes: Sendable {
             upload.dpi = value
         }
         return upload
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

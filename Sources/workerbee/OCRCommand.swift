@@ -55,15 +55,6 @@ struct OCRCommand: AsyncParsableCommand {
         engine == .auto ? (vision.resolvedModel.isEmpty ? .tesseract : .vision) : engine
     }
 
-    /// One page's text and where it came from.
-    struct PageText {
-        var text: String
-        var source: String
-        var confidence: Int?
-        var promptTokens: Int?
-        var generatedTokens: Int?
-    }
-
     @Option(help: "Tesseract workers reading pages in parallel (default: one per core; the vision engine uses one).")
     var workers: Int?
 
@@ -75,42 +66,37 @@ struct OCRCommand: AsyncParsableCommand {
         let pool = engine == .tesseract
             ? WorkerPool(configuration: configuration, processes: workers, threadsPerProcess: 1)
             : WorkerPool(configuration: configuration, processes: 1, threadsPerProcess: vision.threads)
+        let reader: PageReading.Engine = engine == .tesseract ? .tesseract(language: lang) : .vision(prompt: prompt, maxTokens: vision.maxTokens)
         let window = pool.size + 1
         var pagesDone = 0
         var pagesFailed = 0
         // Pages of every file, in order, up to one per worker (plus one being prepared) in flight
         // at once and printed in order: memory stays flat however many and long the files.
-        typealias Pending = (file: String, page: Int, pages: Int, task: Task<(Result<PageText, Error>, Double), Never>)
+        typealias Pending = (file: String, page: Int, pages: Int, task: Task<PageReading, Error>)
         var inFlight: [Pending] = []
         let preferTextLayer = !forceOCR
         func finishOldest() async {
             let pending = inFlight.removeFirst()
-            let (outcome, seconds) = await pending.task.value
+            let outcome = await pending.task.result
             if case .failure = outcome { pagesFailed += 1 } else { pagesDone += 1 }
-            report(file: pending.file, page: pending.page, pages: pending.pages, outcome: outcome, seconds: seconds)
+            report(file: pending.file, page: pending.page, pages: pending.pages, outcome: outcome)
         }
         for file in files {
             let url = URL(fileURLWithPath: (file as NSString).expandingTildeInPath)
-            let opened: Result<DocumentPages, Error>
+            let pages: DocumentPages
             do {
-                opened = .success(try await DocumentPages.open(url, dpi: vision.dpi))
+                pages = try await DocumentPages.open(url, dpi: vision.dpi)
             } catch {
-                opened = .failure(error)
-            }
-            guard case .success(let pages) = opened else {
-                if case .failure(let error) = opened {
-                    inFlight.append((file, 1, 1, Task { (.failure(error), 0) }))
-                }
+                inFlight.append((file, 1, 1, Task { throw error }))
                 continue
             }
             if pages.count == 0 {
-                inFlight.append((file, 1, 1, Task { (.failure(DocumentError(.unreadable, "\(url.lastPathComponent) has no pages")), 0) }))
+                inFlight.append((file, 1, 1, Task { throw DocumentError(.unreadable, "\(url.lastPathComponent) has no pages") }))
                 continue
             }
             for page in 1...pages.count {
                 while inFlight.count >= window { await finishOldest() }
-                let engine = engine
-                inFlight.append((file, page, pages.count, Task { await read(page, of: pages, preferTextLayer: preferTextLayer, engine: engine, pool: pool) }))
+                inFlight.append((file, page, pages.count, Task { try await pool.read(page: page, of: pages, engine: reader, preferTextLayer: preferTextLayer) }))
             }
         }
         while !inFlight.isEmpty { await finishOldest() }
@@ -121,40 +107,14 @@ struct OCRCommand: AsyncParsableCommand {
         }
     }
 
-    /// Reads one page: its text layer, or its image through the engine; and how long it took.
-    private func read(_ page: Int, of pages: DocumentPages, preferTextLayer: Bool, engine: Engine, pool: WorkerPool) async -> (Result<PageText, Error>, Double) {
-        let start = Date()
-        do {
-            switch try await pages.content(page, preferTextLayer: preferTextLayer) {
-            case .text(let text):
-                return (.success(PageText(text: text, source: "text-layer")), Date().timeIntervalSince(start))
-            case .image(let image):
-                switch engine {
-                case .vision, .auto:
-                    let result = try await pool.visionOCRResult(image: image, prompt: prompt, maxTokens: vision.maxTokens)
-                    return (.success(PageText(text: result.text, source: "vision", promptTokens: result.promptTokens, generatedTokens: result.generatedTokens)), Date().timeIntervalSince(start))
-                case .tesseract:
-                    let result = try await pool.recognizeText(image: image, language: lang)
-                    return (.success(PageText(text: result.text, source: "tesseract", confidence: result.confidence)), Date().timeIntervalSince(start))
-                }
-            }
-        } catch {
-            return (.failure(error), Date().timeIntervalSince(start))
-        }
-    }
-
-    private func report(file: String, page: Int, pages: Int, outcome: Result<PageText, Error>, seconds: Double) {
+    private func report(file: String, page: Int, pages: Int, outcome: Result<PageReading, Error>) {
         let label = pages > 1 ? "\(file) page \(page)/\(pages)" : file
         switch outcome {
         case .success(let result):
             let detail = result.generatedTokens.map { "\($0) tokens" } ?? result.confidence.map { "confidence \($0)" } ?? "\(result.text.count) characters"
-            printError(String(format: "%@: %@ (%@) in %.1f s", label, result.source, detail, seconds))
+            printError(String(format: "%@: %@ (%@) in %.1f s", label, result.source, detail, result.seconds))
             if json {
-                var object: [String: Any] = ["file": file, "page": page, "pages": pages, "text": result.text, "source": result.source, "seconds": seconds]
-                if let confidence = result.confidence { object["confidence"] = confidence }
-                if let promptTokens = result.promptTokens { object["promptTokens"] = promptTokens }
-                if let generatedTokens = result.generatedTokens { object["generatedTokens"] = generatedTokens }
-                printJSON(object)
+                printJSON(result.fields.merging(["file": file, "page": page, "pages": pages]) { $1 })
             } else {
                 print("==> \(label) <==")
                 print(result.text)
