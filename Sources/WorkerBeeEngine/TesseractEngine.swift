@@ -16,7 +16,6 @@ final class TesseractEngine {
     private typealias Delete = @convention(c) (OpaquePointer?) -> Void
     private typealias Init = @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Int32
     private typealias SetImage = @convention(c) (OpaquePointer?, OpaquePointer?) -> Void
-    private typealias SetResolution = @convention(c) (OpaquePointer?, Int32) -> Void
     private typealias GetText = @convention(c) (OpaquePointer?) -> UnsafeMutablePointer<CChar>?
     private typealias MeanConfidence = @convention(c) (OpaquePointer?) -> Int32
     private typealias DeleteText = @convention(c) (UnsafeMutablePointer<CChar>?) -> Void
@@ -25,7 +24,7 @@ final class TesseractEngine {
     private typealias ReadImage = @convention(c) (UnsafePointer<UInt8>?, Int) -> OpaquePointer?
     private typealias DestroyImage = @convention(c) (UnsafeMutablePointer<OpaquePointer?>?) -> Void
 
-    private let create: Create, delete: Delete, initialise: Init, setImage: SetImage, setResolution: SetResolution
+    private let create: Create, delete: Delete, initialise: Init, setImage: SetImage
     private let getText: GetText, meanConfidence: MeanConfidence, deleteText: DeleteText
     private let languages: Languages, deleteTextArray: DeleteTextArray
     private let readImage: ReadImage, destroyImage: DestroyImage
@@ -51,7 +50,6 @@ final class TesseractEngine {
         delete = try symbol(tesseract, "TessBaseAPIDelete", as: Delete.self)
         initialise = try symbol(tesseract, "TessBaseAPIInit3", as: Init.self)
         setImage = try symbol(tesseract, "TessBaseAPISetImage2", as: SetImage.self)
-        setResolution = try symbol(tesseract, "TessBaseAPISetSourceResolution", as: SetResolution.self)
         getText = try symbol(tesseract, "TessBaseAPIGetUTF8Text", as: GetText.self)
         meanConfidence = try symbol(tesseract, "TessBaseAPIMeanTextConf", as: MeanConfidence.self)
         deleteText = try symbol(tesseract, "TessDeleteText", as: DeleteText.self)
@@ -76,10 +74,9 @@ final class TesseractEngine {
     /// - Parameters:
     ///   - image: the encoded image.
     ///   - language: Tesseract languages joined by `+` (`eng`, `eng+deu`).
-    ///   - resolution: the image's pixels per inch, if known (Tesseract guesses otherwise).
     /// - Throws: ``EngineError`` `.engineUnavailable` for a missing language (listing the
     ///   installed ones), `.invalidInput` for an image Leptonica cannot decode.
-    func read(image: [UInt8], language requested: String, resolution: Int? = nil) throws -> RecognizedText {
+    func read(image: [UInt8], language requested: String) throws -> RecognizedText {
         let language = requested.isEmpty ? "eng" : requested
         if self.language != language || handle == nil {
             if let handle { delete(handle) }
@@ -102,7 +99,6 @@ final class TesseractEngine {
         }
         defer { destroyImage(&pix) }
         setImage(handle, pix)
-        if let resolution { setResolution(handle, Int32(resolution)) }
         guard let text = getText(handle) else { throw EngineError(.inferenceFailed, "Tesseract returned no text") }
         defer { deleteText(text) }
         return RecognizedText(text: String(cString: text), confidence: Int(meanConfidence(handle)))

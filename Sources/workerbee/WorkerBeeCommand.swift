@@ -8,8 +8,7 @@ struct WorkerBeeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "workerbee",
         abstract: "Local text embeddings and vision OCR with llama.cpp, in a supervised worker process.",
-        discussion: "Set WORKERBEE_LOG_LEVEL (trace, debug, info, warning, error) to see supervision events on stderr.",
-        version: WorkerBeeCommand.versionText,
+        discussion: "workerbee --version names the release and the llama.cpp it links. Set WORKERBEE_LOG_LEVEL (trace, debug, info, warning, error) to see supervision events on stderr.",
         subcommands: [EmbedCommand.self, ServeCommand.self, OCRCommand.self, ModelsCommand.self, BenchCommand.self, WorkerCommand.self]
     )
 
@@ -22,6 +21,12 @@ struct WorkerBeeCommand: AsyncParsableCommand {
     }
 
     static func main() async {
+        // Handled here, not through the configuration's `version`: that would load llama.cpp's
+        // backends at the start of every command (the worker's included) just to build the text.
+        if CommandLine.arguments.dropFirst().first == "--version" {
+            print(versionText)
+            return
+        }
         // stdout carries results (JSON lines), so every log line goes to stderr.
         // A server logs each request (its access log); the other commands only what goes wrong.
         let serving = CommandLine.arguments.dropFirst().first == "serve"
