@@ -4,7 +4,7 @@ public struct DocumentError: Error, CustomStringConvertible, Sendable {
     public enum Code: String, Sendable {
         /// The file does not exist.
         case notFound
-        /// The bytes are neither PNG, JPEG nor PDF.
+        /// The bytes are none of PNG, JPEG, PGM, PPM and PDF.
         case unsupportedType
         /// A PDF that poppler cannot read.
         case unreadable

@@ -1,14 +1,16 @@
 import Foundation
 
-/// The pages of one document as images a vision model can read: a PNG or JPEG is one page, a PDF
-/// one page per PDF page, rasterized on demand with poppler (`pdfinfo`, `pdftoppm`), so memory
-/// stays flat however long the file is.
+/// The pages of one document as images an OCR engine can read: a PNG, JPEG or PNM is one page, a PDF
+/// one page per PDF page, rasterized on demand with poppler (`pdfinfo`, `pdftoppm`) as PNM, so
+/// memory stays flat however long the file is.
 public struct DocumentPages: Sendable {
     /// What a document is, from its first bytes.
     public enum Kind: String, Sendable {
         case png, jpeg, pdf
+        /// Binary PGM or PPM (netpbm), what scanners' command-line tools and poppler write.
+        case pnm
 
-        /// Recognises PNG, JPEG and PDF by their magic bytes; nil for anything else.
+        /// Recognises PNG, JPEG, binary PGM/PPM and PDF by their magic bytes; nil for anything else.
         public init?(sniffing head: some Collection<UInt8>) {
             let bytes = Array(head.prefix(8))
             if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) {
@@ -17,6 +19,9 @@ public struct DocumentPages: Sendable {
                 self = .jpeg
             } else if bytes.starts(with: Array("%PDF".utf8)) {
                 self = .pdf
+            } else if bytes.count >= 3, bytes[0] == UInt8(ascii: "P"), bytes[1] == UInt8(ascii: "5") || bytes[1] == UInt8(ascii: "6"),
+                      [0x20, 0x09, 0x0A, 0x0D, UInt8(ascii: "#")].contains(bytes[2]) {
+                self = .pnm
             } else {
                 return nil
             }
@@ -57,13 +62,14 @@ public struct DocumentPages: Sendable {
         return .image(try await image(page))
     }
 
-    /// Page `page` (1-based) as PNG or JPEG bytes.
+    /// Page `page` (1-based) as image bytes: the file itself for an image, PNM for a PDF page.
     /// - Throws: ``DocumentError`` when a PDF page cannot be rasterized.
     public func image(_ page: Int) async throws -> Data { try await load(page) }
 
-    /// The pages of the file at `url`, PDF pages rasterized at `dpi`.
+    /// The pages of the file at `url`, PDF pages rasterized at `dpi`, in gray when `grayscale`
+    /// (enough for OCR engines, which binarize the page, and a third of the bytes).
     /// - Throws: ``DocumentError``.
-    public static func open(_ url: URL, dpi: Int = 150) async throws -> DocumentPages {
+    public static func open(_ url: URL, dpi: Int = 150, grayscale: Bool = false) async throws -> DocumentPages {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw DocumentError(.notFound, "\(url.path) does not exist")
         }
@@ -71,15 +77,10 @@ public struct DocumentPages: Sendable {
         let kind = Kind(sniffing: head) ?? (url.pathExtension.lowercased() == "pdf" ? .pdf : nil)
         switch kind {
         case .pdf:
-            let pdf = PDFRasterizer(url: url, dpi: dpi)
-            let count: Int
-            do {
-                count = try await pdf.pageCount()
-            } catch let error as DocumentError where error.code == .toolFailed {
-                throw DocumentError(.unreadable, "\(url.lastPathComponent) is not a readable PDF: \(error.message)")
-            }
-            return DocumentPages(count: count, kind: .pdf, load: { try await pdf.render(page: $0) }, textLayer: { try await pdf.text(page: $0) })
-        case .png, .jpeg:
+            let pdf = PDFRasterizer(url: url, dpi: dpi, grayscale: grayscale)
+            let count = try await pdf.pageCount()
+            return DocumentPages(count: count, kind: .pdf, load: { try await pdf.image(page: $0) }, textLayer: { try await pdf.text(page: $0) })
+        case .png, .jpeg, .pnm:
             return DocumentPages(count: 1, kind: kind!, load: { _ in try Data(contentsOf: url) })
         case nil:
             // Not recognised: let the vision model's image decoder have the last word.
@@ -90,16 +91,16 @@ public struct DocumentPages: Sendable {
     /// The pages of a document held in memory. A PDF is written to `scratch` (a folder this call
     /// creates and the returned value's owner removes with ``discard(scratch:)``), since poppler
     /// reads files.
-    /// - Throws: ``DocumentError`` `.unsupportedType` for anything but PNG, JPEG and PDF.
-    public static func open(_ data: Data, dpi: Int = 150, scratch: URL) async throws -> DocumentPages {
+    /// - Throws: ``DocumentError`` `.unsupportedType` for anything but PNG, JPEG, PGM, PPM and PDF.
+    public static func open(_ data: Data, dpi: Int = 150, grayscale: Bool = false, scratch: URL) async throws -> DocumentPages {
         guard let kind = Kind(sniffing: data) else {
-            throw DocumentError(.unsupportedType, "the document is not a PNG, JPEG or PDF (its first bytes are \(data.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")))")
+            throw DocumentError(.unsupportedType, "the document is not a PNG, JPEG, PGM, PPM or PDF (its first bytes are \(data.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")))")
         }
         guard kind == .pdf else { return DocumentPages(count: 1, kind: kind, load: { _ in data }) }
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         let file = scratch.appendingPathComponent("document.pdf")
         try data.write(to: file)
-        return try await open(file, dpi: dpi)
+        return try await open(file, dpi: dpi, grayscale: grayscale)
     }
 
     /// Removes a folder given to ``open(_:dpi:scratch:)``.

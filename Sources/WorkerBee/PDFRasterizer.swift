@@ -1,27 +1,130 @@
 import Foundation
 
-/// Turns PDF pages into PNG images, one page at a time, with poppler's `pdfinfo` and `pdftoppm`.
+/// Turns PDF pages into images, one page at a time, with poppler's `pdfinfo` and `pdftoppm`.
+///
+/// Pages come out as binary PNM (PGM for gray, PPM for colour): encoding a 300 DPI page as PNG
+/// takes pdftoppm longer than drawing it, and both Leptonica and the vision models' image
+/// decoder read PNM directly.
 struct PDFRasterizer: Sendable {
     let url: URL
     let dpi: Int
+    /// Gray pages (a third of the bytes; what OCR engines binarize anyway) instead of colour.
+    var grayscale = false
 
     /// The number of pages.
+    /// - Throws: ``DocumentError`` `.unreadable` for a password-protected or broken PDF.
     func pageCount() async throws -> Int {
-        let info = try await Self.run("pdfinfo", [url.path])
+        let info: String
+        do {
+            info = try await Self.run("pdfinfo", [url.path])
+        } catch let error as DocumentError where error.code == .toolFailed {
+            // pdfinfo refuses a document whose page tree is empty; that is a PDF of 0 pages.
+            if error.message.contains("Invalid page count 0") { return 0 }
+            if error.message.contains("Incorrect password") {
+                throw DocumentError(.unreadable, "\(url.lastPathComponent) is encrypted with a password; remove it first (e.g. qpdf --decrypt --password=... in.pdf out.pdf)")
+            }
+            throw DocumentError(.unreadable, "\(url.lastPathComponent) is not a readable PDF: \(error.message)")
+        }
         for line in info.split(separator: "\n") where line.hasPrefix("Pages:") {
             if let count = Int(line.dropFirst(6).trimmingCharacters(in: .whitespaces)) { return count }
         }
         throw DocumentError(.toolFailed, "pdfinfo did not report a page count for \(url.path)")
     }
 
-    /// Page `page` (1-based) as PNG bytes.
+    /// Page `page` (1-based) as an image: for a gray rendering of a page that is nothing but one
+    /// scanned image at about the asked resolution, that image as stored (see
+    /// ``scannedImage(page:)``), else the page drawn by ``render(page:)``.
+    func image(page: Int) async throws -> Data {
+        if grayscale, let scan = try? await scannedImage(page: page) { return scan }
+        return try await render(page: page)
+    }
+
+    /// The image of a page that is a bare scan, taken out of the PDF with `pdfimages` instead of
+    /// drawing the page: JPEG as stored, other encodings decoded to PNM (colour turned gray). That
+    /// skips pdftoppm's drawing, most of the time a scanned page costs. Nil unless the page holds
+    /// exactly one image, no text, no rotation, and that image covers the page at the asked
+    /// resolution (within 10%), so what comes out is what rendering would give.
+    func scannedImage(page: Int) async throws -> Data? {
+        let listing = try await Self.run("pdfimages", ["-list", "-f", "\(page)", "-l", "\(page)", url.path])
+        let rows = listing.split(separator: "\n").dropFirst(2).map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+        // page num type width height color comp bpc enc interp object ID x-ppi y-ppi size ratio
+        guard rows.count == 1, rows[0].count >= 14, rows[0][2] == "image",
+              let width = Double(rows[0][3]), let height = Double(rows[0][4]),
+              let xPPI = Double(rows[0][12]), let yPPI = Double(rows[0][13]) else { return nil }
+        let close = { (value: Double, target: Double) in abs(value - target) <= 0.1 * target }
+        guard close(xPPI, Double(dpi)), close(yPPI, Double(dpi)) else { return nil }
+        let info = try await Self.run("pdfinfo", ["-f", "\(page)", "-l", "\(page)", url.path])
+        var pageWidth = 0.0, pageHeight = 0.0, rotation = -1
+        for line in info.split(separator: "\n") where line.hasPrefix("Page ") {
+            let words = line.split(separator: " ")
+            if line.contains(" size:"), words.count >= 6 {
+                pageWidth = Double(words[3]) ?? 0
+                pageHeight = Double(words[5]) ?? 0
+            } else if line.contains(" rot:"), let last = words.last {
+                rotation = Int(last) ?? -1
+            }
+        }
+        guard rotation == 0, close(width, pageWidth * xPPI / 72), close(height, pageHeight * yPPI / 72) else { return nil }
+        guard try await text(page: page).isEmpty else { return nil }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-scan-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        _ = try await Self.run("pdfimages", ["-f", "\(page)", "-l", "\(page)", "-j", url.path, directory.appendingPathComponent("image").path])
+        let files = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
+        guard files.count == 1, let file = files.first else { return nil }
+        let data = try Data(contentsOf: file)
+        return file.pathExtension == "ppm" ? Self.grayPGM(fromPPM: data) : data
+    }
+
+    /// A binary PPM (`P6`, 8 bits per sample) as a binary PGM (`P5`) with the usual luma weights;
+    /// nil for anything else.
+    static func grayPGM(fromPPM ppm: Data) -> Data? {
+        ppm.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Data? in
+            guard bytes.count > 2, bytes[0] == UInt8(ascii: "P"), bytes[1] == UInt8(ascii: "6") else { return nil }
+            // Header: magic, width, height, maximum value, then one white-space byte.
+            var offset = 2, numbers: [Int] = []
+            while numbers.count < 3 && offset < bytes.count {
+                let byte = bytes[offset]
+                if byte == UInt8(ascii: "#") {
+                    while offset < bytes.count && bytes[offset] != 0x0A { offset += 1 }
+                } else if (48...57).contains(byte) {
+                    var value = 0
+                    while offset < bytes.count, (48...57).contains(bytes[offset]), value < 1 << 30 {
+                        value = value * 10 + Int(bytes[offset] - 48)
+                        offset += 1
+                    }
+                    numbers.append(value)
+                    continue
+                }
+                offset += 1
+            }
+            offset += 1
+            guard numbers.count == 3, numbers[2] == 255 else { return nil }
+            let pixels = numbers[0] * numbers[1]
+            guard pixels > 0, bytes.count - offset >= pixels * 3 else { return nil }
+            var out = Data("P5\n\(numbers[0]) \(numbers[1])\n255\n".utf8)
+            let headerCount = out.count
+            out.count += pixels
+            out.withUnsafeMutableBytes { target in
+                let source = bytes.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self)
+                let gray = target.baseAddress!.advanced(by: headerCount).assumingMemoryBound(to: UInt8.self)
+                for index in 0..<pixels {
+                    let red = UInt32(source[3 * index]), green = UInt32(source[3 * index + 1]), blue = UInt32(source[3 * index + 2])
+                    gray[index] = UInt8((red * 77 + green * 150 + blue * 29) >> 8)
+                }
+            }
+            return out
+        }
+    }
+
+    /// Page `page` (1-based) drawn by pdftoppm as PGM (gray) or PPM (colour) bytes.
     func render(page: Int) async throws -> Data {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-page-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let prefix = directory.appendingPathComponent("page")
-        _ = try await Self.run("pdftoppm", ["-r", "\(dpi)", "-f", "\(page)", "-l", "\(page)", "-png", "-singlefile", url.path, prefix.path])
-        return try Data(contentsOf: prefix.appendingPathExtension("png"))
+        _ = try await Self.run("pdftoppm", ["-r", "\(dpi)", "-f", "\(page)", "-l", "\(page)"] + (grayscale ? ["-gray"] : []) + ["-singlefile", url.path, prefix.path])
+        return try Data(contentsOf: prefix.appendingPathExtension(grayscale ? "pgm" : "ppm"))
     }
 
     /// The text layer of page `page` (1-based), in reading order, as `pdftotext` gives it.

@@ -5,7 +5,9 @@ import Foundation
 ///
 /// - `WORKERBEE_FAULT=<point>:<action>` where `<point>` is `start`, `embed`, `embed#N` (the N-th
 ///   embed request of this worker process), `embed-text=T` (an embed request containing the text
-///   T), `load` or `vision`, and `<action>` is one of
+///   T), `load`, `vision`, `recognize` (a Tesseract request) or `recognize-bytes=N` (a Tesseract
+///   request for an image of exactly N bytes, for a page that fails every time), and `<action>`
+///   is one of
 ///   `segv` (crash with SIGSEGV), `abort` (call abort()), `sigill` (die of SIGILL, as code built
 ///   for another CPU does), `exit` (exit status 3), `hang` (stop
 ///   answering; cancels are not honoured), `slow=S` (sleep S seconds in a cancellable way, then
@@ -52,8 +54,9 @@ struct FaultInjector {
     }
 
     /// The action to take at `point` now, if any (consumes a one-shot fault).
-    mutating func fire(at point: String, texts: [String] = []) -> Action? {
+    mutating func fire(at point: String, texts: [String] = [], bytes: Int? = nil) -> Action? {
         var matches = self.point == point
+        if point == "recognize", let bytes { matches = matches || self.point == "recognize-bytes=\(bytes)" }
         if point == "embed" {
             embedCount += 1
             matches = matches || self.point == "embed#\(embedCount)"

@@ -128,7 +128,7 @@ struct RequestLoop {
             }
         case .recognize(let language, let image):
             log("request \(id) started: recognize \(image.count) bytes")
-            if let action = faults.fire(at: "recognize") { inject(action, requestID: id) }
+            if let action = faults.fire(at: "recognize", bytes: image.count) { inject(action, requestID: id) }
             if queue.abort.isRaised { return cancelled(id) }
             do {
                 if tesseract == nil { tesseract = try TesseractEngine() }

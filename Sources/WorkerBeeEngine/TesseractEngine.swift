@@ -15,6 +15,7 @@ final class TesseractEngine {
     private typealias Create = @convention(c) () -> OpaquePointer?
     private typealias Delete = @convention(c) (OpaquePointer?) -> Void
     private typealias Init = @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Int32
+    private typealias SetPageSegMode = @convention(c) (OpaquePointer?, Int32) -> Void
     private typealias SetImage = @convention(c) (OpaquePointer?, OpaquePointer?) -> Void
     private typealias GetText = @convention(c) (OpaquePointer?) -> UnsafeMutablePointer<CChar>?
     private typealias MeanConfidence = @convention(c) (OpaquePointer?) -> Int32
@@ -24,12 +25,19 @@ final class TesseractEngine {
     private typealias ReadImage = @convention(c) (UnsafePointer<UInt8>?, Int) -> OpaquePointer?
     private typealias DestroyImage = @convention(c) (UnsafeMutablePointer<OpaquePointer?>?) -> Void
 
-    private let create: Create, delete: Delete, initialise: Init, setImage: SetImage
+    private let create: Create, delete: Delete, initialise: Init, setPageSegMode: SetPageSegMode, setImage: SetImage
     private let getText: GetText, meanConfidence: MeanConfidence, deleteText: DeleteText
     private let languages: Languages, deleteTextArray: DeleteTextArray
     private let readImage: ReadImage, destroyImage: DestroyImage
     private var handle: OpaquePointer?
     private var language: String?
+
+    /// `PSM_AUTO` of Tesseract's `TessPageSegMode`: page layout analysis without orientation
+    /// detection.
+    static let automaticPageSegmentation: Int32 = 3
+
+    /// The largest image read, in pixels, checked from the header before Leptonica allocates it.
+    static let maximumPixels = 150_000_000
 
     /// What to install, for the error when the libraries or a language are missing.
     static let installHint = "install Tesseract (Debian: apt-get install tesseract-ocr tesseract-ocr-eng; macOS: brew install tesseract)"
@@ -49,6 +57,7 @@ final class TesseractEngine {
         create = try symbol(tesseract, "TessBaseAPICreate", as: Create.self)
         delete = try symbol(tesseract, "TessBaseAPIDelete", as: Delete.self)
         initialise = try symbol(tesseract, "TessBaseAPIInit3", as: Init.self)
+        setPageSegMode = try symbol(tesseract, "TessBaseAPISetPageSegMode", as: SetPageSegMode.self)
         setImage = try symbol(tesseract, "TessBaseAPISetImage2", as: SetImage.self)
         getText = try symbol(tesseract, "TessBaseAPIGetUTF8Text", as: GetText.self)
         meanConfidence = try symbol(tesseract, "TessBaseAPIMeanTextConf", as: MeanConfidence.self)
@@ -75,8 +84,13 @@ final class TesseractEngine {
     ///   - image: the encoded image.
     ///   - language: Tesseract languages joined by `+` (`eng`, `eng+deu`).
     /// - Throws: ``EngineError`` `.engineUnavailable` for a missing language (listing the
-    ///   installed ones), `.invalidInput` for an image Leptonica cannot decode.
+    ///   installed ones), `.invalidInput` for an empty image, one over ``maximumPixels`` or one
+    ///   Leptonica cannot decode.
     func read(image: [UInt8], language requested: String) throws -> RecognizedText {
+        if image.isEmpty { throw EngineError(.invalidInput, "the image is empty (0 bytes)") }
+        if let header = ImageHeader(image), header.width <= 0 || header.height <= 0 || header.width * header.height > Self.maximumPixels {
+            throw EngineError(.invalidInput, "the \(header.format.rawValue) image is \(header.width) x \(header.height) pixels; the limit is \(Self.maximumPixels / 1_000_000) megapixels (an A0 page at 300 DPI is 140)")
+        }
         let language = requested.isEmpty ? "eng" : requested
         if self.language != language || handle == nil {
             if let handle { delete(handle) }
@@ -90,6 +104,10 @@ final class TesseractEngine {
                     .engineUnavailable,
                     "Tesseract has no data for language \(language) (installed: \(installed.isEmpty ? "none" : installed.joined(separator: ", "))); install it, e.g. apt-get install tesseract-ocr-\(language.split(separator: "+").first ?? "eng")")
             }
+            // The library's default is one uniform block of text (PSM_SINGLE_BLOCK), which reads
+            // the lines of side-by-side columns as one; the tesseract command's default is full
+            // page layout analysis (PSM_AUTO, 3), and so is ours.
+            setPageSegMode(created, Self.automaticPageSegmentation)
             handle = created
             self.language = language
         }

@@ -155,7 +155,7 @@ public final class VisionModel {
 
     /// Reads the text in an image.
     /// - Parameters:
-    ///   - image: PNG or JPEG bytes.
+    ///   - image: PNG, JPEG, PGM or PPM bytes.
     ///   - instruction: what to do; empty means ``defaultInstruction``.
     ///   - maxTokens: cap on generated tokens; 0 means bounded only by the context.
     ///   - abort: raised by another thread to stop early (checked by llama.cpp and between tokens).
@@ -164,7 +164,7 @@ public final class VisionModel {
     public func read(image: [UInt8], instruction: String = "", maxTokens: Int = 0, abort: AbortSignal? = nil) throws(EngineError) -> VisionResult {
         if image.isEmpty { throw EngineError(.invalidInput, "the image is empty (0 bytes)") }
         guard let header = ImageHeader(image) else {
-            throw EngineError(.invalidInput, "the image is neither a PNG nor a JPEG (\(image.count) bytes)")
+            throw EngineError(.invalidInput, "the image is not a PNG, JPEG, PGM or PPM (\(image.count) bytes)")
         }
         guard header.width > 0, header.height > 0, header.width * header.height <= Self.maximumPixels else {
             throw EngineError(.invalidInput, "the \(header.format.rawValue) image is \(header.width) x \(header.height) pixels; the limit is \(Self.maximumPixels / 1_000_000) megapixels")

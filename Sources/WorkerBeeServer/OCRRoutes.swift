@@ -13,7 +13,7 @@ import WorkerBeeWire
 /// `engine` (`auto`: the vision model if the server has one, else Tesseract; `tesseract`;
 /// `vision`), `lang` (Tesseract's, default `eng`), `force_ocr` (`true`: ignore text layers),
 /// `prompt` (the vision instruction; default: transcribe the page as Markdown), `max_tokens` (per
-/// page; default up to the context) and `dpi` (PDF rasterization, default 150). Pages are read one after
+/// page; default up to the context) and `dpi` (PDF rasterization, default 300 for Tesseract, 150 for a vision model). Pages are read one after
 /// at once over the pool's workers (one per worker ahead), answered in order. A failed page of a PDF is reported in its place (and
 /// counted in `X-Failed-Pages`); a request whose every page fails gets the error status.
 struct OCRRoutes: Sendable {
@@ -29,7 +29,7 @@ struct OCRRoutes: Sendable {
         var document: Data
         var prompt: String?
         var maxTokens = 0
-        var dpi = 150
+        var dpi: Int?
         var engine = "auto"
         var language = "eng"
         var forceOCR = false
@@ -58,13 +58,16 @@ struct OCRRoutes: Sendable {
         defer { DocumentPages.discard(scratch: scratch) }
         let pages: DocumentPages
         do {
-            pages = try await DocumentPages.open(upload.document, dpi: upload.dpi, scratch: scratch)
+            pages = try await DocumentPages.open(upload.document, dpi: upload.dpi ?? (useVision ? 150 : 300), grayscale: !useVision, scratch: scratch)
         } catch let error as DocumentError {
             switch error.code {
             case .unsupportedType: throw APIError(.unsupportedMediaType, error.message, param: "file", code: "unsupported_document")
             case .unreadable, .notFound: throw APIError(.badRequest, error.message, param: "file", code: "unreadable_document")
             case .toolMissing, .toolFailed: throw APIError(.internalServerError, error.message, type: "server_error", code: "rasterizer")
             }
+        }
+        guard pages.count > 0 else {
+            throw APIError(.badRequest, "the PDF has no pages", param: "file", code: "unreadable_document")
         }
         guard pages.count <= configuration.maxOCRPages else {
             throw APIError(.contentTooLarge, "the document has \(pages.count) pages; this server reads at most \(configuration.maxOCRPages) per request", param: "file", code: "too_many_pages")
@@ -124,9 +127,9 @@ struct OCRRoutes: Sendable {
             forceOCR = form.field("force_ocr") ?? forceOCR
         } else {
             let type = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
-            let accepted: Set<String> = ["image/png", "image/jpeg", "image/jpg", "application/pdf", "application/octet-stream", ""]
+            let accepted: Set<String> = ["image/png", "image/jpeg", "image/jpg", "image/x-portable-anymap", "image/x-portable-graymap", "image/x-portable-pixmap", "application/pdf", "application/octet-stream", ""]
             guard accepted.contains(type) else {
-                throw APIError(.unsupportedMediaType, "send the document as image/png, image/jpeg, application/pdf or multipart/form-data, not \(type)", code: "unsupported_document")
+                throw APIError(.unsupportedMediaType, "send the document as image/png, image/jpeg, image/x-portable-anymap (PGM, PPM), application/pdf or multipart/form-data, not \(type)", code: "unsupported_document")
             }
         }
         guard !upload.document.isEmpty else { throw APIError.badRequest("the document is empty", param: "file") }

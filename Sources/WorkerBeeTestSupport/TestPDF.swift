@@ -1,6 +1,7 @@
 import Foundation
 
-/// Writes a minimal PDF with one line of Helvetica text per page.
+/// Writes the small PDFs tests and the OCR evaluation need: a line of Helvetica per page, a bare
+/// scan, no pages, an encrypted one.
 public enum TestPDF {
     /// The PDF's bytes.
     public static func make(pages: [String]) -> Data {
@@ -16,16 +17,63 @@ public enum TestPDF {
             objects.append("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 400 300] /Resources << /Font << /F1 3 0 R >> >> /Contents \(5 + index * 2) 0 R >>")
             objects.append("<< /Length \(content.utf8.count) >>\nstream\n\(content)\nendstream")
         }
-        var out = "%PDF-1.4\n"
+        return assemble(objects.map { Data($0.utf8) })
+    }
+
+    /// A one-page PDF that is nothing but a scan: the gray pixels of `pgm` (a binary PGM as
+    /// pdftoppm writes it) as an uncompressed image filling a page sized for `dpi`.
+    public static func scan(pgm: Data, dpi: Int) -> Data? {
+        let header = pgm.prefix(64).split(separator: 0x0A, maxSplits: 3, omittingEmptySubsequences: false)
+        guard header.count == 4, header[0].elementsEqual("P5".utf8) else { return nil }
+        let size = String(decoding: header[1], as: UTF8.self).split(separator: " ").compactMap { Int($0) }
+        guard size.count == 2 else { return nil }
+        let (width, height) = (size[0], size[1])
+        let pixels = pgm.suffix(width * height)
+        let pageWidth = Double(width) * 72 / Double(dpi), pageHeight = Double(height) * 72 / Double(dpi)
+        let content = String(format: "q %.4f 0 0 %.4f 0 0 cm /Im1 Do Q", pageWidth, pageHeight)
+        var objects: [Data] = [
+            Data("<< /Type /Catalog /Pages 2 0 R >>".utf8),
+            Data("<< /Type /Pages /Kids [3 0 R] /Count 1 >>".utf8),
+            Data(String(format: "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.4f %.4f] /Resources << /XObject << /Im1 4 0 R >> >> /Contents 5 0 R >>", pageWidth, pageHeight).utf8),
+        ]
+        objects.append(Data("<< /Type /XObject /Subtype /Image /Width \(width) /Height \(height) /ColorSpace /DeviceGray /BitsPerComponent 8 /Length \(pixels.count) >>\nstream\n".utf8) + pixels + Data("\nendstream".utf8))
+        objects.append(Data("<< /Length \(content.utf8.count) >>\nstream\n\(content)\nendstream".utf8))
+        return assemble(objects)
+    }
+
+    /// A PDF whose page tree has no pages.
+    public static func empty() -> Data {
+        assemble([Data("<< /Type /Catalog /Pages 2 0 R >>".utf8), Data("<< /Type /Pages /Kids [] /Count 0 >>".utf8)])
+    }
+
+    /// A PDF encrypted with a user password nobody knows (the standard security handler, whose
+    /// check fails for the empty password readers try first).
+    public static func encrypted() -> Data {
+        var pdf = String(decoding: make(pages: ["Secret"]), as: UTF8.self)
+        let encrypt = "<< /Filter /Standard /V 1 /R 2 /O <\(String(repeating: "11", count: 32))> /U <\(String(repeating: "22", count: 32))> /P -44 >>"
+        // Append the encryption dictionary as object 6 in an incremental update.
+        let previous = pdf.components(separatedBy: "startxref\n").last!.split(separator: "\n").first!
+        let offset = pdf.utf8.count
+        pdf += "6 0 obj\n\(encrypt)\nendobj\n"
+        let xref = pdf.utf8.count
+        pdf += "xref\n6 1\n" + String(format: "%010d 00000 n \n", offset)
+        pdf += "trailer\n<< /Size 7 /Root 1 0 R /Prev \(previous) /Encrypt 6 0 R /ID [<\(String(repeating: "33", count: 16))> <\(String(repeating: "33", count: 16))>] >>\nstartxref\n\(xref)\n%%EOF\n"
+        return Data(pdf.utf8)
+    }
+
+    /// A PDF of `objects`, numbered from 1 (the first must be the catalog), with its
+    /// cross-reference table.
+    public static func assemble(_ objects: [Data]) -> Data {
+        var out = Data("%PDF-1.4\n".utf8)
         var offsets: [Int] = []
         for (index, object) in objects.enumerated() {
-            offsets.append(out.utf8.count)
-            out += "\(index + 1) 0 obj\n\(object)\nendobj\n"
+            offsets.append(out.count)
+            out += Data("\(index + 1) 0 obj\n".utf8) + object + Data("\nendobj\n".utf8)
         }
-        let xref = out.utf8.count
-        out += "xref\n0 \(objects.count + 1)\n0000000000 65535 f \n"
-        for offset in offsets { out += String(format: "%010d 00000 n \n", offset) }
-        out += "trailer\n<< /Size \(objects.count + 1) /Root 1 0 R >>\nstartxref\n\(xref)\n%%EOF\n"
-        return Data(out.utf8)
+        let xref = out.count
+        var table = "xref\n0 \(objects.count + 1)\n0000000000 65535 f \n"
+        for offset in offsets { table += String(format: "%010d 00000 n \n", offset) }
+        table += "trailer\n<< /Size \(objects.count + 1) /Root 1 0 R >>\nstartxref\n\(xref)\n%%EOF\n"
+        return out + Data(table.utf8)
     }
 }

@@ -85,7 +85,7 @@ struct OCRCommand: AsyncParsableCommand {
             let url = URL(fileURLWithPath: (file as NSString).expandingTildeInPath)
             let pages: DocumentPages
             do {
-                pages = try await DocumentPages.open(url, dpi: vision.dpi)
+                pages = try await DocumentPages.open(url, dpi: vision.dpi ?? (engine == .tesseract ? 300 : 150), grayscale: engine == .tesseract)
             } catch {
                 inFlight.append((file, 1, 1, Task { throw error }))
                 continue

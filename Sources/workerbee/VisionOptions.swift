@@ -14,8 +14,8 @@ struct VisionOptions: ParsableArguments {
     @Option(help: "Most tokens to generate per page; 0 means up to the context.")
     var maxTokens: Int = 0
 
-    @Option(help: "PDF rasterization resolution.")
-    var dpi: Int = 150
+    @Option(help: "PDF rasterization resolution (default: 300 for Tesseract, which reads small print best at 300 DPI; 150 for a vision model).")
+    var dpi: Int?
 
     @Option(help: "Models folder (default: $WORKERBEE_HOME/models).")
     var modelsDir: String?
@@ -24,7 +24,7 @@ struct VisionOptions: ParsableArguments {
     var threads: Int?
 
     func validate() throws {
-        if dpi < 10 || dpi > 1200 { throw ValidationError("--dpi must be between 10 and 1200") }
+        if let dpi, dpi < 10 || dpi > 1200 { throw ValidationError("--dpi must be between 10 and 1200") }
         if maxTokens < 0 { throw ValidationError("--max-tokens cannot be negative") }
     }
 

@@ -93,13 +93,15 @@ import WorkerBeeTestSupport
         let image = VisionSandbox.page()
         let cases: [(String, Data, String, HTTPResponseStatus, String)] = [
             ("/v1/ocr", Data("{\"image\": 1}".utf8), "application/json", .unsupportedMediaType, "multipart/form-data"),
-            ("/v1/ocr", Data("plain words, not a picture".utf8), "application/octet-stream", .unsupportedMediaType, "not a PNG, JPEG or PDF"),
+            ("/v1/ocr", Data("plain words, not a picture".utf8), "application/octet-stream", .unsupportedMediaType, "not a PNG, JPEG, PGM, PPM or PDF"),
             ("/v1/ocr", Data(), "image/png", .badRequest, "empty"),
             ("/v1/ocr?max_tokens=-1", image, "image/png", .badRequest, "max_tokens"),
             ("/v1/ocr?dpi=5", image, "image/png", .badRequest, "dpi"),
             ("/v1/ocr?engine=magic", image, "image/png", .badRequest, "engine"),
             ("/v1/ocr", Data("%PDF-1.4 truncated".utf8), "application/pdf", .badRequest, "not a readable PDF"),
             ("/v1/ocr", TestPDF.make(pages: ["a", "b", "c"]), "application/pdf", .payloadTooLarge, "at most 2"),
+            ("/v1/ocr", TestPDF.empty(), "application/pdf", .badRequest, "no pages"),
+            ("/v1/ocr", TestPDF.encrypted(), "application/pdf", .badRequest, "encrypted"),
             ("/v1/ocr", Data("--x\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\nhi\r\n--x--\r\n".utf8), "multipart/form-data; boundary=x", .badRequest, "no file"),
         ]
         for (path, body, type, status, words) in cases {
@@ -116,7 +118,7 @@ import WorkerBeeTestSupport
         let scratch = server.sandbox.directory.appendingPathComponent("scratch")
         let pdf = TestPDF.make(pages: ["Quick fox 2024"])
         let scan = try await DocumentPages.open(pdf, dpi: 300, scratch: scratch).image(1)
-        let read = try await server.post("/v1/ocr", raw: scan, headers: [("Content-Type", "image/png")])
+        let read = try await server.post("/v1/ocr", raw: scan, headers: [("Content-Type", "image/x-portable-pixmap")])
         #expect(read.status == .ok, "\(String(decoding: read.body, as: UTF8.self))")
         let page = try #require(try Self.pages(read).first)
         #expect(page["source"] as? String == "tesseract")

@@ -19,30 +19,13 @@ import WorkerBeeWire
         return try await pages.image(1)
     }
 
-    /// Character error rate: edit distance over the reference's length, whitespace collapsed.
-    static func characterErrorRate(_ read: String, _ reference: String) -> Double {
-        let a = Array(read.split(whereSeparator: \.isWhitespace).joined(separator: " "))
-        let b = Array(reference.split(whereSeparator: \.isWhitespace).joined(separator: " "))
-        var row = Array(0...b.count)
-        for i in 1...max(a.count, 1) where !a.isEmpty {
-            var previous = row[0]
-            row[0] = i
-            for j in 1...b.count {
-                let current = row[j]
-                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
-                previous = current
-            }
-        }
-        return Double(a.isEmpty ? b.count : row[b.count]) / Double(b.count)
-    }
-
     @Test func aCleanPageAt300DPIIsReadWithAtMostOnePercentCharacterErrors() async throws {
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }
         let worker = WorkerProcess(configuration: sandbox.configuration())
         defer { Task { await worker.stop() } }
         let result = try await worker.recognizeText(image: try await Self.page(Self.sentence, dpi: 300))
-        let rate = Self.characterErrorRate(result.text, Self.sentence)
+        let rate = TextComparison.characterErrorRate(result.text, reference: Self.sentence)
         #expect(rate <= 0.01, "read \(result.text.debugDescription), CER \(rate)")
         #expect(result.confidence > 50)
         #expect(sandbox.log.contains("started: recognize"))
@@ -90,5 +73,41 @@ import WorkerBeeWire
             let error = try #require(error as? WorkerError)
             return error.code == .engineUnavailable && error.message.contains("apt-get install tesseract-ocr")
         }
+    }
+
+    @Test func anImageOverThePixelLimitIsRefusedFromItsHeaderBeforeDecoding() async throws {
+        let sandbox = try WorkerSandbox()
+        defer { sandbox.remove() }
+        let worker = WorkerProcess(configuration: sandbox.configuration())
+        defer { Task { await worker.stop() } }
+        // The header claims 20,000 x 20,000 pixels; the pixels are not there, so a decoder would
+        // say it cannot decode it rather than name the size.
+        await #expect {
+            _ = try await worker.recognizeText(image: TinyImages.pngHeaderOnly(width: 20_000, height: 20_000))
+        } throws: { error in
+            let error = try #require(error as? WorkerError)
+            return error.code == .invalidInput && error.message.contains("20000 x 20000") && error.message.contains("megapixels")
+        }
+        #expect(await worker.spawnCount == 1)
+    }
+
+    @Test func aPageThatIsOneScannedImageIsTakenOutOfThePDFAsStored() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-scan-\(UUID().uuidString)")
+        defer { DocumentPages.discard(scratch: scratch) }
+        let pgm = try await DocumentPages.open(TestPDF.make(pages: [Self.sentence]), dpi: 300, grayscale: true, scratch: scratch.appendingPathComponent("text")).image(1)
+        let file = scratch.appendingPathComponent("scan.pdf")
+        try #require(TestPDF.scan(pgm: pgm, dpi: 300)).write(to: file)
+        let taken = try #require(try await PDFRasterizer(url: file, dpi: 300, grayscale: true).scannedImage(page: 1))
+        #expect(taken.starts(with: Data("P5".utf8)))
+        #expect(taken.suffix(400 * 300 * 300 / 72 * 300 / 72).elementsEqual(pgm.suffix(400 * 300 * 300 / 72 * 300 / 72)))
+        // At another resolution the page is drawn instead, as asked.
+        #expect(try await PDFRasterizer(url: file, dpi: 150, grayscale: true).scannedImage(page: 1) == nil)
+    }
+
+    @Test func aColourPixmapTurnsGrayWithLumaWeights() throws {
+        let ppm = Data("P6\n3 1\n255\n".utf8) + Data([255, 0, 0, 0, 255, 0, 255, 255, 255])
+        let pgm = try #require(PDFRasterizer.grayPGM(fromPPM: ppm))
+        #expect(pgm == Data("P5\n3 1\n255\n".utf8) + Data([76, 149, 255]))
+        #expect(PDFRasterizer.grayPGM(fromPPM: Data("P5\n1 1\n255\n\0".utf8)) == nil)
     }
 }

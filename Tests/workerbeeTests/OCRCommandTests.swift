@@ -43,7 +43,7 @@ import WorkerBeeWire
         let box = try WorkerSandbox()
         defer { box.remove() }
         let scratch = box.directory.appendingPathComponent("scratch")
-        let image = box.directory.appendingPathComponent("scan.png")
+        let image = box.directory.appendingPathComponent("scan.ppm")
         try await DocumentPages.open(TestPDF.make(pages: ["Quick fox 2024"]), dpi: 300, scratch: scratch).image(1).write(to: image)
         let run = try await CommandRun.run(["ocr", image.path, "--json"], environment: ["WORKERBEE_VISION_MODEL": ""])
         #expect(run.status == 0, "\(run.stderr)")
@@ -77,7 +77,7 @@ import WorkerBeeWire
         let words = ["Apple", "Banana", "Cherry", "Damson", "Elder"]
         var paths: [String] = []
         for (index, word) in words.enumerated() {
-            let image = box.directory.appendingPathComponent("scan-\(index).png")
+            let image = box.directory.appendingPathComponent("scan-\(index).ppm")
             try await DocumentPages.open(TestPDF.make(pages: [word]), dpi: 200, scratch: box.directory.appendingPathComponent("scratch-\(index)")).image(1).write(to: image)
             paths.append(image.path)
         }
@@ -89,7 +89,72 @@ import WorkerBeeWire
         #expect(lines.count == 6)
         #expect(lines.prefix(5).map { ($0["text"] as? String)?.trimmingCharacters(in: .whitespacesAndNewlines) } == words)
         #expect(lines.prefix(5).map { $0["file"] as? String } == paths)
-        #expect((lines.last?["error"] as? String)?.contains("not a readable PDF") == true, "\(run.stdout)")
+        #expect((lines.last?["error"] as? String)?.contains("has no pages") == true, "\(run.stdout)")
         #expect(run.stderr.contains("1 of 6 page(s) failed"))
+    }
+
+    /// Runs the evaluation benchmark on `condition` at 300 DPI and returns its JSON row.
+    private func evaluate(_ condition: String) async throws -> [String: Any] {
+        let run = try await CommandRun.run(["bench", "ocr", "--eval", "--conditions", condition, "--eval-dpi", "300", "--eval-pages", "1", "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+    }
+
+    @Test func theEvaluationReadsCleanPagesWithAtMostOnePercentCharacterErrors() async throws {
+        let row = try await evaluate("clean")
+        #expect((row["characters"] as? Int ?? 0) > 500)
+        #expect((row["cer"] as? Double ?? 1) <= 0.01, "\(row)")
+    }
+
+    @Test func twoColumnsAreReadOneAfterTheOther() async throws {
+        // Read as one block (Tesseract's library default), the lines of both columns interleave
+        // and the error rate is about 70%.
+        let row = try await evaluate("two-columns")
+        #expect((row["cer"] as? Double ?? 1) <= 0.02, "\(row)")
+    }
+
+    @Test func aPageThatCrashesTesseractEveryTimeIsReportedAndTheOthersAreRead() async throws {
+        let box = try WorkerSandbox()
+        defer { box.remove() }
+        var paths: [String] = []
+        var poisonBytes = 0
+        for (index, (word, dpi)) in [("Apple", 200), ("Banana", 150), ("Cherry", 200)].enumerated() {
+            let image = box.directory.appendingPathComponent("scan-\(index).pgm")
+            let data = try await DocumentPages.open(TestPDF.make(pages: [word]), dpi: dpi, grayscale: true, scratch: box.directory.appendingPathComponent("scratch-\(index)")).image(1)
+            try data.write(to: image)
+            if word == "Banana" { poisonBytes = data.count }
+            paths.append(image.path)
+        }
+        let run = try await CommandRun.run(
+            ["ocr"] + paths + ["--json", "--workers", "2"],
+            environment: ["WORKERBEE_VISION_MODEL": "", "WORKERBEE_FAULT": "recognize-bytes=\(poisonBytes):segv"])
+        #expect(run.status == 1)
+        let pages = run.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(pages.map { ($0["text"] as? String)?.trimmingCharacters(in: .whitespacesAndNewlines) } == ["Apple", nil, "Cherry"])
+        #expect((pages[1]["error"] as? String)?.contains("SIGSEGV") == true, "\(pages[1])")
+        #expect(run.stderr.contains("1 of 3 page(s) failed"))
+    }
+
+    @Test func emptyEncryptedAndPagelessFilesAreEachExplainedAndTheRestRead() async throws {
+        let box = try WorkerSandbox()
+        defer { box.remove() }
+        let empty = box.directory.appendingPathComponent("empty.png")
+        try Data().write(to: empty)
+        let encrypted = box.directory.appendingPathComponent("locked.pdf")
+        try TestPDF.encrypted().write(to: encrypted)
+        let pageless = box.directory.appendingPathComponent("pageless.pdf")
+        try TestPDF.empty().write(to: pageless)
+        let good = box.directory.appendingPathComponent("good.pdf")
+        try TestPDF.make(pages: ["Still read"]).write(to: good)
+        let run = try await CommandRun.run(["ocr", empty.path, encrypted.path, pageless.path, good.path, "--json"], environment: ["WORKERBEE_VISION_MODEL": ""])
+        #expect(run.status == 1)
+        let pages = run.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(pages.count == 4)
+        let errors = pages.map { $0["error"] as? String ?? "" }
+        #expect(errors[0].contains("empty"), "\(errors[0])")
+        #expect(errors[1].contains("encrypted with a password"), "\(errors[1])")
+        #expect(errors[2].contains("has no pages"), "\(errors[2])")
+        #expect(pages[3]["text"] as? String == "Still read")
+        #expect(run.stderr.contains("3 of 4 page(s) failed"))
     }
 }
