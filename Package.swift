@@ -40,6 +40,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -88,6 +89,7 @@ let package = Package(
                 "WorkerBee", "WorkerBeeEngine", "GGUF", "WorkerBeeTestSupport", "WorkerBeeServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: llamaSwiftSettings,
@@ -119,7 +121,11 @@ let package = Package(
         ),
         .testTarget(
             name: "workerbeeTests",
-            dependencies: ["WorkerBee", "GGUF", "WorkerBeeTestSupport", "workerbee"],
+            dependencies: [
+                "WorkerBee", "GGUF", "WorkerBeeTestSupport", "workerbee",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: llamaSwiftSettings,
             linkerSettings: llamaLinkerSettings
         ),

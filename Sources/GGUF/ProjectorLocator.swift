@@ -1,7 +1,8 @@
 import Foundation
 
 /// Finds the vision projector (`mmproj`) that belongs to a vision model:
-/// an explicit path wins; otherwise the first `*mmproj*.gguf` beside the model (sorted by name);
+/// an explicit path wins; otherwise a `*mmproj*.gguf` beside the model (one whose name starts with
+/// the model's, else the first sorted by name);
 /// otherwise, for a model in a Hugging Face cache (`.../blobs/<hash>`), the first `*mmproj*.gguf`
 /// in the sibling `snapshots/*/` folders.
 public enum ProjectorLocator {
@@ -34,9 +35,12 @@ public enum ProjectorLocator {
         throw GGUFError(.missing, "no vision projector (mmproj) found for \(model.lastPathComponent); looked in \(looked.joined(separator: " and ")); pass one explicitly")
     }
 
+    /// The projector in `folder`: one named after the model (`<model>.mmproj.gguf`, as `models
+    /// pull` names it, or `<model>*mmproj*.gguf`) first, else the first `*mmproj*.gguf`.
     private static func firstProjector(in folder: URL, excluding model: URL) -> URL? {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).sorted()
-        return names.first { $0.lowercased().contains("mmproj") && $0.hasSuffix(".gguf") && $0 != model.lastPathComponent }
-            .map { folder.appendingPathComponent($0) }
+        let projectors = names.filter { $0.lowercased().contains("mmproj") && $0.hasSuffix(".gguf") && $0 != model.lastPathComponent }
+        let stem = model.deletingPathExtension().lastPathComponent
+        return (projectors.first { $0.hasPrefix(stem) } ?? projectors.first).map { folder.appendingPathComponent($0) }
     }
 }

@@ -22,14 +22,41 @@ public struct ModelDirectory: Sendable, Equatable {
     /// The models folder of the WorkerBee home.
     public static var standard: ModelDirectory { ModelDirectory(url: home.appendingPathComponent("models", isDirectory: true)) }
 
-    /// Whether `reference` names a file rather than a model in this folder: it contains a
-    /// slash or ends in `.gguf`.
+    /// Whether `reference` names a file rather than a model in this folder or another tool's
+    /// store: it contains a slash or ends in `.gguf`, and does not start with `hf:` or `ollama:`.
     public static func isPath(_ reference: String) -> Bool {
-        reference.contains("/") || reference.hasSuffix(".gguf")
+        !isStoreName(reference) && (reference.contains("/") || reference.hasSuffix(".gguf"))
     }
 
-    /// The file a model reference points at: a path as given, or `<folder>/<name>.gguf`.
+    /// Whether `reference` names a model in the Hugging Face cache (`hf:ORG/NAME:FILE`) or in
+    /// Ollama's store (`ollama:NAME[:TAG]`).
+    public static func isStoreName(_ reference: String) -> Bool {
+        reference.hasPrefix("hf:") || reference.hasPrefix("ollama:")
+    }
+
+    /// The file a model reference points at: a path as given; `hf:ORG/NAME:FILE[@REVISION]` in
+    /// the Hugging Face cache (``HubCache``); `ollama:NAME[:TAG]` in Ollama's store
+    /// (``OllamaStore``); else `<folder>/<name>.gguf`. A store name that is not there resolves to
+    /// a path that does not exist, which callers report as a missing model.
     public func resolve(_ reference: String) -> URL {
+        let environment = ProcessInfo.processInfo.environment
+        if reference.hasPrefix("ollama:") {
+            let name = String(reference.dropFirst("ollama:".count))
+            let store = OllamaStore.standard(environment: environment)
+            return store.entry(name)?.model ?? store.manifest(for: name)
+        }
+        if reference.hasPrefix("hf:") {
+            let cache = HubCache.standard(environment: environment)
+            var rest = String(reference.dropFirst("hf:".count)), revision = "main"
+            if let at = rest.lastIndex(of: "@"), !rest[at...].contains("/") {
+                revision = String(rest[rest.index(after: at)...])
+                rest = String(rest[..<at])
+            }
+            let parts = rest.split(separator: ":", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { return cache.folder(of: rest) }
+            return cache.file(parts[1], of: parts[0], revision: revision)
+                ?? cache.folder(of: parts[0]).appendingPathComponent("snapshots/\(revision)").appendingPathComponent(parts[1])
+        }
         if Self.isPath(reference) {
             return URL(fileURLWithPath: (reference as NSString).expandingTildeInPath)
         }

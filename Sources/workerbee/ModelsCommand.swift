@@ -6,29 +6,31 @@ import WorkerBeeWire
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
-        abstract: "List, import and inspect GGUF models.",
-        subcommands: [List.self, Import.self, Info.self, TinyVision.self, TinyEmbedding.self]
+        abstract: "List, pull, import, inspect and remove GGUF models.",
+        subcommands: [List.self, Pull.self, Import.self, Info.self, Remove.self, TinyVision.self, TinyEmbedding.self]
     )
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the models in the models folder.")
+        static let configuration = CommandConfiguration(
+            abstract: "List the models in the models folder, the Hugging Face cache and Ollama's store.",
+            discussion: "One line per model: the name to pass to --model, its architecture, size and where it is (workerbee, hf-cache, ollama).")
 
         @Option(help: "Models folder (default: $WORKERBEE_HOME/models).")
         var modelsDir: String?
 
         func run() throws {
             let directory = modelsDirectory(modelsDir)
-            let names = directory.modelNames()
-            if names.isEmpty {
-                printError("no models in \(directory.url.path); import one with `workerbee models import DIR`")
+            var rows: [(name: String, url: URL, source: String)] = directory.modelNames().map { ($0, directory.resolve($0), "workerbee") }
+            rows += HubCache.standard().ggufFiles().map { ($0.name, $0.url, "hf-cache") }
+            rows += OllamaStore.standard().entries().map { ("ollama:" + $0.name, $0.model, "ollama") }
+            if rows.isEmpty {
+                printError("no models in \(directory.url.path), the Hugging Face cache or Ollama's store; pull one with `workerbee models pull ORG/NAME:QUANT` or import one with `workerbee models import DIR`")
                 return
             }
-            for name in names {
-                let url = directory.resolve(name)
-                let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
-                let file = try? GGUFFile(contentsOf: url)
-                let arch = file?.architecture ?? "unreadable"
-                print("\(name)\t\(arch)\t\(formatBytes(size))")
+            for row in rows {
+                let size = (try? FileManager.default.attributesOfItem(atPath: row.url.resolvingSymlinksInPath().path)[.size] as? Int) ?? 0
+                let arch = (try? GGUFFile(contentsOf: row.url))?.architecture ?? "unreadable"
+                print("\(row.name)\t\(arch)\t\(formatBytes(size))\t\(row.source)")
             }
         }
     }
