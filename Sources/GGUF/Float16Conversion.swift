@@ -54,6 +54,21 @@ public enum Float16Conversion {
         return data
     }
 
+    /// Packs floats as little-endian bfloat16 bytes (the upper half of a Float32, rounded to
+    /// nearest even; NaN stays a quiet NaN), as llama.cpp's converter writes BF16.
+    public static func bfloat16Data(_ values: [Float]) -> Data {
+        var data = Data(count: values.count * 2)
+        data.withUnsafeMutableBytes { raw in
+            let out = raw.bindMemory(to: UInt16.self)
+            for (index, value) in values.enumerated() {
+                let bits = value.bitPattern
+                let rounded = value.isNaN ? 0x7FC0 : UInt16(truncatingIfNeeded: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
+                out[index] = rounded.littleEndian
+            }
+        }
+        return data
+    }
+
     /// Packs floats as little-endian Float32 bytes.
     public static func floatData(_ values: [Float]) -> Data {
         var data = Data(count: values.count * 4)

@@ -12,9 +12,15 @@ import Foundation
 public enum SentenceTransformersConverter {
     /// The element type of the converted weight matrices.
     public enum OutputType: String, Sendable, CaseIterable {
-        case f32, f16
+        case f32, f16, bf16
 
-        var fileType: GGUFFileType { self == .f16 ? .mostlyF16 : .allF32 }
+        var fileType: GGUFFileType {
+            switch self {
+            case .f32: .allF32
+            case .f16: .mostlyF16
+            case .bf16: .mostlyBF16
+            }
+        }
     }
 
     /// What a conversion produced.
@@ -87,8 +93,13 @@ public enum SentenceTransformersConverter {
             let keepF32 = type == .f32 || tensor.shape.count < 2
                 || target == "position_embd.weight" || target == "token_types.weight"
             let dimensions = Array(tensor.shape.reversed())
-            let data = keepF32 ? Float16Conversion.floatData(values) : Float16Conversion.halfData(values)
-            try writer.addTensor(name: target, dimensions: dimensions, type: keepF32 ? .f32 : .f16, data: data)
+            if keepF32 {
+                try writer.addTensor(name: target, dimensions: dimensions, type: .f32, data: Float16Conversion.floatData(values))
+            } else if type == .bf16 {
+                try writer.addTensor(name: target, dimensions: dimensions, type: .bf16, data: Float16Conversion.bfloat16Data(values))
+            } else {
+                try writer.addTensor(name: target, dimensions: dimensions, type: .f16, data: Float16Conversion.halfData(values))
+            }
         }
         for required in requiredTensors(layerCount: hp.layerCount) where !written.contains(required) {
             throw GGUFError(.invalidModel, "model.safetensors has no tensor for \(required)")

@@ -190,7 +190,7 @@ struct HubClient {
             default:
                 throw refusal(response, name)
             }
-            let meter = ProgressMeter(total: metadata.size, unit: "bytes", enabled: interactive)
+            let meter = ProgressMeter(total: metadata.size, unit: ProgressMeter.bytes, enabled: interactive)
             do {
                 for try await buffer in response.body {
                     try handle.write(contentsOf: Data(buffer: buffer))

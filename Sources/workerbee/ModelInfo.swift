@@ -1,5 +1,6 @@
 import Foundation
 import GGUF
+import WorkerBeeWire
 
 /// The facts `workerbee models info` shows about a GGUF file.
 struct ModelInfo: Encodable {
@@ -16,8 +17,15 @@ struct ModelInfo: Encodable {
     let projectorType: String?
     let projector: String?
     let sizeBytes: Int
+    /// Where the file is: the models folder, the Hugging Face cache, Ollama's store, or a path.
+    let source: String
+    /// What WorkerBee can do with it: `embed`, `read images`, or `neither: <why>`.
+    let capability: String
 
-    init(file: GGUFFile, url: URL) {
+    /// Architectures llama.cpp runs as embedding (encoder) models.
+    static let embeddingArchitectures: Set<String> = ["bert", "nomic-bert", "nomic-bert-moe", "jina-bert-v2", "jina-bert-v3", "modern-bert", "neo-bert", "t5encoder"]
+
+    init(file: GGUFFile, url: URL, reference: String) {
         let arch = file.architecture ?? "unknown"
         path = url.path
         name = file["general.name"]?.stringValue
@@ -42,6 +50,22 @@ struct ModelInfo: Encodable {
             projector = nil
         }
         sizeBytes = file.data.count
+        let isLink = (try? FileManager.default.destinationOfSymbolicLink(atPath: url.path)) != nil
+        source = reference.hasPrefix("ollama:") ? "Ollama's store"
+            : reference.hasPrefix("hf:") ? "the Hugging Face cache"
+            : ModelDirectory.isPath(reference) ? "a file"
+            : isLink ? "the models folder (a link into the Hugging Face cache, from models pull)" : "the models folder"
+        if arch == "clip" {
+            capability = "neither: this is a vision projector (mmproj); give it with --mmproj next to its text model"
+        } else if Self.embeddingArchitectures.contains(arch) || file["\(arch).pooling_type"] != nil {
+            capability = "embed"
+        } else if projector != nil {
+            capability = "read images"
+        } else if file["tokenizer.chat_template"] != nil {
+            capability = "neither: a \(arch) text-generation model with no vision projector (mmproj) beside it; WorkerBee embeds with embedding models and reads pages with vision models"
+        } else {
+            capability = "neither: the \(arch) architecture is neither an embedding model nor a vision model"
+        }
     }
 
     private static func fileTypeName(_ file: GGUFFile) -> String {
@@ -55,7 +79,7 @@ struct ModelInfo: Encodable {
     }
 
     var text: String {
-        var lines = ["path: \(path)"]
+        var lines = ["path: \(path)", "source: \(source)", "can: \(capability)"]
         if let name { lines.append("name: \(name)") }
         lines.append("architecture: \(architecture)")
         if let contextLength { lines.append("context length: \(contextLength)") }

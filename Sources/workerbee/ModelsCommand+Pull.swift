@@ -28,8 +28,8 @@ extension ModelsCommand {
         @Option(help: "Model name here (default: the GGUF file's name, lowercased, without .gguf; for a sentence-transformers repository, NAME lowercased).")
         var name: String?
 
-        @Option(help: "Weight type when converting a sentence-transformers repository.")
-        var type: SentenceTransformersConverter.OutputType = .f16
+        @Option(help: "Weight type when converting a sentence-transformers repository: auto (measured on this CPU, see models import), f16, bf16 or f32.")
+        var type: ConversionType = .auto
 
         @Option(help: "Models folder (default: $WORKERBEE_HOME/models).")
         var modelsDir: String?
@@ -78,9 +78,9 @@ extension ModelsCommand {
                 guard let snapshot else { throw HubError(.server, "config.json did not arrive") }
                 let modelName = name ?? String(repository.split(separator: "/").last ?? "").lowercased()
                 let output = models.resolve(modelName)
-                let report = try SentenceTransformersConverter.convert(directory: snapshot, to: output, type: type, name: modelName)
+                let (report, chosen) = try type.convert(directory: snapshot, to: output, name: modelName)
                 for note in report.notes { printError("note: \(note)") }
-                printError("converted \(repository) to \(modelName) (\(type.rawValue.uppercased()), \(report.tensorCount) tensors, \(formatBytes(report.byteCount)))")
+                printError("converted \(repository) to \(modelName) (\(chosen.rawValue.uppercased()), \(report.tensorCount) tensors, \(formatBytes(report.byteCount)))")
                 print(output.path)
             } else {
                 throw HubError(.notFound, "\(repository) has no GGUF file and is not a sentence-transformers model (no config.json with model.safetensors); its files: \(files.prefix(20).joined(separator: ", "))")

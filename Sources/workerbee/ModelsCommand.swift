@@ -42,8 +42,8 @@ struct ModelsCommand: ParsableCommand {
         @Argument(help: "The model directory (config.json, model.safetensors, tokenizer.json, 1_Pooling/).")
         var directory: String
 
-        @Option(help: "Weight type: f16 or f32.")
-        var type: SentenceTransformersConverter.OutputType = .f16
+        @Option(help: "Weight type: auto (measure F32, F16 and BF16 on this CPU and keep the fastest whose vectors stay at cosine >= 0.9999 to F32), f16, bf16 or f32.")
+        var type: ConversionType = .auto
 
         @Option(help: "Model name (default: the directory's name).")
         var name: String?
@@ -62,18 +62,18 @@ struct ModelsCommand: ParsableCommand {
             try FileManager.default.createDirectory(at: models.url, withIntermediateDirectories: true)
             let output = models.resolve(modelName)
             let start = Date()
-            let report = try SentenceTransformersConverter.convert(directory: source, to: output, type: outputType, name: modelName)
+            let (report, chosen) = try outputType.convert(directory: source, to: output, name: modelName)
             for note in report.notes { printError("note: \(note)") }
-            printError(String(format: "imported %@ (%@, %d tensors, %@) in %.1f s", modelName, outputType.rawValue.uppercased(),
+            printError(String(format: "imported %@ (%@, %d tensors, %@) in %.1f s", modelName, chosen.rawValue.uppercased(),
                               report.tensorCount, formatBytes(report.byteCount), Date().timeIntervalSince(start)))
             print(output.path)
         }
     }
 
     struct Info: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show what a model is: architecture, sizes, pooling, type.")
+        static let configuration = CommandConfiguration(abstract: "Show what a model is: architecture, sizes, pooling, type, where it is and whether it can embed or read images.")
 
-        @Argument(help: "A model name in the models folder, or a path to a .gguf file.")
+        @Argument(help: "A model name in the models folder, hf:ORG/NAME:FILE, ollama:NAME[:TAG], or a path to a .gguf file.")
         var model: String
 
         @Option(help: "Models folder (default: $WORKERBEE_HOME/models).")
@@ -87,7 +87,7 @@ struct ModelsCommand: ParsableCommand {
             guard FileManager.default.fileExists(atPath: url.path) else {
                 throw ValidationError("no model \(model) (looked for \(url.path))")
             }
-            let info = ModelInfo(file: try GGUFFile(contentsOf: url), url: url)
+            let info = ModelInfo(file: try GGUFFile(contentsOf: url), url: url, reference: model)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

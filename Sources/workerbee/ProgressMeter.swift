@@ -24,7 +24,11 @@ final class ProgressMeter {
         let elapsed = max(now.timeIntervalSince(start), 1e-6)
         let rate = Double(done) / elapsed
         let line: String
-        if let total {
+        if unit == Self.bytes, let total {
+            let left = rate > 0 ? Double(total - done) / rate : 0
+            line = String(format: "\r%@ of %@ (%.0f%%), %@/s, %.0f s left   ", formatBytes(done), formatBytes(total),
+                          total > 0 ? 100 * Double(done) / Double(total) : 100, formatBytes(Int(rate)), left)
+        } else if let total {
             let left = rate > 0 ? Double(total - done) / rate : 0
             line = String(format: "\r%d/%d %@ (%.0f%%), %.1f %@/s, %.0f s left   ", done, total, unit,
                           total > 0 ? 100 * Double(done) / Double(total) : 100, rate, unit, left)
@@ -34,6 +38,9 @@ final class ProgressMeter {
         FileHandle.standardError.write(Data(line.utf8))
         drawn = true
     }
+
+    /// The unit that shows counts as sizes (KiB, MiB, GiB) instead of numbers.
+    static let bytes = "bytes"
 
     func finish() {
         if drawn { FileHandle.standardError.write(Data("\n".utf8)) }

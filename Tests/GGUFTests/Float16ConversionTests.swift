@@ -21,6 +21,20 @@ import WorkerBeeTestSupport
         #expect(Float16Conversion.halfBits(1 + 3 * Float(sign: .plus, exponent: -11, significand: 1)) == 0x3C02)
     }
 
+    @Test func bfloat16KeepsTheUpperHalfRoundedToEven() {
+        func bits(_ value: Float) -> UInt16 {
+            Float16Conversion.bfloat16Data([value]).withUnsafeBytes { $0.load(as: UInt16.self).littleEndian }
+        }
+        #expect(bits(1) == 0x3F80)
+        #expect(bits(-2) == 0xC000)
+        // Exactly halfway between 0x3F80 and 0x3F81: ties go to the even one.
+        #expect(bits(Float(bitPattern: 0x3F80_8000)) == 0x3F80)
+        #expect(bits(Float(bitPattern: 0x3F81_8000)) == 0x3F82)
+        #expect(bits(Float(bitPattern: 0x3F80_8001)) == 0x3F81)
+        #expect(bits(.nan) == 0x7FC0)
+        #expect(bits(.infinity) == 0x7F80)
+    }
+
     @Test func everyHalfSurvivesARoundTrip() {
         for bits in UInt16.min...UInt16.max {
             let value = Float16Conversion.float(fromHalfBits: bits)

@@ -70,6 +70,16 @@ import WorkerBeeTestSupport
         #expect(file["general.file_type"]?.intValue == 0)
     }
 
+    @Test func bf16ConversionWritesBF16MatricesAndKeepsAddedEmbeddingsInF32() throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        let file = try convertTiny(type: .bf16)
+        #expect(file["general.file_type"]?.intValue == 32)
+        #expect(file.tensor(named: "blk.0.attn_q.weight")?.type == .bf16)
+        #expect(file.tensor(named: "token_embd.weight")?.type == .bf16)
+        #expect(file.tensor(named: "position_embd.weight")?.type == .f32)
+        #expect(file.tensor(named: "token_embd_norm.bias")?.type == .f32)
+    }
+
     @Test func poolerAndPositionIdsAreDroppedAndEveryLayerTensorIsNamed() throws {
         defer { try? FileManager.default.removeItem(at: root) }
         let names = Set(try convertTiny().tensors.map(\.name))

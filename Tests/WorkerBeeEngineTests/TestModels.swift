@@ -9,7 +9,7 @@ enum TestModels {
     /// The repository root.
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// The default model the bootstrap installed (F16).
+    /// The default model the bootstrap installed (in the weight type fastest on this CPU).
     static var defaultModel: URL { ModelDirectory.standard.resolve(ModelDirectory.defaultEmbeddingModel) }
 
     /// The sentence-transformers directory the bootstrap unpacked.
