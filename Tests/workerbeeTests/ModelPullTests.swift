@@ -1,6 +1,7 @@
 import Foundation
 import GGUF
 import Testing
+import WorkerBee
 import WorkerBeeTestSupport
 import WorkerBeeWire
 
@@ -270,4 +271,21 @@ import WorkerBeeWire
         let again = try await CommandRun.run(["models", "rm", "tiny-embed.q8_0", "--models-dir", box.models.path], environment: box.environment(hub))
         #expect(again.status != 0 && again.stderr.contains("no model tiny-embed.q8_0"))
     }
+
+    #if os(Linux)
+    @Test func onATerminalThePullShowsSizeRateAndTimeLeft() async throws {
+        let script = try #require(ExternalProgram.find("script"), "util-linux's script gives the command a terminal")
+        let hub = try await HubStandIn.start()
+        defer { hub.stop() }
+        let box = try Self.box()
+        defer { box.remove() }
+        // Big enough that the meter draws at least once before the end.
+        hub.add("test-org/big-GGUF", files: ["big.gguf": Data((0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })])
+        let command = "\(try workerbeeExecutable.path) models pull test-org/big-GGUF"
+        let output = try await ExternalProgram.run(script, arguments: ["-qec", command, "/dev/null"], environment: box.environment(hub))
+        let text = String(decoding: output.stdout, as: UTF8.self)
+        #expect(output.succeeded, "\(text)")
+        #expect(text.contains("MiB of 2.9 MiB (100%)") && text.contains("/s, 0 s left"), "\(text)")
+    }
+    #endif
 }
