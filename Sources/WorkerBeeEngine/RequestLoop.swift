@@ -182,11 +182,12 @@ struct RequestLoop {
     }
 
     private mutating func visionModel(named name: String, projector: String) throws -> VisionModel {
-        let modelURL = ModelDirectory(url: URL(fileURLWithPath: settings.modelsDirectory)).resolve(name)
+        let directory = ModelDirectory(url: URL(fileURLWithPath: settings.modelsDirectory))
+        let modelURL = directory.resolve(name)
         guard FileManager.default.fileExists(atPath: modelURL.path) else {
             throw EngineError(.modelNotFound, "vision model \(name) does not exist (looked for \(modelURL.path))")
         }
-        let projectorURL = try ProjectorLocator.projector(for: modelURL, explicit: projector)
+        let projectorURL = try ProjectorLocator.projector(for: modelURL, explicit: projector.isEmpty ? directory.storedProjector(for: name)?.path : projector)
         let key = modelURL.path + "\n" + projectorURL.path
         if let vision, vision.key == key { return vision.model }
         vision = nil  // free the old model before loading the next

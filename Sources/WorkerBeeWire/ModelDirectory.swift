@@ -63,6 +63,13 @@ public struct ModelDirectory: Sendable, Equatable {
         return url.appendingPathComponent(reference + ".gguf")
     }
 
+    /// The projector a store names for `reference`: the projector layer of an `ollama:` model
+    /// (whose blob no `*mmproj*` search would find); nil for everything else.
+    public func storedProjector(for reference: String) -> URL? {
+        guard reference.hasPrefix("ollama:") else { return nil }
+        return OllamaStore.standard().entry(String(reference.dropFirst("ollama:".count)))?.projector
+    }
+
     /// The names of the models in the folder, sorted.
     public func modelNames() -> [String] {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []

@@ -40,7 +40,8 @@ struct ModelInfo: Encodable {
         if arch == "clip" {
             projectorType = file["clip.projector_type"]?.stringValue ?? file["clip.vision.projector_type"]?.stringValue
             projector = nil
-        } else if file["tokenizer.chat_template"] != nil, let found = try? ProjectorLocator.projector(for: url),
+        } else if file["tokenizer.chat_template"] != nil,
+            let found = try? ProjectorLocator.projector(for: url, explicit: ModelDirectory.standard.storedProjector(for: reference)?.path),
             let projectorFile = try? GGUFFile(contentsOf: found)
         {
             projectorType = projectorFile["clip.projector_type"]?.stringValue

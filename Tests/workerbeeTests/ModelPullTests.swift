@@ -257,6 +257,29 @@ import WorkerBeeWire
         #expect(FileManager.default.fileExists(atPath: manifest.path))
     }
 
+    @Test func anOllamaVisionModelReadsPagesWithItsProjectorLayer() async throws {
+        let box = try Self.box()
+        defer { box.remove() }
+        let files = try TinyModels.writeVisionModel(to: box.root.appendingPathComponent("made"))
+        var layers: [[String: Any]] = []
+        try FileManager.default.createDirectory(at: box.ollama.appendingPathComponent("blobs"), withIntermediateDirectories: true)
+        for (file, mediaType) in [(files.model, "application/vnd.ollama.image.model"), (files.projector, "application/vnd.ollama.image.projector")] {
+            let data = try Data(contentsOf: file)
+            try data.write(to: box.ollama.appendingPathComponent("blobs/sha256-\(HubStandIn.sha256(data))"))
+            layers.append(["mediaType": mediaType, "digest": "sha256:\(HubStandIn.sha256(data))", "size": data.count])
+        }
+        let manifest = box.ollama.appendingPathComponent("manifests/registry.ollama.ai/library/tiny-vision/v1")
+        try FileManager.default.createDirectory(at: manifest.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try JSONSerialization.data(withJSONObject: ["schemaVersion": 2, "layers": layers]).write(to: manifest)
+        let info = try await CommandRun.run(["models", "info", "ollama:tiny-vision:v1"], environment: box.environment(nil))
+        #expect(info.stdout.contains("can: read images"), "\(info.stdout)\(info.stderr)")
+        let page = box.root.appendingPathComponent("page.png")
+        try VisionSandbox.page().write(to: page)
+        let ocr = try await CommandRun.run(["ocr", page.path, "--model", "ollama:tiny-vision:v1", "--max-tokens", "2", "--json"], environment: box.environment(nil))
+        #expect(ocr.status == 0, "\(ocr.stderr)")
+        #expect(ocr.stdout.contains("\"source\":\"vision\""))
+    }
+
     @Test func removingAPulledModelKeepsTheSharedCacheFile() async throws {
         let (hub, model) = try await Self.start()
         defer { hub.stop() }
