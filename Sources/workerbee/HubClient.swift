@@ -65,6 +65,12 @@ struct HubClient {
         return request
     }
 
+    /// `text` percent-encoded as one URL path segment (a revision such as `refs/pr/1` keeps its
+    /// slashes inside the segment, as the Hub expects).
+    static func segment(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? text
+    }
+
     /// Turns a refusal into an error that says what to do, from the status and the Hub's
     /// `X-Error-Code` header.
     private func refusal(_ response: HTTPClientResponse, _ what: String) -> HubError {
@@ -87,7 +93,7 @@ struct HubClient {
 
     /// The files of `repository` at `revision`.
     func listing(of repository: String, revision: String) async throws -> Listing {
-        let url = "\(endpoint)/api/models/\(repository)/revision/\(revision.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? revision)"
+        let url = "\(endpoint)/api/models/\(repository)/revision/\(Self.segment(revision))"
         let response = try await Self.client.execute(request(url), timeout: .seconds(60))
         let body = try await response.body.collect(upTo: 64 << 20)
         guard response.status == .ok else { throw refusal(response, repository) }
@@ -102,7 +108,7 @@ struct HubClient {
     /// The metadata of `path` in `repository` at `revision`, following only relative redirects
     /// (a renamed repository), as `huggingface_hub` does.
     func metadata(of path: String, in repository: String, revision: String) async throws -> Metadata {
-        var url = "\(endpoint)/\(repository)/resolve/\(revision)/\(path)"
+        var url = "\(endpoint)/\(repository)/resolve/\(Self.segment(revision))/\(path.split(separator: "/").map { Self.segment(String($0)) }.joined(separator: "/"))"
         for _ in 0..<5 {
             let response = try await Self.client.execute(request(url, method: .HEAD), timeout: .seconds(60))
             let location = response.headers.first(name: "Location")

@@ -133,7 +133,8 @@ final class HubStandIn: Sendable {
         let revision = isListing ? path[5] : path[3]
         guard let repository = state.withLock({ $0.repositories[name] }) else { return error(.notFound, "RepoNotFound") }
         if repository.gated && !authorized { return error(.unauthorized, "GatedRepo") }
-        guard revision == "main" || revision == repository.commit else { return error(.notFound, "RevisionNotFound") }
+        // A pull request's revision, refs/pr/1, travels as one path segment (refs%2Fpr%2F1).
+        guard revision == "main" || revision == repository.commit || revision == "refs%2Fpr%2F1" else { return error(.notFound, "RevisionNotFound") }
         if isListing {
             let siblings = repository.files.keys.sorted().map { ["rfilename": $0] }
             let body = try JSONSerialization.data(withJSONObject: ["id": name, "sha": repository.commit, "siblings": siblings])

@@ -84,6 +84,26 @@ import WorkerBeeWire
         #expect(none.stderr.contains("no GGUF file matching Q4_K_M") && none.stderr.contains("tiny-embed.Q8_0.gguf"), "\(none.stderr)")
     }
 
+    @Test func aRevisionPicksItsCommitAndAnUnknownRevisionIsNotFound() async throws {
+        let (hub, model) = try await Self.start()
+        defer { hub.stop() }
+        let box = try Self.box()
+        defer { box.remove() }
+        let commit = hub.commit(of: Self.repository)
+        let run = try await CommandRun.run(["models", "pull", "\(Self.repository):Q8_0", "--revision", commit], environment: box.environment(hub))
+        #expect(run.status == 0, "\(run.stderr)")
+        let folder = box.cache.appendingPathComponent("models--test-org--tiny-embed-GGUF")
+        #expect(try Data(contentsOf: folder.appendingPathComponent("snapshots/\(commit)/tiny-embed.Q8_0.gguf")) == model)
+        // A commit needs no ref; huggingface_hub writes refs only for branch, tag and PR names.
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("refs").path))
+        let pullRequest = try await CommandRun.run(["models", "pull", "\(Self.repository):Q8_0", "--revision", "refs/pr/1"], environment: box.environment(hub))
+        #expect(pullRequest.status == 0, "\(pullRequest.stderr)")
+        #expect(try String(contentsOf: folder.appendingPathComponent("refs/refs/pr/1"), encoding: .utf8) == commit)
+        let unknown = try await CommandRun.run(["models", "pull", "\(Self.repository):Q8_0", "--revision", "v9"], environment: box.environment(hub))
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("no such revision"), "\(unknown.stderr)")
+    }
+
     @Test func anInterruptedPullContinuesWithOnlyTheMissingBytes() async throws {
         let (hub, model) = try await Self.start()
         defer { hub.stop() }
