@@ -37,6 +37,11 @@ public enum SentenceTransformersConverter {
         public let byteCount: Int
         /// Things a person should know (defaults that were assumed, tensors that were skipped).
         public let notes: [String]
+
+        /// The same report for the file after it was moved to `url`.
+        public func moved(to url: URL) -> Report {
+            Report(output: url, architecture: architecture, poolingType: poolingType, tensorCount: tensorCount, byteCount: byteCount, notes: notes)
+        }
     }
 
     /// Architectures (config.json `model_type`) this converter supports.

@@ -10,15 +10,18 @@ enum ConversionType: String, ExpressibleByArgument, CaseIterable {
     /// Converts `directory` to `output`, choosing the type first when `auto`; progress and the
     /// choice go to stderr.
     func convert(directory: URL, to output: URL, name: String) throws -> (SentenceTransformersConverter.Report, SentenceTransformersConverter.OutputType) {
-        var type = SentenceTransformersConverter.OutputType(rawValue: rawValue) ?? .f16
-        if self == .auto {
-            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-probe-\(UUID().uuidString)")
-            defer { try? FileManager.default.removeItem(at: scratch) }
-            printError("measuring F32, F16 and BF16 on this CPU (--type auto)...")
-            let (chosen, measurements) = try WeightTypeProbe.choose(directory: directory, scratch: scratch, name: name)
-            printError(WeightTypeProbe.report(measurements, chosen: chosen))
-            type = chosen
+        guard self == .auto else {
+            let type = SentenceTransformersConverter.OutputType(rawValue: rawValue) ?? .f16
+            return (try SentenceTransformersConverter.convert(directory: directory, to: output, type: type, name: name), type)
         }
-        return (try SentenceTransformersConverter.convert(directory: directory, to: output, type: type, name: name), type)
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-probe-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        printError("measuring F32, F16 and BF16 on this CPU (--type auto)...")
+        let (chosen, measurements) = try WeightTypeProbe.choose(directory: directory, scratch: scratch, name: name)
+        printError(WeightTypeProbe.report(measurements, chosen: chosen.type))
+        // The measured file is the conversion: keep it rather than convert again.
+        try? FileManager.default.removeItem(at: output)
+        try FileManager.default.moveItem(at: chosen.file, to: output)
+        return (chosen.report.moved(to: output), chosen.type)
     }
 }

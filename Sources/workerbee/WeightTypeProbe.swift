@@ -16,17 +16,21 @@ enum WeightTypeProbe {
         let textsPerSecond: Double
         /// The lowest cosine similarity of its vectors to F32's over the probe texts.
         let worstCosine: Double
+        /// The converted file (in the scratch folder) and its conversion report.
+        let file: URL
+        let report: SentenceTransformersConverter.Report
     }
 
     /// Converts `directory` to each type in `scratch`, measures them, and returns the
-    /// measurements (F32 first) and the chosen type.
-    static func choose(directory: URL, scratch: URL, name: String) throws -> (chosen: SentenceTransformersConverter.OutputType, measurements: [Measurement]) {
+    /// measurements (F32 first) and the chosen one.
+    static func choose(directory: URL, scratch: URL, name: String) throws -> (chosen: Measurement, measurements: [Measurement]) {
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         let types: [SentenceTransformersConverter.OutputType] = [.f32, .f16, .bf16]
         var models: [EmbeddingModel] = []
+        var files: [(URL, SentenceTransformersConverter.Report)] = []
         for type in types {
             let file = scratch.appendingPathComponent("\(name)-\(type.rawValue).gguf")
-            _ = try SentenceTransformersConverter.convert(directory: directory, to: file, type: type, name: name)
+            files.append((file, try SentenceTransformersConverter.convert(directory: directory, to: file, type: type, name: name)))
             models.append(try EmbeddingModel(url: file, options: .init(threads: 1)))
         }
         let texts = BenchCorpus.texts(.chunks, count: 12)
@@ -47,10 +51,12 @@ enum WeightTypeProbe {
             }
         }
         let measurements = types.indices.map { index in
-            Measurement(type: types[index], textsPerSecond: Double(texts.count) / seconds[index].sorted()[1], worstCosine: worst[index])
+            Measurement(type: types[index], textsPerSecond: Double(texts.count) / seconds[index].sorted()[1], worstCosine: worst[index],
+                        file: files[index].0, report: files[index].1)
         }
         let faithful = measurements.filter { $0.worstCosine >= minimumCosine }
-        let chosen = faithful.max { $0.textsPerSecond < $1.textsPerSecond }?.type ?? .f32
+        // F32 is its own reference, so there is always a faithful one.
+        let chosen = faithful.max { $0.textsPerSecond < $1.textsPerSecond } ?? measurements[0]
         return (chosen, measurements)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GGUF
 import Testing
 import WorkerBeeTestSupport
 import WorkerBeeWire
@@ -45,6 +46,9 @@ import WorkerBeeWire
         #expect(cosine >= 0.9999, "\(chosen)")
         let type = String(chosen.split(separator: " ").first ?? "")
         #expect(run.stderr.contains("imported tiny (\(type),"), "\(run.stderr)")
+        // The file kept is the measured conversion of the chosen type.
+        let file = try GGUFFile(contentsOf: sandbox.directory.appendingPathComponent("tiny.gguf"))
+        #expect(file["general.file_type"]?.intValue == ["F32": 0, "F16": 1, "BF16": 32][type], "\(type)")
     }
 
     @Test func aBF16ConversionEmbedsLikeF32() async throws {
