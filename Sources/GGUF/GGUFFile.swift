@@ -177,6 +177,13 @@ public struct GGUFFile: Sendable {
     /// The architecture named by `general.architecture`, if any.
     public var architecture: String? { self["general.architecture"]?.stringValue }
 
+    /// Whether the model embeds text: it declares a pooling type (`<arch>.pooling_type`, as
+    /// llama.cpp's converters write for embedding models) and is not a vision projector.
+    public var canEmbed: Bool {
+        guard let architecture, architecture != "clip" else { return false }
+        return self["\(architecture).pooling_type"] != nil
+    }
+
     private static func readValue(
         _ type: GGUFValueType, from reader: inout ByteReader, key: String, name: String, depth: Int
     ) throws -> GGUFValue {

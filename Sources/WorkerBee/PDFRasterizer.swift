@@ -1,4 +1,5 @@
 import Foundation
+import WorkerBeeWire
 
 /// Turns PDF pages into images, one page at a time, with poppler's `pdfinfo` and `pdftoppm`.
 ///
@@ -79,42 +80,23 @@ struct PDFRasterizer: Sendable {
     /// A binary PPM (`P6`, 8 bits per sample) as a binary PGM (`P5`) with the usual luma weights;
     /// nil for anything else.
     static func grayPGM(fromPPM ppm: Data) -> Data? {
-        ppm.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Data? in
-            guard bytes.count > 2, bytes[0] == UInt8(ascii: "P"), bytes[1] == UInt8(ascii: "6") else { return nil }
-            // Header: magic, width, height, maximum value, then one white-space byte.
-            var offset = 2, numbers: [Int] = []
-            while numbers.count < 3 && offset < bytes.count {
-                let byte = bytes[offset]
-                if byte == UInt8(ascii: "#") {
-                    while offset < bytes.count && bytes[offset] != 0x0A { offset += 1 }
-                } else if (48...57).contains(byte) {
-                    var value = 0
-                    while offset < bytes.count, (48...57).contains(bytes[offset]), value < 1 << 30 {
-                        value = value * 10 + Int(bytes[offset] - 48)
-                        offset += 1
-                    }
-                    numbers.append(value)
-                    continue
-                }
-                offset += 1
-            }
-            offset += 1
-            guard numbers.count == 3, numbers[2] == 255 else { return nil }
-            let pixels = numbers[0] * numbers[1]
-            guard pixels > 0, bytes.count - offset >= pixels * 3 else { return nil }
-            var out = Data("P5\n\(numbers[0]) \(numbers[1])\n255\n".utf8)
-            let headerCount = out.count
-            out.count += pixels
+        guard let header = PNMHeader(ppm), header.isColour, header.maximumValue == 255 else { return nil }
+        let pixels = header.width * header.height
+        guard pixels > 0, ppm.count - header.pixelOffset >= pixels * 3 else { return nil }
+        var out = Data("P5\n\(header.width) \(header.height)\n255\n".utf8)
+        let headerCount = out.count
+        out.count += pixels
+        ppm.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
             out.withUnsafeMutableBytes { target in
-                let source = bytes.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self)
+                let source = bytes.baseAddress!.advanced(by: header.pixelOffset).assumingMemoryBound(to: UInt8.self)
                 let gray = target.baseAddress!.advanced(by: headerCount).assumingMemoryBound(to: UInt8.self)
                 for index in 0..<pixels {
                     let red = UInt32(source[3 * index]), green = UInt32(source[3 * index + 1]), blue = UInt32(source[3 * index + 2])
                     gray[index] = UInt8((red * 77 + green * 150 + blue * 29) >> 8)
                 }
             }
-            return out
         }
+        return out
     }
 
     /// Page `page` (1-based) drawn by pdftoppm as PGM (gray) or PPM (colour) bytes.

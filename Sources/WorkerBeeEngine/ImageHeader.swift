@@ -1,3 +1,5 @@
+import WorkerBeeWire
+
 /// The size of a PNG, JPEG or binary PNM (PGM, PPM) image, read from its header without decoding
 /// it, so absurd images are refused before any pixels are allocated.
 struct ImageHeader: Equatable {
@@ -10,10 +12,10 @@ struct ImageHeader: Equatable {
     /// Parses the header of `bytes`; nil when they are none of PNG, JPEG, PGM or PPM (or are cut
     /// short).
     init?(_ bytes: [UInt8]) {
-        if let (width, height) = Self.binaryPNMSize(bytes) {
+        if let pnm = PNMHeader(bytes) {
             format = .pnm
-            self.width = width
-            self.height = height
+            width = pnm.width
+            height = pnm.height
             return
         }
         if bytes.count >= 24, bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]), Array(bytes[12..<16]) == Array("IHDR".utf8) {
@@ -42,32 +44,6 @@ struct ImageHeader: Equatable {
             offset += 2 + length
         }
         return nil
-    }
-
-    /// Width and height of a binary PGM (`P5`) or PPM (`P6`): the magic, then width, height and
-    /// maximum value as decimal numbers separated by white space, with `#` comments allowed.
-    private static func binaryPNMSize(_ bytes: [UInt8]) -> (Int, Int)? {
-        guard bytes.count >= 8, bytes[0] == UInt8(ascii: "P"), bytes[1] == UInt8(ascii: "5") || bytes[1] == UInt8(ascii: "6") else { return nil }
-        var offset = 2
-        var numbers: [Int] = []
-        while numbers.count < 2 && offset < min(bytes.count, 4096) {
-            let byte = bytes[offset]
-            if byte == UInt8(ascii: "#") {
-                while offset < bytes.count && bytes[offset] != 0x0A { offset += 1 }
-            } else if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
-                var value = 0
-                while offset < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[offset]), value < 1 << 40 {
-                    value = value * 10 + Int(bytes[offset] - UInt8(ascii: "0"))
-                    offset += 1
-                }
-                numbers.append(value)
-                continue
-            } else if ![0x20, 0x09, 0x0A, 0x0D].contains(byte) {
-                return nil
-            }
-            offset += 1
-        }
-        return numbers.count == 2 ? (numbers[0], numbers[1]) : nil
     }
 
     private static func bigEndian(_ bytes: [UInt8], _ offset: Int, _ count: Int) -> Int {

@@ -37,9 +37,7 @@ final class ModelCatalog: Sendable {
         let modified = attributes[.modificationDate] as? Date ?? Date(timeIntervalSince1970: 0)
         if let cached = cache.withLock({ $0[url.path] }), cached.size == size, cached.modified == modified { return cached.entry }
         var entry: Entry?
-        if let file = try? GGUFFile(contentsOf: url), let architecture = file.architecture, architecture != "clip",
-            file["\(architecture).pooling_type"] != nil
-        {
+        if let file = try? GGUFFile(contentsOf: url), file.canEmbed, let architecture = file.architecture {
             let fileType = file["general.file_type"].flatMap { value -> String? in
                 guard case .uint32(let raw) = value else { return nil }
                 return GGUFFileType(rawValue: Int(raw)).map(\.name) ?? "type \(raw)"

@@ -1,4 +1,5 @@
 import Foundation
+import WorkerBeeWire
 
 /// Writes the small PDFs tests and the OCR evaluation need: a line of Helvetica per page, a bare
 /// scan, no pages, an encrypted one.
@@ -23,12 +24,9 @@ public enum TestPDF {
     /// A one-page PDF that is nothing but a scan: the gray pixels of `pgm` (a binary PGM as
     /// pdftoppm writes it) as an uncompressed image filling a page sized for `dpi`.
     public static func scan(pgm: Data, dpi: Int) -> Data? {
-        let header = pgm.prefix(64).split(separator: 0x0A, maxSplits: 3, omittingEmptySubsequences: false)
-        guard header.count == 4, header[0].elementsEqual("P5".utf8) else { return nil }
-        let size = String(decoding: header[1], as: UTF8.self).split(separator: " ").compactMap { Int($0) }
-        guard size.count == 2 else { return nil }
-        let (width, height) = (size[0], size[1])
-        let pixels = pgm.suffix(width * height)
+        guard let header = PNMHeader(pgm), !header.isColour else { return nil }
+        let (width, height) = (header.width, header.height)
+        let pixels = pgm[(pgm.startIndex + header.pixelOffset)...].prefix(width * height)
         let pageWidth = Double(width) * 72 / Double(dpi), pageHeight = Double(height) * 72 / Double(dpi)
         let content = String(format: "q %.4f 0 0 %.4f 0 0 cm /Im1 Do Q", pageWidth, pageHeight)
         var objects: [Data] = [

@@ -21,13 +21,15 @@ struct EvaluationPage {
     /// Space between columns, in points.
     var gap = 24.0
 
+    /// The width of one column, in points.
+    var columnWidth: Double { (Self.width - 2 * Self.margin - gap * Double(columns - 1)) / Double(columns) }
+
     /// Letter paper in points, with one-inch margins.
     static let width = 612.0, height = 792.0, margin = 72.0
 
     /// The page's lines, column after column, made from `seed`: what the page says, in reading
     /// order.
     func columnsOfLines(seed: UInt64) -> [[String]] {
-        let columnWidth = (Self.width - 2 * Self.margin - gap * Double(columns - 1)) / Double(columns)
         // 0.6 em is Courier's advance and wider than the average Helvetica or Times letter, so
         // lines never run past their column.
         let charactersPerLine = max(10, Int(columnWidth / (size * 0.6)))
@@ -39,7 +41,6 @@ struct EvaluationPage {
 
     /// The page's content stream, drawing `columnsOfLines`.
     func contentStream(_ columnsOfLines: [[String]]) -> String {
-        let columnWidth = (Self.width - 2 * Self.margin - gap * Double(columns - 1)) / Double(columns)
         let leading = size * 1.35
         var stream = ""
         if rotation != 0 {

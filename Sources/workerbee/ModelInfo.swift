@@ -22,9 +22,6 @@ struct ModelInfo: Encodable {
     /// What WorkerBee can do with it: `embed`, `read images`, or `neither: <why>`.
     let capability: String
 
-    /// Architectures llama.cpp runs as embedding (encoder) models.
-    static let embeddingArchitectures: Set<String> = ["bert", "nomic-bert", "nomic-bert-moe", "jina-bert-v2", "jina-bert-v3", "modern-bert", "neo-bert", "t5encoder"]
-
     init(file: GGUFFile, url: URL, reference: String) {
         let arch = file.architecture ?? "unknown"
         path = url.path
@@ -58,7 +55,7 @@ struct ModelInfo: Encodable {
             : isLink ? "the models folder (a link into the Hugging Face cache, from models pull)" : "the models folder"
         if arch == "clip" {
             capability = "neither: this is a vision projector (mmproj); give it with --mmproj next to its text model"
-        } else if Self.embeddingArchitectures.contains(arch) || file["\(arch).pooling_type"] != nil {
+        } else if file.canEmbed {
             capability = "embed"
         } else if projector != nil {
             capability = "read images"

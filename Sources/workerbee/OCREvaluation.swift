@@ -1,6 +1,7 @@
 import Foundation
 import WorkerBee
 import WorkerBeeTestSupport
+import WorkerBeeWire
 
 /// The OCR evaluation set: pages with known text under the conditions scans come in (fonts,
 /// sizes, a slight rotation, noise, JPEG compression, two columns), written as PDFs, rasterized
@@ -74,17 +75,11 @@ enum OCREvaluation {
 
     /// Sets `share` of a binary PGM's pixels to black or white at random (reproducibly).
     static func addNoise(to pgm: inout Data, share: Double, seed: UInt64) {
-        // The header is "P5\n<width> <height>\n255\n" as pdftoppm writes it: pixels follow the
-        // third line break.
-        var newlines = 0
-        guard let start = pgm.firstIndex(where: { byte in
-            if byte == 0x0A { newlines += 1 }
-            return newlines == 3
-        }).map({ $0 + 1 }) else { return }
+        guard let header = PNMHeader(pgm), !header.isColour else { return }
         var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
         let threshold = UInt64(share * Double(UInt32.max))
         pgm.withUnsafeMutableBytes { bytes in
-            for index in start..<bytes.count {
+            for index in header.pixelOffset..<bytes.count {
                 // xorshift64*: fast, and the same noise for the same seed.
                 state ^= state >> 12
                 state ^= state << 25

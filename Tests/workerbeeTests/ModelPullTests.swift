@@ -20,6 +20,24 @@ import WorkerBeeWire
              "WORKERBEE_HOME": root.path, "HF_TOKEN": "", "HF_HUB_OFFLINE": ""].merging(extra) { $1 }
         }
         func remove() { try? FileManager.default.removeItem(at: root) }
+
+        /// Lays out `layers` (media type and bytes) as Ollama stores a model: `sha256-` blobs and a
+        /// manifest at `manifests/registry.ollama.ai/library/NAME/TAG` naming them. Returns the
+        /// manifest.
+        @discardableResult
+        func addOllamaModel(_ name: String, tag: String = "latest", layers: [(mediaType: String, data: Data)]) throws -> URL {
+            try FileManager.default.createDirectory(at: ollama.appendingPathComponent("blobs"), withIntermediateDirectories: true)
+            var entries: [[String: Any]] = []
+            for layer in layers {
+                let digest = HubStandIn.sha256(layer.data)
+                try layer.data.write(to: ollama.appendingPathComponent("blobs/sha256-\(digest)"))
+                entries.append(["mediaType": layer.mediaType, "digest": "sha256:\(digest)", "size": layer.data.count])
+            }
+            let manifest = ollama.appendingPathComponent("manifests/registry.ollama.ai/library/\(name)/\(tag)")
+            try FileManager.default.createDirectory(at: manifest.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try JSONSerialization.data(withJSONObject: ["schemaVersion": 2, "layers": entries]).write(to: manifest)
+            return manifest
+        }
     }
 
     static func box() throws -> Box {
@@ -247,11 +265,7 @@ import WorkerBeeWire
         let model = try Self.tinyGGUF()
         let digest = HubStandIn.sha256(model)
         // Ollama: a manifest naming the model layer, the GGUF as a sha256- blob.
-        try FileManager.default.createDirectory(at: box.ollama.appendingPathComponent("blobs"), withIntermediateDirectories: true)
-        try model.write(to: box.ollama.appendingPathComponent("blobs/sha256-\(digest)"))
-        let manifest = box.ollama.appendingPathComponent("manifests/registry.ollama.ai/library/tiny-embed/latest")
-        try FileManager.default.createDirectory(at: manifest.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try JSONSerialization.data(withJSONObject: ["schemaVersion": 2, "layers": [["mediaType": "application/vnd.ollama.image.model", "digest": "sha256:\(digest)", "size": model.count]]]).write(to: manifest)
+        let manifest = try box.addOllamaModel("tiny-embed", layers: [("application/vnd.ollama.image.model", model)])
         // Hugging Face cache: blobs, a snapshot link, refs/main.
         let repo = box.cache.appendingPathComponent("models--some-org--cached-GGUF")
         let commit = String(repeating: "ab", count: 20)
@@ -281,16 +295,10 @@ import WorkerBeeWire
         let box = try Self.box()
         defer { box.remove() }
         let files = try TinyModels.writeVisionModel(to: box.root.appendingPathComponent("made"))
-        var layers: [[String: Any]] = []
-        try FileManager.default.createDirectory(at: box.ollama.appendingPathComponent("blobs"), withIntermediateDirectories: true)
-        for (file, mediaType) in [(files.model, "application/vnd.ollama.image.model"), (files.projector, "application/vnd.ollama.image.projector")] {
-            let data = try Data(contentsOf: file)
-            try data.write(to: box.ollama.appendingPathComponent("blobs/sha256-\(HubStandIn.sha256(data))"))
-            layers.append(["mediaType": mediaType, "digest": "sha256:\(HubStandIn.sha256(data))", "size": data.count])
-        }
-        let manifest = box.ollama.appendingPathComponent("manifests/registry.ollama.ai/library/tiny-vision/v1")
-        try FileManager.default.createDirectory(at: manifest.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try JSONSerialization.data(withJSONObject: ["schemaVersion": 2, "layers": layers]).write(to: manifest)
+        try box.addOllamaModel("tiny-vision", tag: "v1", layers: [
+            ("application/vnd.ollama.image.model", try Data(contentsOf: files.model)),
+            ("application/vnd.ollama.image.projector", try Data(contentsOf: files.projector)),
+        ])
         let info = try await CommandRun.run(["models", "info", "ollama:tiny-vision:v1"], environment: box.environment(nil))
         #expect(info.stdout.contains("can: read images"), "\(info.stdout)\(info.stderr)")
         let page = box.root.appendingPathComponent("page.png")
