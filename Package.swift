@@ -115,6 +115,7 @@ let package = Package(
             dependencies: [
                 "WorkerBeeServer", "WorkerBee", "WorkerBeeTestSupport", "workerbee",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: llamaSwiftSettings,
             linkerSettings: llamaLinkerSettings

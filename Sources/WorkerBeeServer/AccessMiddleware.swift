@@ -5,7 +5,9 @@ import Logging
 
 /// Wraps every request: its id (`X-Request-Id`, echoed or made), the API key check, errors in
 /// the shape of the API that was called, the per-route metrics and one access-log line.
-struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
+struct AccessMiddleware: RouterMiddleware {
+    typealias Context = ServerRequestContext
+
     static var requestIDHeader: HTTPField.Name { HTTPField.Name("X-Request-Id")! }
 
     let apiKey: String?
@@ -39,6 +41,9 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
             response = APIError(.unauthorized, "missing or wrong API key: send Authorization: Bearer KEY", type: "invalid_request_error", code: "invalid_api_key").response(dialect)
         } else {
             do {
+                // Handlers below see the id too (for their own log lines).
+                var context = context
+                context.requestID = id
                 response = try await next(request, context)
             } catch let error as APIError {
                 response = error.response(dialect)

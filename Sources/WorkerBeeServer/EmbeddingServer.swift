@@ -41,15 +41,22 @@ public final class EmbeddingServer: Sendable {
         let routes = EmbeddingRoutes(
             pool: pool, batcher: batcher, configuration: configuration, metrics: metrics, readiness: readiness,
             catalog: ModelCatalog(folder: ModelDirectory(url: pool.configuration.models.directory)))
-        let router = Router()
+        let router = Router(context: ServerRequestContext.self)
+        let hangUps = HangUpDetector()
+        let logger = logger
         router.add(middleware: AccessMiddleware(apiKey: configuration.apiKey, metrics: metrics, logger: logger))
         let limit = configuration.maxBodyBytes
-        /// A POST route whose handler gets the whole body (at most `--max-body`; more is a 413).
+        /// A POST route whose handler gets the whole body (at most `--max-body`; more is a 413),
+        /// and is cancelled if its client hangs up (its queued texts are then dropped).
         func post(_ path: RouterPath, _ handle: @escaping @Sendable (Request, ByteBuffer) async throws -> Response) {
-            router.post(path) { request, _ in
+            router.post(path) { request, context in
                 var request = request
                 let body = try await request.collectBody(upTo: limit)
-                return try await handle(request, body)
+                logger.debug(
+                    "\(request.method) \(request.uri.path): body of \(body.readableBytes) bytes read",
+                    metadata: ["request_id": "\(context.requestID)"])
+                let complete = request
+                return try await hangUps.cancellingOnHangUp(context.channel) { try await handle(complete, body) }
             }
         }
         let ocr = OCRRoutes(pool: pool, configuration: configuration, readiness: readiness)
@@ -65,7 +72,7 @@ public final class EmbeddingServer: Sendable {
         router.get("/metrics") { _, _ in routes.metricsText() }
 
         let app = Application(
-            router: router, configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "WorkerBee"),
+            router: router, server: .http1(additionalChannelHandlers: [hangUps.makeHandler()]), configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "WorkerBee"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) }, logger: logger)
         let startup = ServerStartup(pool: pool, readiness: readiness, metrics: metrics, logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(

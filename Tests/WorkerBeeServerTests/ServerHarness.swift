@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Logging
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -27,7 +28,7 @@ struct ServerHarness {
     /// Starts a server and waits until it listens and is ready.
     static func start(
         waitForReady: Bool = true, _ configure: (inout ServerConfiguration) -> Void = { _ in }, workers: Int = 2,
-        workerConfiguration: (inout WorkerConfiguration) -> Void = { _ in }
+        workerConfiguration: (inout WorkerConfiguration) -> Void = { _ in }, logger: Logger = Logger(label: "workerbee.server")
     ) async throws -> ServerHarness {
         let sandbox = try WorkerSandbox()
         var serverConfiguration = ServerConfiguration(host: "127.0.0.1", port: 0)
@@ -35,7 +36,7 @@ struct ServerHarness {
         var configuration = sandbox.configuration(embedTimeout: .seconds(60))
         workerConfiguration(&configuration)
         let pool = WorkerPool(configuration: configuration, processes: workers, threadsPerProcess: 1)
-        let server = EmbeddingServer(pool: pool, configuration: serverConfiguration)
+        let server = EmbeddingServer(pool: pool, configuration: serverConfiguration, logger: logger)
         let (ports, announce) = AsyncStream<Int>.makeStream()
         let task = Task { try await server.run(gracefulShutdownSignals: []) { announce.yield($0) } }
         var iterator = ports.makeAsyncIterator()

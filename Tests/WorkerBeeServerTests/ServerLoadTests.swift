@@ -56,6 +56,37 @@ import WorkerBeeTestSupport
         #expect(try await server.post("/v1/embeddings", json: ["input": "still here"]).status == .ok)
     }
 
+    @Test func aClientThatHangsUpHasItsQueuedTextsDroppedUnembedded() async throws {
+        let log = LogLines()
+        // One worker, held busy for 8 s by the first request, so the next one waits in the queue.
+        let server = try await ServerHarness.start(
+            workers: 1, workerConfiguration: { $0.launch.environment["WORKERBEE_FAULT"] = "embed-text=hold the worker:slow=8" }, logger: log.logger)
+        defer { Task { await server.stop() } }
+        var events = await server.server.pool.workers[0].events().makeAsyncIterator()
+        let holder = Task { try await server.post("/v1/embeddings", json: ["input": "hold the worker"]) }
+        #expect(await events.next(where: { $0.isSent(items: 1) }) != nil)
+
+        // A client sends two texts and hangs up once the server has its request.
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(server.port)/v1/embeddings")
+        request.method = HTTPMethod.POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "X-Request-Id", value: "gone-client")
+        request.body = .bytes(ByteBuffer(string: #"{"input": ["nobody waits for this", "nor for this"]}"#))
+        let gone = Task { try await ServerHarness.client.execute(request, timeout: .seconds(120)) }
+        #expect(await log.next(containing: "body of", "request_id=gone-client") != nil)
+        gone.cancel()
+        let access = try #require(await log.next(containing: "POST /v1/embeddings", "request_id=gone-client"))
+        #expect(access.contains("/v1/embeddings 499"), "access log: \(access)")
+
+        // The worker, once free, embeds the next request's text only: the two were dropped.
+        #expect(try await holder.value.status == .ok)
+        #expect(try await server.post("/v1/embeddings", json: ["input": "asked after"]).status == .ok)
+        let metrics = String(decoding: try await server.get("/metrics").body, as: UTF8.self)
+        let sent = metrics.split(separator: "\n").first { $0.hasPrefix("workerbee_batch_texts_sum") }.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }
+        #expect(sent == 2, "texts sent to the worker: \(sent ?? -1) (the holder and the last request)")
+        #expect(metrics.contains(#"status="499""#))
+    }
+
     @Test func killingWorkersDuringLoadLosesNoRequest() async throws {
         let server = try await ServerHarness.start()
         defer { Task { await server.stop() } }
@@ -130,7 +161,7 @@ import WorkerBeeTestSupport
         defer { Task { try? await client.shutdown() } }
         func post(_ text: String) async throws -> (HTTPResponseStatus, Data) {
             var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/embeddings")
-            request.method = .POST
+            request.method = HTTPMethod.POST
             request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: ["input": Array(repeating: text, count: 50)])))
             let response = try await client.execute(request, timeout: .seconds(120))
             return (response.status, Data(buffer: try await response.body.collect(upTo: 16 << 20)))

@@ -1,0 +1,112 @@
+import HTTPTypes
+import NIOCore
+import NIOHTTPTypes
+import Synchronization
+
+/// Cancels the work of a request whose client hangs up before its answer is ready.
+///
+/// Hummingbird keeps running a request's handler after its client has gone; for an embedding
+/// request that would leave the request's texts in the queue, to be embedded for nobody. Each
+/// connection gets a ``Handler`` in its channel pipeline that sees the client's side close (the
+/// end of input, or the connection dropped) and cancels the work registered for that connection.
+/// A client that half-closes its side while it waits for the answer is taken to have gone too,
+/// as Go's `net/http` does; HTTP clients do not do that in practice.
+final class HangUpDetector: Sendable {
+    private struct Connection {
+        var hungUp = false
+        var onHangUp: [UInt64: @Sendable () -> Void] = [:]
+    }
+
+    private let connections = Mutex<[ObjectIdentifier: Connection]>([:])
+    private let nextRegistration = Atomic<UInt64>(0)
+
+    /// The number of connections being watched (for tests and leak checks).
+    var watchedConnections: Int { connections.withLock { $0.count } }
+
+    /// A new pipeline handler for one connection.
+    func makeHandler() -> Handler { Handler(detector: self) }
+
+    /// Runs `operation`, cancelling it if the client of `channel` hangs up before it ends.
+    /// - Throws: an ``APIError`` with status 499 (nginx's "client closed request", for the access
+    ///   log and the metrics: nobody reads it) when the client hung up, otherwise what
+    ///   `operation` throws.
+    func cancellingOnHangUp<Value: Sendable>(_ channel: any Channel, _ operation: @escaping @Sendable () async throws -> Value) async throws -> Value {
+        let work = Task { try await operation() }
+        let id = ObjectIdentifier(channel)
+        let registration = nextRegistration.add(1, ordering: .relaxed).newValue
+        let alreadyGone = connections.withLock { connections -> Bool in
+            // A connection without an entry is not watched (its handler is gone): run unwatched.
+            guard connections[id] != nil else { return false }
+            if connections[id]!.hungUp { return true }
+            connections[id]!.onHangUp[registration] = { work.cancel() }
+            return false
+        }
+        if alreadyGone { work.cancel() }
+        defer { _ = connections.withLock { $0[id]?.onHangUp.removeValue(forKey: registration) } }
+        do {
+            return try await withTaskCancellationHandler { try await work.value } onCancel: { work.cancel() }
+        } catch {
+            if connections.withLock({ $0[id]?.hungUp ?? false }) || (error is CancellationError && alreadyGone) {
+                throw APIError(Self.clientClosedRequest, "the client closed the connection before the answer was ready", code: "client_closed_request")
+            }
+            throw error
+        }
+    }
+
+    fileprivate func opened(_ id: ObjectIdentifier) {
+        connections.withLock { $0[id] = Connection() }
+    }
+
+    fileprivate func hungUp(_ id: ObjectIdentifier) {
+        let cancels = connections.withLock { connections -> [@Sendable () -> Void] in
+            guard connections[id] != nil, !connections[id]!.hungUp else { return [] }
+            connections[id]!.hungUp = true
+            return Array(connections[id]!.onHangUp.values)
+        }
+        for cancel in cancels { cancel() }
+    }
+
+    fileprivate func closed(_ id: ObjectIdentifier) {
+        hungUp(id)
+        _ = connections.withLock { $0.removeValue(forKey: id) }
+    }
+
+    /// The status logged for a request whose client went away (nginx's 499).
+    static let clientClosedRequest = HTTPResponse.Status(code: 499, reasonPhrase: "Client Closed Request")
+
+    /// Watches one connection: the end of the client's input, or the connection closing.
+    final class Handler: ChannelInboundHandler, RemovableChannelHandler {
+        typealias InboundIn = HTTPRequestPart
+        typealias InboundOut = HTTPRequestPart
+
+        private let detector: HangUpDetector
+
+        fileprivate init(detector: HangUpDetector) {
+            self.detector = detector
+        }
+
+        func handlerAdded(context: ChannelHandlerContext) {
+            detector.opened(ObjectIdentifier(context.channel))
+        }
+
+        func handlerRemoved(context: ChannelHandlerContext) {
+            detector.closed(ObjectIdentifier(context.channel))
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            context.fireChannelRead(data)
+        }
+
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            if let event = event as? ChannelEvent, event == .inputClosed {
+                detector.hungUp(ObjectIdentifier(context.channel))
+            }
+            context.fireUserInboundEventTriggered(event)
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            detector.hungUp(ObjectIdentifier(context.channel))
+            context.fireChannelInactive()
+        }
+    }
+}
