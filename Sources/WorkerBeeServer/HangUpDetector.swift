@@ -20,10 +20,8 @@ final class HangUpDetector: Sendable {
     private let connections = Mutex<[ObjectIdentifier: Connection]>([:])
     private let nextRegistration = Atomic<UInt64>(0)
 
-    /// The number of connections being watched (for tests and leak checks).
-    var watchedConnections: Int { connections.withLock { $0.count } }
-
-    /// A new pipeline handler for one connection.
+    /// A new pipeline handler for one connection. Every connection whose requests use
+    /// ``cancellingOnHangUp(_:_:)`` must have one: a connection without is taken as closed.
     func makeHandler() -> Handler { Handler(detector: self) }
 
     /// Runs `operation`, cancelling it if the client of `channel` hangs up before it ends.
@@ -35,8 +33,9 @@ final class HangUpDetector: Sendable {
         let id = ObjectIdentifier(channel)
         let registration = nextRegistration.add(1, ordering: .relaxed).newValue
         let alreadyGone = connections.withLock { connections -> Bool in
-            // A connection without an entry is not watched (its handler is gone): run unwatched.
-            guard connections[id] != nil else { return false }
+            // No entry: the connection has closed already (its handler was removed; the channel
+            // object is alive, held by the request, so its identifier is not reused).
+            guard connections[id] != nil else { return true }
             if connections[id]!.hungUp { return true }
             connections[id]!.onHangUp[registration] = { work.cancel() }
             return false
@@ -46,7 +45,8 @@ final class HangUpDetector: Sendable {
         do {
             return try await withTaskCancellationHandler { try await work.value } onCancel: { work.cancel() }
         } catch {
-            if connections.withLock({ $0[id]?.hungUp ?? false }) || (error is CancellationError && alreadyGone) {
+            // The work was cancelled, but not from above: its client hung up.
+            if work.isCancelled && !Task.isCancelled {
                 throw APIError(Self.clientClosedRequest, "the client closed the connection before the answer was ready", code: "client_closed_request")
             }
             throw error
