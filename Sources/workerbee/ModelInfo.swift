@@ -21,6 +21,8 @@ struct ModelInfo: Encodable {
     let source: String
     /// What WorkerBee can do with it: `embed`, `read images`, or `neither: <why>`.
     let capability: String
+    /// The same in a word or two, for `models list`: `embed`, `read images`, `projector` or `-`.
+    let use: String
 
     init(file: GGUFFile, url: URL, reference: String) {
         let arch = file.architecture ?? "unknown"
@@ -55,14 +57,19 @@ struct ModelInfo: Encodable {
             : isLink ? "the models folder (a link into the Hugging Face cache, from models pull)" : "the models folder"
         if arch == "clip" {
             capability = "neither: this is a vision projector (mmproj); give it with --mmproj next to its text model"
+            use = "projector"
         } else if file.canEmbed {
             capability = "embed"
+            use = capability
         } else if projector != nil {
             capability = "read images"
+            use = capability
         } else if file["tokenizer.chat_template"] != nil {
             capability = "neither: a \(arch) text-generation model with no vision projector (mmproj) beside it; WorkerBee embeds with embedding models and reads pages with vision models"
+            use = "-"
         } else {
             capability = "neither: the \(arch) architecture is neither an embedding model nor a vision model"
+            use = "-"
         }
     }
 

@@ -13,7 +13,7 @@ struct ModelsCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the models in the models folder, the Hugging Face cache and Ollama's store.",
-            discussion: "One line per model: the name to pass to --model, its architecture, size and where it is (workerbee, hf-cache, ollama).")
+            discussion: "One line per model: the name to pass to --model, its architecture, size, where it is (workerbee, hf-cache, ollama) and what it can do (embed, read images, projector: a vision model's mmproj, not a model of its own; -: neither, `models info NAME` says why).")
 
         @Option(help: "Models folder (default: $WORKERBEE_HOME/models).")
         var modelsDir: String?
@@ -29,8 +29,12 @@ struct ModelsCommand: ParsableCommand {
             }
             for row in rows {
                 let size = (try? FileManager.default.attributesOfItem(atPath: row.url.resolvingSymlinksInPath().path)[.size] as? Int) ?? 0
-                let arch = (try? GGUFFile(contentsOf: row.url))?.architecture ?? "unreadable"
-                print("\(row.name)\t\(arch)\t\(formatBytes(size))\t\(row.source)")
+                guard let file = try? GGUFFile(contentsOf: row.url) else {
+                    print("\(row.name)\tunreadable\t\(formatBytes(size))\t\(row.source)\t-")
+                    continue
+                }
+                let info = ModelInfo(file: file, url: row.url, reference: row.name)
+                print("\(row.name)\t\(info.architecture)\t\(formatBytes(size))\t\(row.source)\t\(info.use)")
             }
         }
     }

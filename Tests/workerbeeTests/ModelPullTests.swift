@@ -232,6 +232,11 @@ import WorkerBeeWire
         #expect(info.stdout.contains("can: read images") && info.stdout.contains("a link into the Hugging Face cache"), "\(info.stdout)\(info.stderr)")
         let projectorInfo = try await CommandRun.run(["models", "info", "tiny-vision-q8_0.mmproj"], environment: box.environment(hub))
         #expect(projectorInfo.stdout.contains("can: neither: this is a vision projector"), "\(projectorInfo.stdout)\(projectorInfo.stderr)")
+        // The list says which row is the model and which its projector.
+        let list = try await CommandRun.run(["models", "list"], environment: box.environment(hub))
+        let rows = list.stdout.split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
+        #expect(rows.first { $0.first == "tiny-vision-q8_0" }?.last == "read images", "\(list.stdout)")
+        #expect(rows.first { $0.first == "tiny-vision-q8_0.mmproj" }?.last == "projector", "\(list.stdout)")
         let page = box.root.appendingPathComponent("page.png")
         try VisionSandbox.page().write(to: page)
         let ocr = try await CommandRun.run(["ocr", page.path, "--model", "tiny-vision-q8_0", "--max-tokens", "2", "--json"], environment: box.environment(hub))
@@ -278,7 +283,7 @@ import WorkerBeeWire
 
         let list = try await CommandRun.run(["models", "list"], environment: box.environment(nil))
         #expect(list.status == 0, "\(list.stderr)")
-        #expect(list.stdout.contains("ollama:tiny-embed:latest\tbert\t") && list.stdout.contains("\tollama"), "\(list.stdout)")
+        #expect(list.stdout.contains("ollama:tiny-embed:latest\tbert\t") && list.stdout.contains("\tollama\tembed"), "\(list.stdout)")
         #expect(list.stdout.contains("hf:some-org/cached-GGUF:cached.gguf\tbert\t") && list.stdout.contains("\thf-cache"), "\(list.stdout)")
         for name in ["ollama:tiny-embed", "hf:some-org/cached-GGUF:cached.gguf"] {
             let embed = try await CommandRun.run(["embed", "--model", name, "hello world"], environment: box.environment(nil))
