@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import WorkerBeeWire
 
 /// Turns PDF pages into images, one page at a time, with poppler's `pdfinfo` and `pdftoppm`.
@@ -11,6 +12,20 @@ struct PDFRasterizer: Sendable {
     let dpi: Int
     /// Gray pages (a third of the bytes; what OCR engines binarize anyway) instead of colour.
     var grayscale = false
+    /// What is read once per document and shared by copies: the layout, and the text layer of a
+    /// page until its second use (asked for the text layer first, then checking for a bare scan).
+    private let memory = Memory()
+
+    private final class Memory: Sendable {
+        let layout = Mutex<Task<PDFLayout, any Error>?>(nil)
+        let texts = Mutex<[Int: String]>([:])
+    }
+
+    init(url: URL, dpi: Int, grayscale: Bool = false) {
+        self.url = url
+        self.dpi = dpi
+        self.grayscale = grayscale
+    }
 
     /// The number of pages.
     /// - Throws: ``DocumentError`` `.unreadable` for a password-protected or broken PDF.
@@ -46,27 +61,10 @@ struct PDFRasterizer: Sendable {
     /// exactly one image, no text, no rotation, and that image covers the page at the asked
     /// resolution (within 10%), so what comes out is what rendering would give.
     func scannedImage(page: Int) async throws -> Data? {
-        let listing = try await Self.run("pdfimages", ["-list", "-f", "\(page)", "-l", "\(page)", url.path])
-        let rows = listing.split(separator: "\n").dropFirst(2).map { $0.split(separator: " ", omittingEmptySubsequences: true) }
-        // page num type width height color comp bpc enc interp object ID x-ppi y-ppi size ratio
-        guard rows.count == 1, rows[0].count >= 14, rows[0][2] == "image",
-              let width = Double(rows[0][3]), let height = Double(rows[0][4]),
-              let xPPI = Double(rows[0][12]), let yPPI = Double(rows[0][13]) else { return nil }
-        let close = { (value: Double, target: Double) in abs(value - target) <= 0.1 * target }
-        guard close(xPPI, Double(dpi)), close(yPPI, Double(dpi)) else { return nil }
-        let info = try await Self.run("pdfinfo", ["-f", "\(page)", "-l", "\(page)", url.path])
-        var pageWidth = 0.0, pageHeight = 0.0, rotation = -1
-        for line in info.split(separator: "\n") where line.hasPrefix("Page ") {
-            let words = line.split(separator: " ")
-            if line.contains(" size:"), words.count >= 6 {
-                pageWidth = Double(words[3]) ?? 0
-                pageHeight = Double(words[5]) ?? 0
-            } else if line.contains(" rot:"), let last = words.last {
-                rotation = Int(last) ?? -1
-            }
-        }
-        guard rotation == 0, close(width, pageWidth * xPPI / 72), close(height, pageHeight * yPPI / 72) else { return nil }
-        guard try await text(page: page).isEmpty else { return nil }
+        guard try await layout().isOneScan(page: page, dpi: dpi) else { return nil }
+        var text = memory.texts.withLock { $0.removeValue(forKey: page) }
+        if text == nil { text = try await readText(page: page) }
+        guard text?.isEmpty == true else { return nil }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-scan-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -111,8 +109,32 @@ struct PDFRasterizer: Sendable {
 
     /// The text layer of page `page` (1-based), in reading order, as `pdftotext` gives it.
     func text(page: Int) async throws -> String {
+        let text = try await readText(page: page)
+        // Kept for the bare-scan check when (nearly) empty: that page is drawn or taken out next.
+        if text.count < 16 { memory.texts.withLock { $0[page] = text } }
+        return text
+    }
+
+    private func readText(page: Int) async throws -> String {
         try await Self.run("pdftotext", ["-f", "\(page)", "-l", "\(page)", "-enc", "UTF-8", url.path, "-"])
             .trimmingCharacters(in: .whitespacesAndNewlines.union(CharacterSet(charactersIn: "\u{0C}")))
+    }
+
+    /// The document's layout, read on first use by one `pdfinfo` and one `pdfimages -list`.
+    func layout() async throws -> PDFLayout {
+        let task = memory.layout.withLock { task in
+            if let task { return task }
+            let url = url
+            let made = Task {
+                // pdfinfo stops at the last page.
+                async let info = Self.run("pdfinfo", ["-f", "1", "-l", "\(Int32.max)", url.path])
+                async let images = Self.run("pdfimages", ["-list", url.path])
+                return PDFLayout(pdfinfo: try await info, imageList: try await images)
+            }
+            task = made
+            return made
+        }
+        return try await task.value
     }
 
     /// Runs a poppler program found on PATH; returns its stdout.

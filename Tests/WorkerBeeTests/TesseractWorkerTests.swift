@@ -104,6 +104,33 @@ import WorkerBeeWire
         #expect(try await PDFRasterizer(url: file, dpi: 150, grayscale: true).scannedImage(page: 1) == nil)
     }
 
+    @Test func theLayoutTellsBareScansFromPagesWithMoreOnThem() {
+        // Real poppler output for a three-page document: page 1 one 300 ppi scan covering the
+        // letter page, page 2 a scan with a soft mask, page 3 a scan turned 90 degrees.
+        let info = """
+            Page    1 size:  612 x 792 pts (letter)
+            Page    1 rot:   0
+            Page    2 size:  612 x 792 pts (letter)
+            Page    2 rot:   0
+            Page    3 size:  612 x 792 pts (letter)
+            Page    3 rot:   90
+            """
+        let images = """
+            page   num  type   width height color comp bpc  enc interp  object ID x-ppi y-ppi size ratio
+            --------------------------------------------------------------------------------------------
+               1     0 image    2550  3300  rgb     3   8  image  no        64  0   300   300 41.5K 0.2%
+               2     1 image    2550  3300  rgb     3   8  image  no         2  0   300   300 42.1K 0.2%
+               2     2 smask    2550  3300  gray    1   8  image  no         3  0   300   300 1.2K 0.0%
+               3     3 image    2550  3300  gray    1   8  jpeg   no         5  0   300   300 99K 1.2%
+            """
+        let layout = PDFLayout(pdfinfo: info, imageList: images)
+        #expect(layout.isOneScan(page: 1, dpi: 300))
+        #expect(!layout.isOneScan(page: 1, dpi: 150), "drawn at the asked resolution instead")
+        #expect(!layout.isOneScan(page: 2, dpi: 300), "an image and its mask")
+        #expect(!layout.isOneScan(page: 3, dpi: 300), "rotated")
+        #expect(!layout.isOneScan(page: 4, dpi: 300), "no such page")
+    }
+
     @Test func aColourPixmapTurnsGrayWithLumaWeights() throws {
         let ppm = Data("P6\n3 1\n255\n".utf8) + Data([255, 0, 0, 0, 255, 0, 255, 255, 255])
         let pgm = try #require(PDFRasterizer.grayPGM(fromPPM: ppm))
