@@ -52,6 +52,7 @@ struct PDFRasterizer: Sendable {
     /// ``scannedImage(page:)``), else the page drawn by ``render(page:)``.
     func image(page: Int) async throws -> Data {
         if grayscale, let scan = try? await scannedImage(page: page) { return scan }
+        memory.texts.withLock { _ = $0.removeValue(forKey: page) }
         return try await render(page: page)
     }
 

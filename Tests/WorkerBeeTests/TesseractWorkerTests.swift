@@ -105,8 +105,9 @@ import WorkerBeeWire
     }
 
     @Test func theLayoutTellsBareScansFromPagesWithMoreOnThem() {
-        // Real poppler output for a three-page document: page 1 one 300 ppi scan covering the
-        // letter page, page 2 a scan with a soft mask, page 3 a scan turned 90 degrees.
+        // poppler's output format (page 1's lines as it printed them for a real scan) for a
+        // three-page document: page 1 one 300 ppi scan covering the letter page, page 2 a scan
+        // with a soft mask, page 3 a scan turned 90 degrees.
         let info = """
             Page    1 size:  612 x 792 pts (letter)
             Page    1 rot:   0
