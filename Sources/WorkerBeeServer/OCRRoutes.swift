@@ -80,18 +80,27 @@ struct OCRRoutes: Sendable {
         // Up to one page per worker (plus one being prepared) in flight, answered in order.
         var inFlight: [Task<PageReading, any Error>] = []
         var nextPage = 1
+        // Cancelled (the client hung up): stop, and cancel the pages in flight.
+        func stopIfCancelled() throws {
+            guard Task.isCancelled else { return }
+            for task in inFlight { task.cancel() }
+            throw CancellationError()
+        }
         for page in 1...pages.count {
+            try stopIfCancelled()
             while nextPage <= pages.count && inFlight.count < pool.size + 1 {
                 let wanted = nextPage
                 inFlight.append(Task { try await pool.read(page: wanted, of: pages, engine: engine, preferTextLayer: !upload.forceOCR) })
                 nextPage += 1
             }
             do {
-                let reading = try await inFlight.removeFirst().value
+                let current = inFlight.removeFirst()
+                let reading = try await withTaskCancellationHandler { try await current.value } onCancel: { current.cancel() }
                 promptTokens += reading.promptTokens ?? 0
                 generatedTokens += reading.generatedTokens ?? 0
                 entries.append(reading.fields.merging(["page": page, "pages": pages.count]) { $1 })
             } catch {
+                try stopIfCancelled()
                 failures.append(error)
                 entries.append(["page": page, "pages": pages.count, "error": (error as? WorkerError)?.summary ?? "\(error)"])
             }

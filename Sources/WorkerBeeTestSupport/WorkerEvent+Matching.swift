@@ -7,6 +7,12 @@ extension WorkerEvent {
         return false
     }
 
+    /// Whether this is a request of the kind `label` names (`embed`, `Tesseract OCR`, ...).
+    public func isSent(label: String) -> Bool {
+        if case .sent(_, let sent, _) = self { return sent == label }
+        return false
+    }
+
     /// Whether this is an answer.
     public var isAnswered: Bool {
         if case .answered = self { return true }

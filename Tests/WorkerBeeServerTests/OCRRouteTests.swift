@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import NIOHTTP1
 import Testing
 import WorkerBee
@@ -127,6 +129,31 @@ import WorkerBeeTestSupport
         let layered = try await server.post("/v1/ocr", raw: pdf, headers: [("Content-Type", "application/pdf")])
         #expect(try Self.pages(layered).first?["source"] as? String == "text-layer")
         #expect(try Self.pages(layered).first?["text"] as? String == "Quick fox 2024")
+    }
+
+    @Test func aClientThatHangsUpStopsItsDocumentBeingRead() async throws {
+        let log = LogLines()
+        // Every Tesseract page takes 3 s, so six pages would keep the one worker busy 18 s.
+        let server = try await ServerHarness.start(
+            workers: 1, workerConfiguration: { $0.launch.environment["WORKERBEE_FAULT"] = "recognize:slow=3" }, logger: log.logger)
+        defer { Task { await server.stop() } }
+        var events = await server.server.pool.workers[0].events().makeAsyncIterator()
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(server.port)/v1/ocr?force_ocr=true&dpi=50")
+        request.method = HTTPMethod.POST
+        request.headers.add(name: "Content-Type", value: "application/pdf")
+        request.headers.add(name: "X-Request-Id", value: "gone-reader")
+        request.body = .bytes(ByteBuffer(data: TestPDF.make(pages: (1...6).map { "Page number \($0)" })))
+        let gone = Task { try await ServerHarness.client.execute(request, timeout: .seconds(120)) }
+        #expect(await events.next(where: { $0.isSent(label: "Tesseract OCR") }) != nil, "the first page went to the worker")
+        gone.cancel()
+        let access = try #require(await log.next(containing: "info POST /v1/ocr", "request_id=gone-reader"))
+        #expect(access.contains("/v1/ocr 499"), "access log: \(access)")
+        // The worker's next request is the one sent now, not the rest of the document.
+        let after = Task { try await server.post("/v1/embeddings", json: ["input": "asked after"]) }
+        var pagesSent = 1
+        while let event = await events.next(where: { $0.isSent() }), !event.isSent(label: "embed") { pagesSent += 1 }
+        #expect(pagesSent <= 2, "\(pagesSent) of 6 pages were sent to the worker")
+        #expect(try await after.value.status == .ok)
     }
 
     @Test func askingForTheVisionEngineWithoutAVisionModelSaysHowToGiveItOne() async throws {

@@ -75,7 +75,7 @@ import WorkerBeeTestSupport
         let gone = Task { try await ServerHarness.client.execute(request, timeout: .seconds(120)) }
         #expect(await log.next(containing: "body of", "request_id=gone-client") != nil)
         gone.cancel()
-        let access = try #require(await log.next(containing: "POST /v1/embeddings", "request_id=gone-client"))
+        let access = try #require(await log.next(containing: "info POST /v1/embeddings", "request_id=gone-client"))
         #expect(access.contains("/v1/embeddings 499"), "access log: \(access)")
 
         // The worker, once free, embeds the next request's text only: the two were dropped.
