@@ -177,6 +177,16 @@ public struct GGUFFile: Sendable {
     /// The architecture named by `general.architecture`, if any.
     public var architecture: String? { self["general.architecture"]?.stringValue }
 
+    /// The weight type as llama.cpp names it (`F16`, `Q8_0`, `Q4_K_M`, ...): from
+    /// `general.file_type`, or, for a file without that key, the type most of its matrices have.
+    public var fileTypeName: String {
+        if let raw = self["general.file_type"]?.intValue {
+            return GGUFFileType.llamaName(of: raw) ?? "llama_ftype \(raw)"
+        }
+        let counts = Dictionary(grouping: tensors.filter { $0.dimensions.count > 1 }, by: \.type).mapValues(\.count)
+        return counts.max { $0.value < $1.value }?.key.description ?? "unknown"
+    }
+
     /// Whether the model embeds text: it declares a pooling type (`<arch>.pooling_type`, as
     /// llama.cpp's converters write for embedding models) and is not a vision projector.
     public var canEmbed: Bool {

@@ -4,12 +4,21 @@ public enum GGUFFileType: Int, Sendable {
     case mostlyF16 = 1
     case mostlyBF16 = 32
 
-    /// A short name for display.
-    public var name: String {
-        switch self {
-        case .allF32: "F32"
-        case .mostlyF16: "F16"
-        case .mostlyBF16: "BF16"
-        }
+    /// A short name for display (llama.cpp's: see ``llamaName(of:)``).
+    public var name: String { Self.llamaName(of: rawValue) ?? "llama_ftype \(rawValue)" }
+}
+
+extension GGUFFileType {
+    /// llama.cpp's name for a `general.file_type` value (`llama_ftype` in llama.h: 7 is Q8_0,
+    /// 15 Q4_K_M, ...), or nil for a value it does not define.
+    public static func llamaName(of value: Int) -> String? {
+        let names: [Int: String] = [
+            0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K", 11: "Q3_K_S",
+            12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K",
+            19: "IQ2_XXS", 20: "IQ2_XS", 21: "Q2_K_S", 22: "IQ3_XS", 23: "IQ3_XXS", 24: "IQ1_S", 25: "IQ4_NL",
+            26: "IQ3_S", 27: "IQ3_M", 28: "IQ2_S", 29: "IQ2_M", 30: "IQ4_XS", 31: "IQ1_M", 32: "BF16",
+            36: "TQ1_0", 37: "TQ2_0", 38: "MXFP4_MOE", 39: "NVFP4", 40: "Q1_0", 41: "Q2_0",
+        ]
+        return names[value]
     }
 }

@@ -38,11 +38,7 @@ final class ModelCatalog: Sendable {
         if let cached = cache.withLock({ $0[url.path] }), cached.size == size, cached.modified == modified { return cached.entry }
         var entry: Entry?
         if let file = try? GGUFFile(contentsOf: url), file.canEmbed, let architecture = file.architecture {
-            let fileType = file["general.file_type"].flatMap { value -> String? in
-                guard case .uint32(let raw) = value else { return nil }
-                return GGUFFileType(rawValue: Int(raw)).map(\.name) ?? "type \(raw)"
-            } ?? ""
-            entry = Entry(name: name, size: size, modified: modified, architecture: architecture, fileType: fileType)
+            entry = Entry(name: name, size: size, modified: modified, architecture: architecture, fileType: file.fileTypeName)
         }
         cache.withLock { $0[url.path] = (size, modified, entry) }
         return entry

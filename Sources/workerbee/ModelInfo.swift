@@ -33,7 +33,7 @@ struct ModelInfo: Encodable {
         embeddingLength = file["\(arch).embedding_length"]?.intValue
         blockCount = file["\(arch).block_count"]?.intValue
         pooling = file["\(arch).pooling_type"]?.intValue.map { ["none", "mean", "cls", "last", "rank"].indices.contains($0) ? ["none", "mean", "cls", "last", "rank"][$0] : "type \($0)" }
-        fileType = Self.fileTypeName(file)
+        fileType = file.fileTypeName
         tensorCount = file.tensors.count
         vocabularySize = file["tokenizer.ggml.tokens"]?.arrayValue?.count
         if arch == "clip" {
@@ -71,16 +71,6 @@ struct ModelInfo: Encodable {
             capability = "neither: the \(arch) architecture is neither an embedding model nor a vision model"
             use = "-"
         }
-    }
-
-    private static func fileTypeName(_ file: GGUFFile) -> String {
-        if let raw = file["general.file_type"]?.intValue {
-            if let known = GGUFFileType(rawValue: raw) { return known.name }
-            return "llama_ftype \(raw)"
-        }
-        // No file type key: report the most common weight type.
-        let counts = Dictionary(grouping: file.tensors.filter { $0.dimensions.count > 1 }, by: \.type).mapValues(\.count)
-        return counts.max { $0.value < $1.value }?.key.description ?? "unknown"
     }
 
     var text: String {

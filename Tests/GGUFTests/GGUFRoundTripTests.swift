@@ -74,6 +74,25 @@ func sampleWriter() throws -> GGUFWriter {
         #expect(file.tensor(named: "y")?.offset == 64)
     }
 
+    @Test func theFileTypeIsNamedAsLlamaCppNamesIt() throws {
+        func named(_ fileType: UInt32?) throws -> String {
+            var writer = GGUFWriter()
+            writer.set("general.architecture", .string("test"))
+            if let fileType { writer.set("general.file_type", .uint32(fileType)) }
+            try writer.addTensor(name: "norm", dimensions: [4], type: .f32, data: Float16Conversion.floatData([1, 2, 3, 4]))
+            try writer.addTensor(name: "w1", dimensions: [32, 2], type: .q8_0, data: Data(count: 68))
+            try writer.addTensor(name: "w2", dimensions: [32, 2], type: .q8_0, data: Data(count: 68))
+            try writer.addTensor(name: "w3", dimensions: [2, 2], type: .f16, data: Float16Conversion.halfData([1, 2, 3, 4]))
+            return try GGUFFile(data: writer.fileBytes()).fileTypeName
+        }
+        #expect(try named(7) == "Q8_0")
+        #expect(try named(15) == "Q4_K_M")
+        #expect(try named(32) == "BF16")
+        #expect(try named(99) == "llama_ftype 99")
+        // No key: the type most matrices have (the 1-D norm does not count).
+        #expect(try named(nil) == GGMLType.q8_0.description)
+    }
+
     @Test func writerRejectsDataThatDoesNotFitTheShape() {
         var writer = GGUFWriter()
         #expect(throws: GGUFError.self) {
