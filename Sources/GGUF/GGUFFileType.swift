@@ -4,8 +4,6 @@ public enum GGUFFileType: Int, Sendable {
     case mostlyF16 = 1
     case mostlyBF16 = 32
 
-    /// A short name for display (llama.cpp's: see ``llamaName(of:)``).
-    public var name: String { Self.llamaName(of: rawValue) ?? "llama_ftype \(rawValue)" }
 }
 
 extension GGUFFileType {

@@ -6,14 +6,14 @@ import Foundation
 /// every page (about 30 ms a page).
 struct PDFLayout: Sendable {
     /// A page's media box in points and its rotation in degrees.
-    struct Page: Sendable, Equatable {
+    struct Page: Sendable {
         var width = 0.0
         var height = 0.0
         var rotation = -1
     }
 
     /// One row of `pdfimages -list`.
-    struct Image: Sendable, Equatable {
+    struct Image: Sendable {
         /// `image`, `mask`, `smask` or `stencil`.
         let type: String
         let width: Double

@@ -14,11 +14,11 @@ import Synchronization
 final class HangUpDetector: Sendable {
     private struct Connection {
         var hungUp = false
-        var onHangUp: [UInt64: @Sendable () -> Void] = [:]
+        /// Cancels the request being answered: HTTP/1 answers a connection's requests one at a time.
+        var onHangUp: (@Sendable () -> Void)?
     }
 
     private let connections = Mutex<[ObjectIdentifier: Connection]>([:])
-    private let nextRegistration = Atomic<UInt64>(0)
 
     /// A new pipeline handler for one connection. Every connection whose requests use
     /// ``cancellingOnHangUp(_:_:)`` must have one: a connection without is taken as closed.
@@ -31,17 +31,16 @@ final class HangUpDetector: Sendable {
     func cancellingOnHangUp<Value: Sendable>(_ channel: any Channel, _ operation: @escaping @Sendable () async throws -> Value) async throws -> Value {
         let work = Task { try await operation() }
         let id = ObjectIdentifier(channel)
-        let registration = nextRegistration.add(1, ordering: .relaxed).newValue
         let alreadyGone = connections.withLock { connections -> Bool in
             // No entry: the connection has closed already (its handler was removed; the channel
             // object is alive, held by the request, so its identifier is not reused).
             guard connections[id] != nil else { return true }
             if connections[id]!.hungUp { return true }
-            connections[id]!.onHangUp[registration] = { work.cancel() }
+            connections[id]!.onHangUp = { work.cancel() }
             return false
         }
         if alreadyGone { work.cancel() }
-        defer { _ = connections.withLock { $0[id]?.onHangUp.removeValue(forKey: registration) } }
+        defer { connections.withLock { $0[id]?.onHangUp = nil } }
         do {
             return try await withTaskCancellationHandler { try await work.value } onCancel: { work.cancel() }
         } catch {
@@ -58,12 +57,12 @@ final class HangUpDetector: Sendable {
     }
 
     fileprivate func hungUp(_ id: ObjectIdentifier) {
-        let cancels = connections.withLock { connections -> [@Sendable () -> Void] in
-            guard connections[id] != nil, !connections[id]!.hungUp else { return [] }
+        let cancel = connections.withLock { connections -> (@Sendable () -> Void)? in
+            guard connections[id] != nil, !connections[id]!.hungUp else { return nil }
             connections[id]!.hungUp = true
-            return Array(connections[id]!.onHangUp.values)
+            return connections[id]!.onHangUp
         }
-        for cancel in cancels { cancel() }
+        cancel?()
     }
 
     fileprivate func closed(_ id: ObjectIdentifier) {

@@ -1,6 +1,4 @@
-import AsyncHTTPClient
 import Foundation
-import NIOCore
 import NIOHTTP1
 import Testing
 import WorkerBee
@@ -138,12 +136,8 @@ import WorkerBeeTestSupport
             workers: 1, workerConfiguration: { $0.launch.environment["WORKERBEE_FAULT"] = "recognize:slow=3" }, logger: log.logger)
         defer { Task { await server.stop() } }
         var events = await server.server.pool.workers[0].events().makeAsyncIterator()
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(server.port)/v1/ocr?force_ocr=true&dpi=50")
-        request.method = HTTPMethod.POST
-        request.headers.add(name: "Content-Type", value: "application/pdf")
-        request.headers.add(name: "X-Request-Id", value: "gone-reader")
-        request.body = .bytes(ByteBuffer(data: TestPDF.make(pages: (1...6).map { "Page number \($0)" })))
-        let gone = Task { try await ServerHarness.client.execute(request, timeout: .seconds(120)) }
+        let gone = server.postToAbandon(
+            "/v1/ocr?force_ocr=true&dpi=50", body: TestPDF.make(pages: (1...6).map { "Page number \($0)" }), contentType: "application/pdf", requestID: "gone-reader")
         #expect(await events.next(where: { $0.isSent(label: "Tesseract OCR") }) != nil, "the first page went to the worker")
         gone.cancel()
         let access = try #require(await log.next(containing: "info POST /v1/ocr", "request_id=gone-reader"))

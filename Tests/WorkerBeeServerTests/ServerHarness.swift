@@ -91,6 +91,17 @@ struct ServerHarness {
         try await send("POST", path, body: raw, headers: headers)
     }
 
+    /// A POST whose client will hang up: it runs in the returned task, which the test cancels
+    /// (async-http-client then closes the connection). `requestID` names it in the access log.
+    func postToAbandon(_ path: String, body: Data, contentType: String, requestID: String) -> Task<HTTPClientResponse, any Error> {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: contentType)
+        request.headers.add(name: "X-Request-Id", value: requestID)
+        request.body = .bytes(ByteBuffer(data: body))
+        return Task { try await Self.client.execute(request, timeout: .seconds(120)) }
+    }
+
     func send(_ method: String, _ path: String, body: Data?, headers: [(String, String)]) async throws -> Reply {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
         request.method = HTTPMethod(rawValue: method)

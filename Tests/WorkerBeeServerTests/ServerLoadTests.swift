@@ -67,12 +67,8 @@ import WorkerBeeTestSupport
         #expect(await events.next(where: { $0.isSent(items: 1) }) != nil)
 
         // A client sends two texts and hangs up once the server has its request.
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(server.port)/v1/embeddings")
-        request.method = HTTPMethod.POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "X-Request-Id", value: "gone-client")
-        request.body = .bytes(ByteBuffer(string: #"{"input": ["nobody waits for this", "nor for this"]}"#))
-        let gone = Task { try await ServerHarness.client.execute(request, timeout: .seconds(120)) }
+        let gone = server.postToAbandon(
+            "/v1/embeddings", body: Data(#"{"input": ["nobody waits for this", "nor for this"]}"#.utf8), contentType: "application/json", requestID: "gone-client")
         #expect(await log.next(containing: "body of", "request_id=gone-client") != nil)
         gone.cancel()
         let access = try #require(await log.next(containing: "info POST /v1/embeddings", "request_id=gone-client"))
