@@ -381,7 +381,7 @@ public actor WorkerProcess {
             // during a load came from outside (a person, the OOM killer). Under a memory limit an
             // abort may just mean the model does not fit, which is said instead.
             let selfInflicted: Set<Int32> = [SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP]
-            if case .signaled(let signal) = status, selfInflicted.contains(signal), let model = ModelLoadMarker.unfinishedLoad(in: whole) {
+            if case .signaled(let signal) = status, selfInflicted.contains(signal), let model = ModelLoadMarker.unfinishedLoad(in: whole, pid: connection.process.pid) {
                 crashedModel = model
                 emit(.lost(pid: connection.process.pid, status: status, code: .modelCrashed))
                 let name = URL(fileURLWithPath: model).lastPathComponent

@@ -171,11 +171,18 @@ struct RequestLoop {
             gpuLayers: settings.gpuLayers)
         // The two marker lines bracket the load and a one-text probe decode: if the worker dies
         // between them, the host knows the model itself crashed llama.cpp (ModelLoadMarker).
-        log(ModelLoadMarker.loading(url.path))
-        let model = try EmbeddingModel(url: url, options: options)
-        _ = try model.embed(["probe"])
+        let pid = getpid()
+        log(ModelLoadMarker.loading(url.path, pid: pid))
+        let model: EmbeddingModel
+        do {
+            model = try EmbeddingModel(url: url, options: options)
+            _ = try model.embed(["probe"])
+        } catch {
+            log(ModelLoadMarker.failed(url.path, pid: pid))
+            throw error
+        }
         let ms = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
-        log(ModelLoadMarker.ready(url.path))
+        log(ModelLoadMarker.ready(url.path, pid: pid))
         log(String(format: "loaded and probed embedding model %@ (%@, dim %d, %d threads) in %.1f ms", name, url.path, model.dimension, model.threads, ms))
         embedding = (name, model)
         return model

@@ -2,24 +2,32 @@ import Foundation
 
 /// The worker-log lines that bracket loading a model and its first (probe) decode.
 ///
-/// The worker writes ``loading(_:)`` before it touches a model file and ``ready(_:)`` once a
-/// one-text probe has run. A worker that dies after the first and before the second was killed
-/// by the model itself (ggml aborts on many malformed files), which the host turns into a
-/// `modelCrashed` verdict instead of retrying.
+/// The worker writes ``loading(_:pid:)`` before it touches a model file, and ``ready(_:pid:)``
+/// once a one-text probe has run (or ``failed(_:pid:)`` when the load ends in an error). A worker
+/// that dies after the first and before the second was killed by the model itself (ggml aborts
+/// on many malformed files), which the host turns into a `modelCrashed` verdict instead of
+/// retrying. Each line names the worker's process id: several WorkerBee processes with the same
+/// home write to the same worker log files, and one worker's crash must not be blamed on a model
+/// another worker was loading at the time.
 public enum ModelLoadMarker {
-    /// The line written before loading `path`.
-    public static func loading(_ path: String) -> String { "model-load begin: \(path)" }
+    /// The line written by worker `pid` before loading `path`.
+    public static func loading(_ path: String, pid: Int32) -> String { "model-load begin [pid \(pid)]: \(path)" }
 
-    /// The line written after `path` loaded and a probe decode ran.
-    public static func ready(_ path: String) -> String { "model-load ready: \(path)" }
+    /// The line written by worker `pid` after `path` loaded and a probe decode ran.
+    public static func ready(_ path: String, pid: Int32) -> String { "model-load ready [pid \(pid)]: \(path)" }
 
-    /// The model whose load began in `log` and never finished, if any (the last one begun).
-    public static func unfinishedLoad(in log: String) -> String? {
+    /// The line written by worker `pid` when loading `path` ended in an error it reported.
+    public static func failed(_ path: String, pid: Int32) -> String { "model-load failed [pid \(pid)]: \(path)" }
+
+    /// The model whose load worker `pid` began in `log` and never finished, if any (the last one
+    /// begun); other workers' lines are passed over.
+    public static func unfinishedLoad(in log: String, pid: Int32) -> String? {
+        let begin = "model-load begin [pid \(pid)]: ", ends = ["model-load ready [pid \(pid)]: ", "model-load failed [pid \(pid)]: "]
         var pending: String?
         for line in log.split(separator: "\n") {
-            if let range = line.range(of: "model-load begin: ") {
+            if let range = line.range(of: begin) {
                 pending = String(line[range.upperBound...])
-            } else if let range = line.range(of: "model-load ready: "), String(line[range.upperBound...]) == pending {
+            } else if let end = ends.lazy.compactMap({ line.range(of: $0) }).first, String(line[end.upperBound...]) == pending {
                 pending = nil
             }
         }

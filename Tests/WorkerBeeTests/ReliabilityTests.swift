@@ -156,6 +156,33 @@ import WorkerBeeWire
         await third.stop()
     }
 
+    @Test func aCrashIsNotBlamedOnAModelAnotherProcessesWorkerWasLoading() async throws {
+        // Two WorkerBee processes with one home share its worker log files. Here another
+        // process's worker has begun loading the default model (its line, as it writes it, is
+        // in the log) when this worker crashes on a text: the crash is this text's, not the
+        // model's, and the model must not be condemned for it.
+        let sandbox = try WorkerSandbox()
+        defer { sandbox.remove() }
+        let configuration = sandbox.configuration(fault: "embed-text=BOOM:segv")
+        let worker = WorkerProcess(configuration: configuration)
+        var events = await worker.events().makeAsyncIterator()
+        #expect(try await worker.embed(["fine"]).count == 1)
+        let model = ModelDirectory.standard.resolve(ModelDirectory.defaultEmbeddingModel).path
+        let log = try FileHandle(forWritingTo: configuration.launch.logURL)
+        try log.seekToEnd()
+        try log.write(contentsOf: Data("[2026-11-27T16:47:41Z] workerbee: \(ModelLoadMarker.loading(model, pid: getpid()))\n".utf8))
+        try log.close()
+        await #expect {
+            _ = try await worker.embed(["BOOM"])
+        } throws: { error in
+            (error as? WorkerError)?.code == .crashed
+        }
+        let lost = await events.next(where: { $0.isLost() })
+        #expect(lost?.isLost(.crashed) == true, "lost as \(String(describing: lost))")
+        #expect(ModelVerdicts(directory: sandbox.directory).verdict(for: URL(fileURLWithPath: model)) == nil)
+        await worker.stop()
+    }
+
     @Test func aWorkerKilledBySIGILLIsReportedWithTheRebuildHint() async throws {
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }

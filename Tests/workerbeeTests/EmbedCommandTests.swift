@@ -122,7 +122,7 @@ import WorkerBee
         let run = try await CommandRun.run(["embed"], stdin: input)
         #expect(run.status == 0, "\(run.stderr)")
         let lines = run.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.count == 2)
+        try #require(lines.count == 2, "a failed run must fail this test, not crash the test process on lines[0]")
         #expect(lines[0].hasPrefix(#"{"index": 0, "id": 7, "embedding": ["#))
         #expect(lines[1].hasPrefix(#"{"index": 1, "id": "b", "lang": "en", "embedding": ["#))
         let plain = try await CommandRun.run(["embed", "first text", "second text"])
@@ -140,7 +140,7 @@ import WorkerBee
         let run = try await CommandRun.run(["embed", "--lines"], stdin: "first line\n\n\"quoted\" line\r\n")
         #expect(run.status == 0, "\(run.stderr)")
         let lines = try run.embeddings
-        #expect(lines.map(\.index) == [0, 1, 2])
+        try #require(lines.map(\.index) == [0, 1, 2])
         let plain = try await CommandRun.run(["embed", "\"quoted\" line"])
         #expect(cosineSimilarity(lines[2].vector, try plain.embeddings[0].vector) > 0.99999, "the carriage return was dropped")
     }

@@ -130,7 +130,7 @@ import WorkerBeeWire
             environment: ["WORKERBEE_VISION_MODEL": "", "WORKERBEE_FAULT": "recognize-bytes=\(poisonBytes):segv"])
         #expect(run.status == 1)
         let pages = run.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-        #expect(pages.map { ($0["text"] as? String)?.trimmingCharacters(in: .whitespacesAndNewlines) } == ["Apple", nil, "Cherry"])
+        try #require(pages.map { ($0["text"] as? String)?.trimmingCharacters(in: .whitespacesAndNewlines) } == ["Apple", nil, "Cherry"])
         #expect((pages[1]["error"] as? String)?.contains("SIGSEGV") == true, "\(pages[1])")
         #expect(run.stderr.contains("1 of 3 page(s) failed"))
     }
@@ -149,7 +149,7 @@ import WorkerBeeWire
         let run = try await CommandRun.run(["ocr", empty.path, encrypted.path, pageless.path, good.path, "--json"], environment: ["WORKERBEE_VISION_MODEL": ""])
         #expect(run.status == 1)
         let pages = run.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-        #expect(pages.count == 4)
+        try #require(pages.count == 4)
         let errors = pages.map { $0["error"] as? String ?? "" }
         #expect(errors[0].contains("empty"), "\(errors[0])")
         #expect(errors[1].contains("encrypted with a password"), "\(errors[1])")
