@@ -27,17 +27,22 @@ public enum ExternalProgram {
     }
 
     /// Runs `executable` with `arguments` and waits for it to end. Its output goes to temporary
-    /// files, so a large output cannot fill a pipe and stall it.
+    /// files, so a large output cannot fill a pipe and stall it. Cancelling the calling task kills
+    /// the program (SIGKILL) and throws `CancellationError` once it is reaped.
     /// - Parameters:
     ///   - executable: the program.
     ///   - arguments: its arguments.
     ///   - stdin: bytes for its standard input (empty by default).
     ///   - environment: added to (and overriding) this process's environment.
+    ///   - timeout: how long it may run (nil: no limit); past it, it is killed.
     ///   - onStart: called with the pid once it runs.
-    /// - Throws: ``WorkerError`` `.spawnFailed` if it cannot be started, or a file error.
+    ///   - onTimeout: called with the pid when the timeout passes, before the program is killed
+    ///     (to look at a stuck program while it is still there).
+    /// - Throws: ``WorkerError`` `.spawnFailed` if it cannot be started, `.timedOut` if it ran
+    ///   past `timeout`; `CancellationError`; or a file error.
     public static func run(
-        _ executable: URL, arguments: [String], stdin: Data = Data(), environment: [String: String] = [:],
-        onStart: (@Sendable (Int32) -> Void)? = nil
+        _ executable: URL, arguments: [String], stdin: Data = Data(), environment: [String: String] = [:], timeout: Duration? = nil,
+        onStart: (@Sendable (Int32) -> Void)? = nil, onTimeout: (@Sendable (Int32) async -> Void)? = nil
     ) async throws -> Output {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-run-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -49,10 +54,26 @@ public enum ExternalProgram {
         guard fds.allSatisfy({ $0 >= 0 }) else {
             throw WorkerError(.spawnFailed, "cannot create the files for \(executable.lastPathComponent)'s input and output: \(String(cString: strerror(errno)))")
         }
+        try Task.checkCancellation()
         let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let process = try await ChildProcess.spawn(executable: executable.path, arguments: arguments, environment: merged, stdin: fds[0], stdout: fds[1], stderr: fds[2])
         onStart?(process.pid)
-        let status = await process.waitForExit(timeout: nil) ?? .exited(-1)
+        let ended = await withTaskCancellationHandler {
+            await process.waitForExit(timeout: timeout)
+        } onCancel: {
+            process.send(signal: SIGKILL)
+        }
+        if Task.isCancelled {
+            process.send(signal: SIGKILL)
+            _ = await process.waitForExit(timeout: nil)
+            throw CancellationError()
+        }
+        guard let status = ended else {
+            await onTimeout?(process.pid)
+            process.send(signal: SIGKILL)
+            let status = await process.waitForExit(timeout: nil) ?? .exited(-1)
+            throw WorkerError(.timedOut, "\(executable.lastPathComponent) did not finish within \(timeout.map(String.init(describing:)) ?? "?"); it was killed (\(status))")
+        }
         return Output(status: status, stdout: try Data(contentsOf: output), stderr: try Data(contentsOf: errors))
     }
 }

@@ -6,7 +6,7 @@ import WorkerBeeWire
 
 @testable import WorkerBeeEngine
 
-@Suite(.serialized) struct EmbeddingModelTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct EmbeddingModelTests {
     @Test func f16DefaultModelReproducesTheReferenceVectors() throws {
         let model = try EmbeddingModel(url: TestModels.defaultModel, options: .init(threads: 2))
         let references = try TestModels.references()

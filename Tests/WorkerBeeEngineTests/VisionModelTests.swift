@@ -17,7 +17,7 @@ enum TinyVision {
     }
 }
 
-@Suite(.serialized) struct VisionModelTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct VisionModelTests {
     func model() throws -> VisionModel {
         let files = try TinyVision.files.get()
         return try VisionModel(model: files.model, projector: files.projector, options: .init(threads: 2, contextSize: 1024))

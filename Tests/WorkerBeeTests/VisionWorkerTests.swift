@@ -6,7 +6,7 @@ import WorkerBeeWire
 
 @testable import WorkerBee
 
-@Suite(.serialized) struct VisionWorkerTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct VisionWorkerTests {
     @Test func visionOCRRunsInTheWorkerAndIsDeterministic() async throws {
         let box = try VisionSandbox()
         defer { box.sandbox.remove() }

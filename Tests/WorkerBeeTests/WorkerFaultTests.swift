@@ -6,7 +6,7 @@ import WorkerBeeWire
 
 @testable import WorkerBee
 
-@Suite(.serialized) struct WorkerFaultTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct WorkerFaultTests {
     @Test(arguments: ["segv", "abort", "exit", "exit-mid-frame", "garbage"])
     func oneLossIsRetriedOnAFreshWorker(fault: String) async throws {
         let sandbox = try WorkerSandbox()

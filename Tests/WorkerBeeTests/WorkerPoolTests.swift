@@ -5,7 +5,7 @@ import WorkerBeeWire
 
 @testable import WorkerBee
 
-@Suite(.serialized) struct WorkerPoolTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct WorkerPoolTests {
     @Test func poolEmbedsAcrossWorkersInInputOrder() async throws {
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }

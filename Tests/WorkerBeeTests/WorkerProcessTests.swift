@@ -5,7 +5,7 @@ import WorkerBeeWire
 
 @testable import WorkerBee
 
-@Suite(.serialized) struct WorkerProcessTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct WorkerProcessTests {
     @Test func firstRequestStartsTheWorkerLazily() async throws {
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }

@@ -5,7 +5,7 @@ import WorkerBeeWire
 
 import WorkerBee
 
-@Suite(.serialized) struct EmbedCommandTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct EmbedCommandTests {
     static let fixture = repositoryRoot.appendingPathComponent("Tests/Fixtures/minilm-reference.jsonl")
 
     static func referenceTexts() throws -> (input: String, vectors: [[Float]]) {

@@ -20,9 +20,9 @@ import WorkerBeeWire
         for file in (try? FileManager.default.contentsOfDirectory(atPath: scratch.path)) ?? [] where file.hasSuffix(".yaml") {
             try? FileManager.default.removeItem(at: scratch.appendingPathComponent(file))
         }
-        let build = try await ExternalProgram.run(swift, arguments: ["build", "--package-path", package.path])
+        let build = try await ExternalProgram.run(swift, arguments: ["build", "--package-path", package.path], timeout: .seconds(900))
         #expect(build.succeeded, "\(String(decoding: build.stdout + build.stderr, as: UTF8.self).suffix(4000))")
-        let paths = try await ExternalProgram.run(swift, arguments: ["build", "--package-path", package.path, "--show-bin-path"])
+        let paths = try await ExternalProgram.run(swift, arguments: ["build", "--package-path", package.path, "--show-bin-path"], timeout: .seconds(300))
         return URL(fileURLWithPath: String(decoding: paths.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
@@ -42,7 +42,7 @@ import WorkerBeeWire
         let workerbee = try workerbeeExecutable.deletingLastPathComponent()
         let run = try await ExternalProgram.run(
             bin.appendingPathComponent("embed-two-texts"), arguments: [],
-            environment: ["WORKERBEE_HOME": home.path, "PATH": "\(workerbee.path):/usr/bin:/bin"])
+            environment: ["WORKERBEE_HOME": home.path, "PATH": "\(workerbee.path):/usr/bin:/bin"], timeout: .seconds(300))
         let output = String(decoding: run.stdout, as: UTF8.self)
         #expect(run.succeeded, "\(String(decoding: run.stderr, as: UTF8.self))")
         #expect(output.contains("384 floats, first three") && output.contains("The cat sat on the mat.") && output.contains("A dog slept by the door."), "\(output)")
@@ -52,7 +52,7 @@ import WorkerBeeWire
         let bin = try await Self.built.value
         let home = try Self.home()
         defer { try? FileManager.default.removeItem(at: home) }
-        let run = try await ExternalProgram.run(bin.appendingPathComponent("embed-two-texts"), arguments: [], environment: ["WORKERBEE_HOME": home.path, "PATH": "/usr/bin:/bin"])
+        let run = try await ExternalProgram.run(bin.appendingPathComponent("embed-two-texts"), arguments: [], environment: ["WORKERBEE_HOME": home.path, "PATH": "/usr/bin:/bin"], timeout: .seconds(300))
         let errors = String(decoding: run.stderr, as: UTF8.self)
         #expect(!run.succeeded)
         #expect(errors.contains("looked at") && errors.contains("WorkerBeeWorker.runIfRequested()") && errors.contains("scripts/install"), "\(errors)")
@@ -62,7 +62,7 @@ import WorkerBeeWire
         let bin = try await Self.built.value
         let home = try Self.home()
         defer { try? FileManager.default.removeItem(at: home) }
-        let run = try await ExternalProgram.run(bin.appendingPathComponent("own-worker"), arguments: [], environment: ["WORKERBEE_HOME": home.path, "PATH": "/usr/bin:/bin"])
+        let run = try await ExternalProgram.run(bin.appendingPathComponent("own-worker"), arguments: [], environment: ["WORKERBEE_HOME": home.path, "PATH": "/usr/bin:/bin"], timeout: .seconds(300))
         let output = String(decoding: run.stdout, as: UTF8.self)
         #expect(run.succeeded, "\(String(decoding: run.stderr, as: UTF8.self))")
         #expect(output.contains("20 vectors of 384 floats from 2 worker processes of this program"), "\(output)")

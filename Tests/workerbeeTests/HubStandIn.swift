@@ -87,14 +87,23 @@ final class HubStandIn: Sendable {
         tasks.withLock { for task in $0 { task.cancel() } }
     }
 
-    /// Returns once `count` metadata (HEAD) requests have arrived in all.
+    /// Returns once `count` metadata (HEAD) requests have arrived in all, or when the task is
+    /// cancelled (by the suite's time limit, say).
     func waitForHeads(_ count: Int) async {
-        await withCheckedContinuation { continuation in
-            let reached = state.withLock { state in
-                if state.heads < count { state.headWaiters.append((count, continuation)) }
-                return state.heads >= count
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let reached = state.withLock { state in
+                    if state.heads < count && !Task.isCancelled { state.headWaiters.append((count, continuation)) }
+                    return state.heads >= count || Task.isCancelled
+                }
+                if reached { continuation.resume() }
             }
-            if reached { continuation.resume() }
+        } onCancel: {
+            let waiting = state.withLock { state in
+                defer { state.headWaiters.removeAll() }
+                return state.headWaiters.map(\.continuation)
+            }
+            for continuation in waiting { continuation.resume() }
         }
     }
 

@@ -4,7 +4,7 @@ import Testing
 import WorkerBeeTestSupport
 import WorkerBeeWire
 
-@Suite struct ModelsCommandTests {
+@Suite(.timeLimit(.minutes(10))) struct ModelsCommandTests {
     @Test func modelsInfoDescribesTheDefaultModel() async throws {
         let run = try await CommandRun.run(["models", "info", ModelDirectory.defaultEmbeddingModel])
         #expect(run.status == 0, "\(run.stderr)")

@@ -5,7 +5,7 @@ import WorkerBee
 import WorkerBeeTestSupport
 import WorkerBeeWire
 
-@Suite(.serialized) struct OCRCommandTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct OCRCommandTests {
     @Test func threePagePDFGivesThreePagesWithProgress() async throws {
         let box = try VisionSandbox()
         defer { box.sandbox.remove() }

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import WorkerBeeTestSupport
 
-@Suite struct VersionTests {
+@Suite(.timeLimit(.minutes(10))) struct VersionTests {
     @Test func versionNamesTheReleaseTheLlamaLibraryAndItsCPUFeatures() async throws {
         let run = try await CommandRun.run(["--version"])
         #expect(run.status == 0, "\(run.stderr)")
