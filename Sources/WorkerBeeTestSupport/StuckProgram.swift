@@ -2,29 +2,52 @@ import Foundation
 import Synchronization
 import WorkerBee
 
-/// What a test learns about a program that ran past its time: the process tree under it and
-/// every thread's stack (`scripts/stall-report`, which uses gdb or lldb), taken while it is
-/// still running, so a hang fails one test with the place it hung instead of stalling the suite.
-public final class StuckProgram: Sendable {
-    private let text = Mutex<String?>(nil)
+/// A program a test started that ran past its time and was killed, with where it was: the
+/// process tree under it and every thread's stack (`scripts/stall-report`, which uses gdb or
+/// lldb), taken while it was still running. A hang fails one test with the place it hung
+/// instead of stalling the suite.
+public struct StuckProgram: Error, CustomStringConvertible {
+    /// The command line.
+    public let command: String
+    /// The time it had.
+    public let timeout: Duration
+    /// Where its threads, and its children's, were when it was stopped.
+    public let report: String
 
-    public init() {}
-
-    /// Takes the report for `pid` (at most two minutes).
-    public func record(_ pid: Int32) async {
-        let script = repositoryRoot.appendingPathComponent("scripts/stall-report")
-        let report: String
-        do {
-            let output = try await ExternalProgram.run(script, arguments: ["\(pid)"], timeout: .seconds(120))
-            report = String(decoding: output.stdout + output.stderr, as: UTF8.self)
-        } catch {
-            report = "no report: \(error)"
-        }
-        text.withLock { $0 = report }
+    public var description: String {
+        "\(command) did not finish within \(timeout); it was killed. Where it was:\n\(report)"
     }
 
-    /// The report, or a note that none was taken.
-    public var report: String {
-        text.withLock { $0 } ?? "no report was taken"
+    /// Runs a program as ``ExternalProgram/run(_:arguments:stdin:environment:timeout:onStart:onTimeout:)``
+    /// does, with a time limit.
+    /// - Throws: ``StuckProgram`` if it runs past `timeout`, else what `ExternalProgram` throws.
+    public static func run(
+        _ executable: URL, arguments: [String], stdin: Data = Data(), environment: [String: String] = [:], timeout: Duration,
+        onStart: (@Sendable (Int32) -> Void)? = nil
+    ) async throws -> ExternalProgram.Output {
+        let report = Mutex<String?>(nil)
+        do {
+            return try await ExternalProgram.run(
+                executable, arguments: arguments, stdin: stdin, environment: environment, timeout: timeout, onStart: onStart,
+                onTimeout: { pid in
+                    let text = await stacks(of: pid)
+                    report.withLock { $0 = text }
+                })
+        } catch let error as WorkerError where error.code == .timedOut {
+            throw StuckProgram(
+                command: ([executable.lastPathComponent] + arguments).joined(separator: " "), timeout: timeout,
+                report: report.withLock { $0 } ?? "no report was taken")
+        }
+    }
+
+    /// The report for `pid` (at most two minutes).
+    private static func stacks(of pid: Int32) async -> String {
+        let script = repositoryRoot.appendingPathComponent("scripts/stall-report")
+        do {
+            let output = try await ExternalProgram.run(script, arguments: ["\(pid)"], timeout: .seconds(120))
+            return String(decoding: output.stdout + output.stderr, as: UTF8.self)
+        } catch {
+            return "no report: \(error)"
+        }
     }
 }

@@ -20,9 +20,9 @@ import WorkerBeeWire
         for file in (try? FileManager.default.contentsOfDirectory(atPath: scratch.path)) ?? [] where file.hasSuffix(".yaml") {
             try? FileManager.default.removeItem(at: scratch.appendingPathComponent(file))
         }
-        let build = try await ExternalProgram.run(swift, arguments: ["build", "--package-path", package.path], timeout: .seconds(900))
+        let build = try await StuckProgram.run(swift, arguments: ["build", "--package-path", package.path], timeout: .seconds(900))
         #expect(build.succeeded, "\(String(decoding: build.stdout + build.stderr, as: UTF8.self).suffix(4000))")
-        let paths = try await ExternalProgram.run(swift, arguments: ["build", "--package-path", package.path, "--show-bin-path"], timeout: .seconds(300))
+        let paths = try await StuckProgram.run(swift, arguments: ["build", "--package-path", package.path, "--show-bin-path"], timeout: .seconds(300))
         return URL(fileURLWithPath: String(decoding: paths.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
@@ -40,7 +40,7 @@ import WorkerBeeWire
         let home = try Self.home()
         defer { try? FileManager.default.removeItem(at: home) }
         let workerbee = try workerbeeExecutable.deletingLastPathComponent()
-        let run = try await ExternalProgram.run(
+        let run = try await StuckProgram.run(
             bin.appendingPathComponent("embed-two-texts"), arguments: [],
             environment: ["WORKERBEE_HOME": home.path, "PATH": "\(workerbee.path):/usr/bin:/bin"], timeout: .seconds(300))
         let output = String(decoding: run.stdout, as: UTF8.self)
@@ -52,7 +52,7 @@ import WorkerBeeWire
         let bin = try await Self.built.value
         let home = try Self.home()
         defer { try? FileManager.default.removeItem(at: home) }
-        let run = try await ExternalProgram.run(bin.appendingPathComponent("embed-two-texts"), arguments: [], environment: ["WORKERBEE_HOME": home.path, "PATH": "/usr/bin:/bin"], timeout: .seconds(300))
+        let run = try await StuckProgram.run(bin.appendingPathComponent("embed-two-texts"), arguments: [], environment: ["WORKERBEE_HOME": home.path, "PATH": "/usr/bin:/bin"], timeout: .seconds(300))
         let errors = String(decoding: run.stderr, as: UTF8.self)
         #expect(!run.succeeded)
         #expect(errors.contains("looked at") && errors.contains("WorkerBeeWorker.runIfRequested()") && errors.contains("scripts/install"), "\(errors)")
@@ -62,7 +62,7 @@ import WorkerBeeWire
         let bin = try await Self.built.value
         let home = try Self.home()
         defer { try? FileManager.default.removeItem(at: home) }
-        let run = try await ExternalProgram.run(bin.appendingPathComponent("own-worker"), arguments: [], environment: ["WORKERBEE_HOME": home.path, "PATH": "/usr/bin:/bin"], timeout: .seconds(300))
+        let run = try await StuckProgram.run(bin.appendingPathComponent("own-worker"), arguments: [], environment: ["WORKERBEE_HOME": home.path, "PATH": "/usr/bin:/bin"], timeout: .seconds(300))
         let output = String(decoding: run.stdout, as: UTF8.self)
         #expect(run.succeeded, "\(String(decoding: run.stderr, as: UTF8.self))")
         #expect(output.contains("20 vectors of 384 floats from 2 worker processes of this program"), "\(output)")
