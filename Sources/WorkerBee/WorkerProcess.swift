@@ -290,8 +290,10 @@ public actor WorkerProcess {
     private func perform(
         _ request: WorkerRequest, timeout: Duration?, label: String, retryOnLoss: Bool = true, freshWorker: Bool = false
     ) async throws -> WorkerResponse {
-        if requestLock.isHeld { emit(.queued(waiting: requestLock.waiterCount + 1)) }
-        try await requestLock.acquire()
+        // The place in line is taken here, on the actor, so callers are served in arrival order.
+        let ticket = requestLock.enter()
+        if ticket.waiting > 0 { emit(.queued(waiting: ticket.waiting)) }
+        try await requestLock.wait(for: ticket)
         defer { requestLock.release() }
         if freshWorker, connection != nil, requestsOnConnection > 0 {
             await stop()

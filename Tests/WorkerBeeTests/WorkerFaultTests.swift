@@ -213,6 +213,9 @@ import WorkerBeeWire
             return try await worker.embed(["first"])
         }
         _ = await events.next { $0.isSent(items: 1) }
+        // Sent is not started: on a busy machine the cancel below could reach the worker before
+        // it picks the request up, and the slow fault would then hit the next request instead.
+        #expect(await sandbox.waitForLog("fault injection: slow"), "the worker is inside the first request")
         let second = Task { try await worker.embed(["second", "second"]) }
         _ = await events.next { $0 == .queued(waiting: 1) }
         let third = Task { try await worker.embed(["third", "third", "third"]) }
