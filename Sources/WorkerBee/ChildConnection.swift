@@ -38,6 +38,8 @@ final class ChildConnection: Sendable {
     }
 
     let process: ChildProcess
+    /// The worker's standard error, when the caller pumps it (``WorkerLogPump``).
+    let log: WorkerLogPump?
     private let logger: Logger
     private let writes = DispatchQueue(label: "workerbee.connection.writes")
     private let requestFD: Int32
@@ -47,8 +49,9 @@ final class ChildConnection: Sendable {
     /// Takes over the host's ends of a worker's pipes. The response pipe is read until the
     /// worker's output ends (at its exit at the latest) and then closed; the request pipe is
     /// closed by ``close()``.
-    init(process: ChildProcess, requestFD: Int32, responseFD: Int32, logger: Logger) {
+    init(process: ChildProcess, requestFD: Int32, responseFD: Int32, log: WorkerLogPump? = nil, logger: Logger) {
         self.process = process
+        self.log = log
         self.logger = logger
         self.requestFD = requestFD
         let reader = Thread { [self] in

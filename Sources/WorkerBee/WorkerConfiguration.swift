@@ -156,6 +156,6 @@ public struct WorkerConfiguration: Sendable {
         WorkerSettings(
             modelsDirectory: models.directory.path, embeddingModel: models.embedding, visionModel: models.vision ?? "",
             visionProjector: models.visionProjector ?? "", contextSize: engine.contextSize, threads: engine.threads,
-            gpuLayers: engine.gpuLayers, batchTokens: engine.batchTokens, memoryLimit: engine.memoryLimit, logPath: launch.logURL.path)
+            gpuLayers: engine.gpuLayers, batchTokens: engine.batchTokens, memoryLimit: engine.memoryLimit)
     }
 }

@@ -1,3 +1,4 @@
+import CWorkerBeeSystem
 import Foundation
 import Logging
 import WorkerBeeWire
@@ -31,7 +32,6 @@ public actor WorkerProcess {
     private let logger: Logger
     private let requestLock = AsyncFIFOLock()
     private var connection: ChildConnection?
-    private var logOffset: UInt64 = 0
     private var nextRequestID: UInt64 = 0
     private var stopCount = 0
     private var subscribers: [UInt64: AsyncStream<WorkerEvent>.Continuation] = [:]
@@ -366,7 +366,7 @@ public actor WorkerProcess {
         } catch is RequestTimedOut {
             let status = await discard(connection)
             emit(.lost(pid: connection.process.pid, status: status, code: .timedOut))
-            throw WorkerError(.timedOut, "the worker did not answer \(label) within \(timeout.map(String.init(describing:)) ?? "?"); it was killed", exitStatus: status, logTail: logTail())
+            throw WorkerError(.timedOut, "the worker did not answer \(label) within \(timeout.map(String.init(describing:)) ?? "?"); it was killed", exitStatus: status, logTail: await logTail(of: connection))
         } catch is CancelGraceExpired {
             logger.warning("worker \(connection.process.pid) did not stop \(label) within \(grace) of a cancel; killing it")
             await discard(connection)
@@ -374,11 +374,11 @@ public actor WorkerProcess {
         } catch let error as WireError {
             let status = await discard(connection)
             emit(.lost(pid: connection.process.pid, status: status, code: .protocolViolation))
-            throw WorkerError(.protocolViolation, "the worker broke the protocol during \(label): \(error)", exitStatus: status, logTail: logTail())
+            throw WorkerError(.protocolViolation, "the worker broke the protocol during \(label): \(error)", exitStatus: status, logTail: await logTail(of: connection))
         } catch is ChildConnection.Closed {
             let status = await reapLost(connection)
-            let tail = logTail()
-            let whole = LogTail.read(configuration.launch.logURL, after: logOffset, lines: .max, maxBytes: 1 << 20)
+            let tail = await logTail(of: connection)
+            let whole = connection.log?.text() ?? ""
             // Only a crash the model itself can cause counts against it; a SIGKILL or SIGTERM
             // during a load came from outside (a person, the OOM killer). Under a memory limit an
             // abort may just mean the model does not fit, which is said instead.
@@ -429,17 +429,25 @@ public actor WorkerProcess {
             // Tesseract (OpenMP) would otherwise start a thread per core in every worker: N
             // workers on N cores would oversubscribe. llama.cpp's own thread count is the same.
             .merging(configuration.engine.threads.map { ["OMP_THREAD_LIMIT": "\($0)"] } ?? [:]) { current, _ in current }
+        // The worker's standard error goes through a pipe that the host copies into the log
+        // file, so that error messages quote this worker's own lines (WorkerLogPump).
+        var errorPipe: [Int32] = [-1, -1]
+        guard wb_pipe_cloexec(&errorPipe) == 0 else {
+            close(logFD)
+            throw WorkerError(.spawnFailed, "pipe failed: \(String(cString: strerror(errno)))")
+        }
         let spawned: (process: ChildProcess, requestFD: Int32, responseFD: Int32)
         do {
-            spawned = try await ChildProcess.spawnWorker(executable: executable.path, arguments: arguments, environment: environment, logFD: logFD)
+            spawned = try await ChildProcess.spawnWorker(executable: executable.path, arguments: arguments, environment: environment, logFD: errorPipe[1])
         } catch {
-            close(logFD)
+            for fd in errorPipe + [logFD] { close(fd) }
             throw error
         }
-        close(logFD)
+        close(errorPipe[1])
         let process = spawned.process
+        let log = WorkerLogPump(pipe: errorPipe[0], file: logFD, label: "\(process.pid)")
         spawnCount += 1
-        let connection = ChildConnection(process: process, requestFD: spawned.requestFD, responseFD: spawned.responseFD, logger: logger)
+        let connection = ChildConnection(process: process, requestFD: spawned.requestFD, responseFD: spawned.responseFD, log: log, logger: logger)
         let startTimeout = configuration.timeouts.start
         let timer = Task.detached { () -> Bool in
             guard (try? await Task.sleep(for: startTimeout)) != nil else { return false }
@@ -452,14 +460,14 @@ public actor WorkerProcess {
             hello = try await connection.awaitHello()
         } catch let error as WireError {
             let status = await discard(connection)
-            throw WorkerError(.protocolViolation, "the worker broke the protocol while starting: \(error)", exitStatus: status, logTail: logTail())
+            throw WorkerError(.protocolViolation, "the worker broke the protocol while starting: \(error)", exitStatus: status, logTail: await logTail(of: connection))
         } catch {
             let status = await reapLost(connection)
             timer.cancel()
             if await timer.value {
-                throw WorkerError(.timedOut, "the worker did not start within \(startTimeout); it was killed", exitStatus: status, logTail: logTail())
+                throw WorkerError(.timedOut, "the worker did not start within \(startTimeout); it was killed", exitStatus: status, logTail: await logTail(of: connection))
             }
-            let tail = logTail()
+            let tail = await logTail(of: connection)
             let refusal = tail.split(separator: "\n").last { $0.contains("refusing to start: ") }.map { String($0[$0.range(of: "refusing to start: ")!.upperBound...]) }
             throw WorkerError(
                 refusal != nil ? .spawnFailed : .crashed,
@@ -513,12 +521,14 @@ public actor WorkerProcess {
         guard fd >= 0 else {
             throw WorkerError(.spawnFailed, "cannot open the worker log \(url.path): \(String(cString: strerror(errno)))")
         }
-        logOffset = UInt64(max(0, lseek(fd, 0, SEEK_END)))
         return fd
     }
 
-    private func logTail() -> String {
-        LogTail.read(configuration.launch.logURL, after: logOffset)
+    /// The end of what `connection`'s worker wrote, once its output has ended (at most 2 s).
+    private func logTail(of connection: ChildConnection) async -> String {
+        guard let log = connection.log else { return "" }
+        await log.waitForEnd(timeout: .seconds(2))
+        return log.tail()
     }
 
     private static let ignoreSIGPIPE: Void = {

@@ -183,6 +183,32 @@ import WorkerBeeWire
         await worker.stop()
     }
 
+    @Test func aCrashMessageQuotesOnlyTheCrashingWorkersOwnLines() async throws {
+        // Another process with the same home has a worker that writes to the same log file; its
+        // ggml assertion lands there while this worker is up, then this worker aborts on a text.
+        let sandbox = try WorkerSandbox()
+        defer { sandbox.remove() }
+        let configuration = sandbox.configuration(fault: "embed-text=BOOM:abort")
+        let worker = WorkerProcess(configuration: configuration)
+        #expect(try await worker.embed(["fine"]).count == 1)
+        let log = try FileHandle(forWritingTo: configuration.launch.logURL)
+        try log.seekToEnd()
+        try log.write(contentsOf: Data("/src/ggml/ggml.c:1234: GGML_ASSERT(another process) failed\n".utf8))
+        try log.close()
+        do {
+            _ = try await worker.embedRequest(["BOOM"], model: nil, normalize: true, retryOnLoss: false)
+            Issue.record("a worker that aborts answered")
+        } catch let error as WorkerError {
+            #expect(error.code == .crashed && error.exitStatus == .signaled(SIGABRT))
+            #expect(!error.message.contains("another process"), "\(error.message)")
+            #expect(error.logTail?.contains("another process") == false, "\(error.logTail ?? "")")
+            #expect(error.logTail?.contains("fault injection: abort") == true, "its own last words: \(error.logTail ?? "")")
+        }
+        // The log file still has every line, the other process's and this worker's.
+        #expect(sandbox.log.contains("GGML_ASSERT(another process) failed") && sandbox.log.contains("fault injection: abort"))
+        await worker.stop()
+    }
+
     @Test func aWorkerKilledBySIGILLIsReportedWithTheRebuildHint() async throws {
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }
