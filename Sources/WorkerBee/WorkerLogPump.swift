@@ -100,6 +100,9 @@ final class WorkerLogPump: Sendable {
             if let lastNewline = partial.lastIndex(of: UInt8(ascii: "\n")) {
                 writeAll(partial[...lastNewline], to: file)
                 partial.removeSubrange(...lastNewline)
+            } else if partial.count >= size {
+                writeAll(partial[...], to: file)  // no newline in 64 KiB: not text to keep whole
+                partial.removeAll(keepingCapacity: true)
             }
         }
         if !partial.isEmpty { writeAll(partial[...], to: file) }
