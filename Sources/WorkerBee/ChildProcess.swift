@@ -12,13 +12,10 @@ final class ChildProcess: Sendable {
     /// The child's pid.
     let pid: pid_t
 
-    private struct State {
-        var status: ExitStatus?
-        var waiters: [UInt64: CheckedContinuation<ExitStatus?, Never>] = [:]
-        var nextWaiter: UInt64 = 0
-        var abandoned: Set<UInt64> = []
-    }
-    private let state = Mutex(State())
+    /// The exit status once reaped; a signal is only sent while this is nil.
+    private let status = Mutex<ExitStatus?>(nil)
+    /// Set once, when the child is reaped.
+    private let exited = AsyncLatch<ExitStatus>()
 
     private init(pid: pid_t) {
         self.pid = pid
@@ -81,74 +78,35 @@ final class ChildProcess: Sendable {
 
     /// Collects the exit status if the child has ended, and wakes everyone waiting for it.
     func reap() {
-        let (status, waiters): (ExitStatus?, [CheckedContinuation<ExitStatus?, Never>]) = state.withLock { state in
-            guard state.status == nil else { return (nil, []) }
+        let reaped: ExitStatus? = status.withLock { status in
+            guard status == nil else { return nil }
             var raw: Int32 = 0
             let rc = waitpid(pid, &raw, WNOHANG)
             if rc == pid {
-                state.status = Self.decode(raw)
+                status = Self.decode(raw)
             } else if rc < 0 && errno == ECHILD {
-                state.status = .exited(-1)  // reaped elsewhere; should not happen
-            } else {
-                return (nil, [])
+                status = .exited(-1)  // reaped elsewhere; should not happen
             }
-            let waiters = Array(state.waiters.values)
-            state.waiters.removeAll()
-            return (state.status, waiters)
+            return status
         }
-        guard let status else { return }
-        for waiter in waiters { waiter.resume(returning: status) }
+        if let reaped { exited.set(reaped) }
     }
 
     /// Sends `signal` unless the child has already been reaped.
     func send(signal: Int32) {
-        state.withLock { state in
-            if state.status == nil { _ = kill(pid, signal) }
+        status.withLock { status in
+            if status == nil { _ = kill(pid, signal) }
         }
     }
 
     /// The exit status if the child has ended and been reaped, else nil. Never blocks.
     var exitStatus: ExitStatus? {
-        state.withLock { $0.status }
+        status.withLock { $0 }
     }
 
     /// Waits for the child to end, up to `timeout` (nil: no limit); nil if it is still running then.
     func waitForExit(timeout: Duration?) async -> ExitStatus? {
-        let id: UInt64 = state.withLock { state in
-            defer { state.nextWaiter += 1 }
-            return state.nextWaiter
-        }
-        return await withTaskGroup(of: ExitStatus?.self) { group in
-            group.addTask {
-                await withCheckedContinuation { continuation in
-                    let (ready, status): (Bool, ExitStatus?) = self.state.withLock { state in
-                        if let status = state.status { return (true, status) }
-                        if state.abandoned.remove(id) != nil { return (true, nil) }
-                        state.waiters[id] = continuation
-                        return (false, nil)
-                    }
-                    if ready { continuation.resume(returning: status) }
-                }
-            }
-            if let timeout {
-                group.addTask {
-                    try? await Task.sleep(for: timeout)
-                    return nil
-                }
-            }
-            let first = await group.next() ?? nil
-            if first == nil {
-                // The timer won: release the exit waiter so the group can finish.
-                let waiter = self.state.withLock { state in
-                    let waiter = state.waiters.removeValue(forKey: id)
-                    if waiter == nil && state.status == nil { state.abandoned.insert(id) }
-                    return waiter
-                }
-                waiter?.resume(returning: nil)
-            }
-            group.cancelAll()
-            return first
-        }
+        await exited.wait(timeout: timeout)
     }
 
     /// Stops the child as a list of steps, each raced against its exit: `steps` in order (a

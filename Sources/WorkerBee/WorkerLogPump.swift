@@ -11,16 +11,10 @@ import Synchronization
 /// process's worker. Nothing is lost at a crash: what the worker wrote stays in the pipe after
 /// it dies and is read to the end.
 final class WorkerLogPump: Sendable {
-    private struct State {
-        /// The end of what the worker wrote, at most about twice `capacity` bytes.
-        var kept: [UInt8] = []
-        var ended = false
-        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
-        var nextWaiter: UInt64 = 0
-        /// Waiters whose time ran out before they registered.
-        var abandoned: Set<UInt64> = []
-    }
-    private let state = Mutex(State())
+    /// The end of what the worker wrote, at most about twice `capacity` bytes.
+    private let kept = Mutex<[UInt8]>([])
+    /// Set when the worker's output has ended and been read to the end.
+    private let ended = AsyncLatch<Void>()
     private let capacity: Int
 
     /// Starts pumping `pipe` (the read end of the worker's standard error) into `file` (a log
@@ -32,7 +26,7 @@ final class WorkerLogPump: Sendable {
             pump(from: pipe, to: file)
             close(pipe)
             close(file)
-            finish()
+            ended.set(())
         }
         thread.name = "workerbee-log-\(label)"
         thread.start()
@@ -40,9 +34,7 @@ final class WorkerLogPump: Sendable {
 
     /// What the worker wrote, up to the last `maxBytes` bytes (the start may cut a line).
     func text(maxBytes: Int = 1 << 20) -> String {
-        state.withLock { state in
-            String(decoding: state.kept.suffix(maxBytes), as: UTF8.self)
-        }
+        kept.withLock { String(decoding: $0.suffix(maxBytes), as: UTF8.self) }
     }
 
     /// The last `lines` non-empty lines the worker wrote, at most `maxBytes` bytes of them.
@@ -53,34 +45,7 @@ final class WorkerLogPump: Sendable {
     /// Waits until the worker's output has ended (it has exited and everything it wrote has been
     /// read), or `timeout` has passed: a child of the worker could hold the pipe open.
     func waitForEnd(timeout: Duration) async {
-        let id = state.withLock { state in
-            defer { state.nextWaiter += 1 }
-            return state.nextWaiter
-        }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let ready = self.state.withLock { state in
-                        if state.ended || state.abandoned.remove(id) != nil { return true }
-                        state.waiters[id] = continuation
-                        return false
-                    }
-                    if ready { continuation.resume() }
-                }
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                // Past the timeout (or the end came first): release the waiter if it still waits.
-                let waiter = self.state.withLock { state in
-                    let waiter = state.waiters.removeValue(forKey: id)
-                    if waiter == nil && !state.ended { state.abandoned.insert(id) }
-                    return waiter
-                }
-                waiter?.resume()
-            }
-            await group.next()
-            group.cancelAll()
-        }
+        _ = await ended.wait(timeout: timeout)
     }
 
     private func pump(from pipe: Int32, to file: Int32) {
@@ -109,9 +74,9 @@ final class WorkerLogPump: Sendable {
     }
 
     private func keep(_ bytes: UnsafeRawBufferPointer) {
-        state.withLock { state in
-            state.kept.append(contentsOf: bytes)
-            if state.kept.count > 2 * capacity { state.kept.removeFirst(state.kept.count - capacity) }
+        kept.withLock { kept in
+            kept.append(contentsOf: bytes)
+            if kept.count > 2 * capacity { kept.removeFirst(kept.count - capacity) }
         }
     }
 
@@ -127,14 +92,5 @@ final class WorkerLogPump: Sendable {
                 offset += written
             }
         }
-    }
-
-    private func finish() {
-        let waiters = state.withLock { state in
-            state.ended = true
-            defer { state.waiters.removeAll() }
-            return Array(state.waiters.values)
-        }
-        for waiter in waiters { waiter.resume() }
     }
 }

@@ -6,9 +6,10 @@ import Foundation
 /// once a one-text probe has run (or ``failed(_:pid:)`` when the load ends in an error). A worker
 /// that dies after the first and before the second was killed by the model itself (ggml aborts
 /// on many malformed files), which the host turns into a `modelCrashed` verdict instead of
-/// retrying. Each line names the worker's process id: several WorkerBee processes with the same
-/// home write to the same worker log files, and one worker's crash must not be blamed on a model
-/// another worker was loading at the time.
+/// retrying. The host reads these from its own copy of the worker's output (`WorkerLogPump`);
+/// each line also names the worker's process id, because several WorkerBee processes with the
+/// same home write to the same log files and a person (or a tool) reading the file must be able
+/// to tell their workers apart.
 public enum ModelLoadMarker {
     /// The line written by worker `pid` before loading `path`.
     public static func loading(_ path: String, pid: Int32) -> String { "model-load begin [pid \(pid)]: \(path)" }

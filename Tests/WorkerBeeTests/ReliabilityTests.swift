@@ -156,6 +156,14 @@ import WorkerBeeWire
         await third.stop()
     }
 
+    /// Appends `line` to a worker log as another WorkerBee process's worker with the same home would.
+    static func appendAsAnotherProcess(_ line: String, to log: URL) throws {
+        let handle = try FileHandle(forWritingTo: log)
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("\(line)\n".utf8))
+    }
+
     @Test func aCrashIsNotBlamedOnAModelAnotherProcessesWorkerWasLoading() async throws {
         // Two WorkerBee processes with one home share its worker log files. Here another
         // process's worker has begun loading the default model (its line, as it writes it, is
@@ -168,10 +176,7 @@ import WorkerBeeWire
         var events = await worker.events().makeAsyncIterator()
         #expect(try await worker.embed(["fine"]).count == 1)
         let model = ModelDirectory.standard.resolve(ModelDirectory.defaultEmbeddingModel).path
-        let log = try FileHandle(forWritingTo: configuration.launch.logURL)
-        try log.seekToEnd()
-        try log.write(contentsOf: Data("[2026-11-27T16:47:41Z] workerbee: \(ModelLoadMarker.loading(model, pid: getpid()))\n".utf8))
-        try log.close()
+        try Self.appendAsAnotherProcess("[2026-11-27T16:47:41Z] workerbee: \(ModelLoadMarker.loading(model, pid: getpid()))", to: configuration.launch.logURL)
         await #expect {
             _ = try await worker.embed(["BOOM"])
         } throws: { error in
@@ -191,10 +196,7 @@ import WorkerBeeWire
         let configuration = sandbox.configuration(fault: "embed-text=BOOM:abort")
         let worker = WorkerProcess(configuration: configuration)
         #expect(try await worker.embed(["fine"]).count == 1)
-        let log = try FileHandle(forWritingTo: configuration.launch.logURL)
-        try log.seekToEnd()
-        try log.write(contentsOf: Data("/src/ggml/ggml.c:1234: GGML_ASSERT(another process) failed\n".utf8))
-        try log.close()
+        try Self.appendAsAnotherProcess("/src/ggml/ggml.c:1234: GGML_ASSERT(another process) failed", to: configuration.launch.logURL)
         do {
             _ = try await worker.embedRequest(["BOOM"], model: nil, normalize: true, retryOnLoss: false)
             Issue.record("a worker that aborts answered")
