@@ -139,3 +139,8 @@ const char *wb_library_path_of(const void *address) {
     if (dladdr(address, &info) == 0 || info.dli_fname == NULL) return NULL;
     return info.dli_fname;
 }
+
+const char *wb_llama_patches(void) {
+    const char *(*patches)(void) = (const char *(*)(void))dlsym(RTLD_DEFAULT, "ggml_cpu_workerbee_patches");
+    return patches ? patches() : NULL;
+}

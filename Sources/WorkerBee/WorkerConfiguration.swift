@@ -53,10 +53,19 @@ public struct WorkerConfiguration: Sendable {
         /// `RLIMIT_DATA`), in bytes; nil means no limit. A model that does not fit fails with an
         /// error instead of drawing the kernel's OOM killer onto the machine.
         public var memoryLimit: Int?
+        /// Whether a text's vector is the same bit for bit whatever it is batched with: nil (the
+        /// default) when that costs nothing, which is with the llama.cpp that scripts/bootstrap
+        /// builds; true also with another llama.cpp, at a cost in throughput on short texts;
+        /// false never. See docs/PERFORMANCE.md.
+        public var batchInvariant: Bool?
 
         /// Creates engine settings.
-        public init(threads: Int? = nil, contextSize: Int? = nil, batchTokens: Int? = nil, gpuLayers: Int? = nil, memoryLimit: Int? = nil) {
+        public init(
+            threads: Int? = nil, contextSize: Int? = nil, batchTokens: Int? = nil, gpuLayers: Int? = nil, memoryLimit: Int? = nil,
+            batchInvariant: Bool? = nil
+        ) {
             self.memoryLimit = memoryLimit
+            self.batchInvariant = batchInvariant
             self.threads = threads
             self.contextSize = contextSize
             self.batchTokens = batchTokens
@@ -156,6 +165,6 @@ public struct WorkerConfiguration: Sendable {
         WorkerSettings(
             modelsDirectory: models.directory.path, embeddingModel: models.embedding, visionModel: models.vision ?? "",
             visionProjector: models.visionProjector ?? "", contextSize: engine.contextSize, threads: engine.threads,
-            gpuLayers: engine.gpuLayers, batchTokens: engine.batchTokens, memoryLimit: engine.memoryLimit)
+            gpuLayers: engine.gpuLayers, batchTokens: engine.batchTokens, memoryLimit: engine.memoryLimit, batchInvariant: engine.batchInvariant)
     }
 }

@@ -6,11 +6,26 @@ import WorkerBeeWire
 
 /// A GGUF embedding model loaded through llama.cpp, ready to embed texts.
 ///
-/// Many texts go into one llama.cpp batch as separate sequences (one `seq_id` each) and the
-/// pooled embedding of each sequence is read back with `llama_get_embeddings_seq`. Texts are
+/// Many texts go into one llama.cpp batch as separate sequences (one `seq_id` each). Texts are
 /// packed, longest first, into micro-batches of at most ``Options/batchTokens`` tokens, since
 /// attention inside a micro-batch spans all of its tokens. Not thread-safe: use one model
 /// from one thread at a time.
+///
+/// **Same text, same vector.** When ``batchInvariant`` is on, a text's vector is the same bit
+/// for bit whatever it is batched with, however the host cut the call, and however many threads
+/// run. Two things in llama.cpp's CPU path depend on a text's neighbours. Mean pooling, which
+/// llama.cpp computes as one matrix product over the whole micro-batch (where the text's rows
+/// land in the SIMD lanes decides the rounding), is done here instead, over the text's own token
+/// rows in a fixed order. Flash attention's tiled kernel cuts its key tiles from the start of the
+/// micro-batch (so where a text starts decides how its keys are grouped) and takes over from the
+/// one-row kernel at ``tiledAttentionRows`` query rows (so a text alone and a text in a crowd meet
+/// different kernels). The llama.cpp that scripts/bootstrap builds carries a patch that makes
+/// the tiled kernel follow sequences (patches/, `flash-attention-follows-sequences`), and then
+/// texts are packed as usual at no cost. With another llama.cpp, invariance is kept by packing
+/// shorter texts only into micro-batches under that size and running longer ones alone, which
+/// costs throughput on short texts, so it is then on only when asked for. Every other operation
+/// of an encoder (matrix products through tinyBLAS, norms, activations) computes each row on its
+/// own.
 public final class EmbeddingModel {
     /// How to load and run the model.
     public struct Options: Sendable, Equatable {
@@ -26,10 +41,23 @@ public final class EmbeddingModel {
         public var maxSequencesPerBatch: Int
         /// Layers to offload to a GPU when llama.cpp has one; nil means all, 0 means none.
         public var gpuLayers: Int?
+        /// Make each text's vector independent of the texts it is batched with, bit for bit (see
+        /// ``EmbeddingModel``): nil (the default) when that costs nothing, which is with the
+        /// llama.cpp that scripts/bootstrap builds; true also with another llama.cpp, where
+        /// short texts then share smaller micro-batches (about 30% fewer short texts per
+        /// second, docs/PERFORMANCE.md); false never.
+        public var batchInvariant: Bool?
+        /// Keep invariance by micro-batches under ``EmbeddingModel/tiledAttentionRows`` even when
+        /// the kernel would make it free (tests of that path use it).
+        var packsUnderTiledAttention = false
 
         /// Creates options.
-        public init(threads: Int? = nil, contextSize: Int? = nil, batchTokens: Int = 256, maxSequencesPerBatch: Int = 64, gpuLayers: Int? = nil) {
+        public init(
+            threads: Int? = nil, contextSize: Int? = nil, batchTokens: Int = 256, maxSequencesPerBatch: Int = 64, gpuLayers: Int? = nil,
+            batchInvariant: Bool? = nil
+        ) {
             self.gpuLayers = gpuLayers
+            self.batchInvariant = batchInvariant
             self.threads = threads
             self.contextSize = contextSize
             self.batchTokens = batchTokens
@@ -51,6 +79,18 @@ public final class EmbeddingModel {
     public let threads: Int
     /// Most tokens packed into one llama.cpp call.
     public let batchTokens: Int
+    /// Whether vectors are independent of batching (``Options/batchInvariant``).
+    public let batchInvariant: Bool
+    /// With ``batchInvariant``: whether texts are packed into micro-batches under
+    /// ``tiledAttentionRows`` (a llama.cpp whose flash attention does not follow sequences).
+    public let packsUnderTiledAttention: Bool
+
+    /// The micro-batch size (query rows) from which llama.cpp's CPU flash attention uses its tiled
+    /// kernel (`GGML_FA_TILE_Q` in ggml-cpu/common.h of the llama.cpp that scripts/bootstrap builds).
+    public static let tiledAttentionRows = 64
+    /// Architectures whose graph applies dense layers after pooling (llama.cpp's
+    /// `build_dense_out`), so pooling cannot move out of llama.cpp for them.
+    static let projectionAfterPooling: Set<String> = ["gemma-embedding", "gemma3", "lfm2", "lfm2moe"]
 
     private let model: OpaquePointer
     private let context: OpaquePointer
@@ -58,6 +98,8 @@ public final class EmbeddingModel {
     private let maxSequences: Int
     private var batch: llama_batch
     private let usesMemory: Bool
+    /// Mean pooling is done here over each text's token rows (llama.cpp returns every token's row).
+    private let poolsHere: Bool
     /// Called right before each llama.cpp call with the number of calls made so far in this
     /// `embed` (tests use it to raise the abort signal while llama.cpp runs).
     var beforeDecode: ((Int) -> Void)?
@@ -91,6 +133,12 @@ public final class EmbeddingModel {
         let capacity = max(batchTokens, perText)
         let threads = max(1, options.threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let maxSequences = max(1, min(options.maxSequencesPerBatch, 256, capacity))
+        // Flash attention off (a measurement override) computes softmax over whole batch rows.
+        let flashAttentionOff = ProcessInfo.processInfo.environment["WORKERBEE_FLASH_ATTN"] == "off"
+        let kernelFollowsSequences = LlamaRuntime.flashAttentionFollowsSequences
+        let batchInvariant = !flashAttentionOff && (options.batchInvariant ?? kernelFollowsSequences)
+        let poolsHere = batchInvariant && pooling == 1 && !Self.projectionAfterPooling.contains(architecture)
+            && llama_model_n_embd(model) == llama_model_n_embd_out(model)
 
         var contextParams = llama_context_default_params()
         contextParams.embeddings = true
@@ -102,6 +150,7 @@ public final class EmbeddingModel {
         contextParams.n_threads = Int32(threads)
         contextParams.n_threads_batch = Int32(threads)
         contextParams.no_perf = true
+        if poolsHere { contextParams.pooling_type = LLAMA_POOLING_TYPE_NONE }
         // Flash attention is what makes packed batches cheap: it skips the masked-out pairs between
         // sequences. llama.cpp's "auto" turns it on for CPU; WORKERBEE_FLASH_ATTN=on|off overrides
         // it for measurements (off is about 3.5x slower here, see docs/PERFORMANCE.md).
@@ -124,6 +173,9 @@ public final class EmbeddingModel {
         self.poolingType = pooling
         self.threads = threads
         self.batchTokens = batchTokens
+        self.batchInvariant = batchInvariant
+        self.packsUnderTiledAttention = batchInvariant && (!kernelFollowsSequences || options.packsUnderTiledAttention)
+        self.poolsHere = poolsHere
         self.maxSequences = maxSequences
         self.batch = llama_batch_init(Int32(capacity), 0, 1)
         self.usesMemory = llama_get_memory(context) != nil
@@ -207,17 +259,26 @@ public final class EmbeddingModel {
         var values = [Float](repeating: 0, count: sequences.count * dimension)
         decodesInCall = 0
         let order = tokenized.indices.sorted { tokenized[$0].count > tokenized[$1].count }
+        // Batch-invariant packing: a text that would take the tiled attention kernel runs alone;
+        // shorter texts share micro-batches that stay below it (see the type's documentation).
+        let packLimit = packsUnderTiledAttention ? min(batchTokens, Self.tiledAttentionRows - 1) : batchTokens
         var pack: [Int] = []
         var packTokens = 0
         for index in order {
             let count = tokenized[index].count
-            if !pack.isEmpty && (packTokens + count > batchTokens || pack.count == maxSequences) {
+            let alone = packsUnderTiledAttention && count >= Self.tiledAttentionRows
+            if !pack.isEmpty && (alone || packTokens + count > packLimit || pack.count == maxSequences) {
                 try run(pack, tokenized, into: &values, abort: abort)
                 pack.removeAll(keepingCapacity: true)
                 packTokens = 0
             }
             pack.append(index)
             packTokens += count
+            if alone {
+                try run(pack, tokenized, into: &values, abort: abort)
+                pack.removeAll(keepingCapacity: true)
+                packTokens = 0
+            }
         }
         if !pack.isEmpty { try run(pack, tokenized, into: &values, abort: abort) }
         if normalize {
@@ -258,6 +319,7 @@ public final class EmbeddingModel {
         guard status == 0 else {
             throw EngineError(.inferenceFailed, "llama.cpp failed to run a batch of \(n) tokens in \(pack.count) texts (status \(status))")
         }
+        if poolsHere { return try meanPool(pack, tokenized, into: &values) }
         for (sequence, index) in pack.enumerated() {
             guard let embedding = llama_get_embeddings_seq(context, llama_seq_id(sequence)) else {
                 throw EngineError(.inferenceFailed, "llama.cpp returned no pooled embedding for a sequence")
@@ -265,6 +327,26 @@ public final class EmbeddingModel {
             values.withUnsafeMutableBufferPointer { out in
                 (out.baseAddress! + index * dimension).update(from: embedding, count: dimension)
             }
+        }
+    }
+
+    /// Each text's vector as the mean of its own token rows, summed in token order, so that it
+    /// does not depend on where the text sat in the micro-batch.
+    private func meanPool(_ pack: [Int], _ tokenized: [[llama_token]], into values: inout [Float]) throws(EngineError) {
+        var row = 0
+        for index in pack {
+            let count = tokenized[index].count
+            var sum = [Float](repeating: 0, count: dimension)
+            for _ in 0..<count {
+                guard let token = llama_get_embeddings_ith(context, Int32(row)) else {
+                    throw EngineError(.inferenceFailed, "llama.cpp returned no embedding for token row \(row)")
+                }
+                for d in 0..<dimension { sum[d] += token[d] }
+                row += 1
+            }
+            let scale = 1 / Float(count)
+            let base = index * dimension
+            for d in 0..<dimension { values[base + d] = sum[d] * scale }
         }
     }
 

@@ -44,6 +44,17 @@ public enum LlamaRuntime {
         return String(cString: llama_print_system_info()).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// The patches WorkerBee applied to the linked llama.cpp (none for a llama.cpp that
+    /// scripts/bootstrap did not build).
+    public static var patches: Set<String> {
+        guard let list = wb_llama_patches() else { return [] }
+        return Set(String(cString: list).split(separator: ",").map(String.init))
+    }
+
+    /// Whether llama.cpp's tiled flash attention follows sequences (WorkerBee's patch), so that
+    /// packed texts get the vectors they would get alone.
+    public static var flashAttentionFollowsSequences: Bool { patches.contains("flash-attention-follows-sequences") }
+
     /// Which llama.cpp this program links: the library's file and, when `scripts/bootstrap` built
     /// it, the `llama.pc` description it wrote (e.g. "llama.cpp from llama-cpp-python 0.3.36").
     public static var library: String {

@@ -168,7 +168,7 @@ struct RequestLoop {
         let start = DispatchTime.now()
         let options = EmbeddingModel.Options(
             threads: settings.threads, contextSize: settings.contextSize, batchTokens: settings.batchTokens ?? EmbeddingModel.Options().batchTokens,
-            gpuLayers: settings.gpuLayers)
+            gpuLayers: settings.gpuLayers, batchInvariant: settings.batchInvariant)
         // The two marker lines bracket the load and a one-text probe decode: if the worker dies
         // between them, the host knows the model itself crashed llama.cpp (ModelLoadMarker).
         let pid = getpid()
@@ -183,7 +183,8 @@ struct RequestLoop {
         }
         let ms = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
         log(ModelLoadMarker.ready(url.path, pid: pid))
-        log(String(format: "loaded and probed embedding model %@ (%@, dim %d, %d threads) in %.1f ms", name, url.path, model.dimension, model.threads, ms))
+        log(String(format: "loaded and probed embedding model %@ (%@, dim %d, %d threads, batch-invariant %@) in %.1f ms", name, url.path, model.dimension, model.threads,
+                   model.batchInvariant ? (model.packsUnderTiledAttention ? "yes, small micro-batches" : "yes") : "no", ms))
         embedding = (name, model)
         return model
     }

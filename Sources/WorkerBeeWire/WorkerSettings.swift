@@ -20,6 +20,8 @@ public struct WorkerSettings: Codable, Sendable, Equatable {
     public var batchTokens: Int?
     /// The most memory the worker may allocate (`RLIMIT_DATA`), in bytes; nil means no limit.
     public var memoryLimit: Int?
+    /// Batch-invariant vectors: nil when free, true always, false never (the engine's option).
+    public var batchInvariant: Bool?
     /// The log file the worker points its fd 1 and fd 2 at; nil keeps the fd 2 it was given.
     public var logPath: String?
 
@@ -27,9 +29,10 @@ public struct WorkerSettings: Codable, Sendable, Equatable {
     public init(
         modelsDirectory: String, embeddingModel: String, visionModel: String? = nil, visionProjector: String? = nil,
         contextSize: Int? = nil, threads: Int? = nil, gpuLayers: Int? = nil, batchTokens: Int? = nil, memoryLimit: Int? = nil,
-        logPath: String? = nil
+        logPath: String? = nil, batchInvariant: Bool? = nil
     ) {
         self.memoryLimit = memoryLimit
+        self.batchInvariant = batchInvariant
         self.modelsDirectory = modelsDirectory
         self.embeddingModel = embeddingModel
         self.visionModel = visionModel.flatMap { $0.isEmpty ? nil : $0 }

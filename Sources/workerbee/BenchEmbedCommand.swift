@@ -66,12 +66,13 @@ struct BenchEmbed: AsyncParsableCommand {
         let clock = ContinuousClock()
         let coldStart = clock.now
         if inProcess {
-            let engine = try EmbeddingModel(url: models.resolve(model), options: .init(threads: threadsEach, batchTokens: batchTokens ?? EmbeddingModel.Options().batchTokens))
+            let engine = try EmbeddingModel(url: models.resolve(model), options: .init(threads: threadsEach, batchTokens: batchTokens ?? EmbeddingModel.Options().batchTokens, batchInvariant: embedding.batchInvariant))
             embed = { try engine.embed($0) }
         } else {
             let pool = WorkerPool(
                 configuration: WorkerConfiguration(
-                    models: .init(directory: models.url, embedding: model), engine: .init(batchTokens: batchTokens), timeouts: .init(embed: nil)),
+                    models: .init(directory: models.url, embedding: model),
+                    engine: .init(batchTokens: batchTokens, memoryLimit: embedding.workerMemory?.bytes, batchInvariant: embedding.batchInvariant), timeouts: .init(embed: nil)),
                 processes: processes, threadsPerProcess: threadsEach)
             embed = { try await pool.embedResult($0) }
             stop = { await pool.stop() }

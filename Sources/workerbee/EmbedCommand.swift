@@ -92,7 +92,7 @@ struct EmbedCommand: AsyncParsableCommand {
                 try await embedInProcess(items, skip: skip, url: models.resolve(embedding.model), output: &out, written: &written)
             } else {
                 var configuration = WorkerConfiguration(
-                    models: .init(directory: models.url, embedding: embedding.model), engine: .init(memoryLimit: embedding.workerMemory?.bytes))
+                    models: .init(directory: models.url, embedding: embedding.model), engine: embedding.engine)
                 configuration.requestLimit.texts = min(batchSize, configuration.requestLimit.texts)
                 let pool = WorkerPool(configuration: configuration, processes: embedding.workers, threadsPerProcess: embedding.threads)
                 defer { Task { await pool.stop() } }

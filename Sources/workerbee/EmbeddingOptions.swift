@@ -22,6 +22,16 @@ struct EmbeddingOptions: ParsableArguments {
     @Option(help: "Most memory each worker may allocate, e.g. 512M or 2G (default: no limit).")
     var workerMemory: ByteCount?
 
+    @Flag(inversion: .prefixedNo, help: ArgumentHelp(
+        "Give a text the same vector bit for bit whatever it is batched with (default: on when free, as with the llama.cpp the setup builds).",
+        discussion: "With another llama.cpp, --batch-invariant costs throughput on short texts; see docs/PERFORMANCE.md."))
+    var batchInvariant: Bool?
+
+    /// The engine settings these options ask for.
+    var engine: WorkerConfiguration.Engine {
+        WorkerConfiguration.Engine(memoryLimit: workerMemory?.bytes, batchInvariant: batchInvariant)
+    }
+
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }

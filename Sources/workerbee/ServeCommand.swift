@@ -71,7 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
         let pool = WorkerPool(
             configuration: WorkerConfiguration(
                 models: .init(directory: models.url, embedding: model, vision: vision, visionProjector: mmproj),
-                engine: .init(memoryLimit: embedding.workerMemory?.bytes),
+                engine: embedding.engine,
                 timeouts: .init(ocr: WorkerConfiguration.Timeouts.limit(seconds: ocrTimeout))),
             processes: embedding.workers, threadsPerProcess: embedding.threads)
         let server = EmbeddingServer(

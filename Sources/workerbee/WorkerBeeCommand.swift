@@ -17,7 +17,7 @@ struct WorkerBeeCommand: AsyncParsableCommand {
 
     /// What `--version` prints: the release, the llama.cpp it links and what that build uses.
     static var versionText: String {
-        "workerbee \(version)\nllama.cpp: \(LlamaRuntime.library)\n\(LlamaRuntime.systemInfo)"
+        "workerbee \(version)\nllama.cpp: \(LlamaRuntime.library)\nWorkerBee patches: \(LlamaRuntime.patches.isEmpty ? "none" : LlamaRuntime.patches.sorted().joined(separator: ", "))\n\(LlamaRuntime.systemInfo)"
     }
 
     static func main() async {

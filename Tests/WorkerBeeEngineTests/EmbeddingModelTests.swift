@@ -7,34 +7,83 @@ import WorkerBeeWire
 @testable import WorkerBeeEngine
 
 @Suite(.serialized, .timeLimit(.minutes(10))) struct EmbeddingModelTests {
-    @Test func f16DefaultModelReproducesTheReferenceVectors() throws {
-        let model = try EmbeddingModel(url: TestModels.defaultModel, options: .init(threads: 2))
+    /// The vectors of every weight type `--type auto` can choose match all-MiniLM-L6-v2's own
+    /// (sentence-transformers, F32, computed without llama.cpp). The bound 0.9999 is the
+    /// project's promise for a converted model; measured minima over the 17 texts: F32 and F16
+    /// 0.99999, BF16 0.99998.
+    @Test(arguments: SentenceTransformersConverter.OutputType.allCases)
+    func everyWeightTypeReproducesTheReferenceVectors(type: SentenceTransformersConverter.OutputType) throws {
+        let model = try EmbeddingModel(url: DefaultModelWeights.url(type), options: .init(threads: 2))
         let references = try TestModels.references()
         let result = try model.embed(references.map(\.text))
         for (reference, vector) in zip(references, result.vectors) {
             let similarity = cosineSimilarity(reference.embedding, vector)
-            #expect(similarity >= 0.9999, "\(reference.text): cosine \(similarity)")
+            #expect(similarity >= 0.9999, "\(type) \(reference.text): cosine \(similarity)")
         }
         #expect(result.tokenCounts == references.map(\.tokens))
     }
 
-    @Test func f32ConversionReproducesTheReferenceVectors() throws {
-        let model = try EmbeddingModel(url: TestModels.f32Model.get(), options: .init(threads: 2))
-        let references = try TestModels.references()
-        let result = try model.embed(references.map(\.text))
-        for (reference, vector) in zip(references, result.vectors) {
-            let similarity = cosineSimilarity(reference.embedding, vector)
-            #expect(similarity >= 0.9999, "\(reference.text): cosine \(similarity)")
-        }
+    /// Short and long texts (the long ones over the 64 query rows where llama.cpp's flash
+    /// attention takes its tiled kernel), embedded all at once, in other batchings and orders,
+    /// alone, and with two threads instead of one: every vector is the same bit for bit.
+    @Test(arguments: SentenceTransformersConverter.OutputType.allCases)
+    func aTextGetsTheSameVectorBitForBitWhateverItIsBatchedWith(type: SentenceTransformersConverter.OutputType) throws {
+        let url = try DefaultModelWeights.url(type)
+        let model = try EmbeddingModel(url: url, options: .init(threads: 1))
+        #expect(model.batchInvariant && !model.packsUnderTiledAttention, "the setup's llama.cpp makes invariance free")
+        let texts = Self.invarianceTexts
+        let together = try model.embed(texts).vectors
+        try Self.expectSameBits(together, texts: texts, model: model, label: "\(type), one thread")
+        let twoThreads = try EmbeddingModel(url: url, options: .init(threads: 2, batchTokens: 512))
+        try Self.expectSameBits(together, texts: texts, model: twoThreads, label: "\(type), two threads, 512-token micro-batches")
     }
 
-    @Test func batchedTextsGetTheSameVectorsAsOneAtATime() throws {
-        let model = try EmbeddingModel(url: TestModels.defaultModel, options: .init(threads: 2, batchTokens: 64))
-        let texts = (0..<40).map { "text number \($0) " + String(repeating: "word ", count: $0 % 13) }
-        let batched = try model.embed(texts).vectors
-        for (text, vector) in zip(texts, batched) {
-            let single = try model.embed([text]).vectors[0]
-            #expect(cosineSimilarity(single, vector) > 0.99999)
+    /// With a llama.cpp whose flash attention does not follow sequences, invariance comes from
+    /// small micro-batches and long texts alone; forced here on the setup's llama.cpp.
+    @Test func smallMicroBatchesKeepVectorsBatchInvariantWithoutThePatchedKernel() throws {
+        var options = EmbeddingModel.Options(threads: 1, batchInvariant: true)
+        options.packsUnderTiledAttention = true
+        let model = try EmbeddingModel(url: DefaultModelWeights.url(.bf16), options: options)
+        #expect(model.packsUnderTiledAttention)
+        let texts = Self.invarianceTexts
+        try Self.expectSameBits(try model.embed(texts).vectors, texts: texts, model: model, label: "small micro-batches")
+    }
+
+    /// Without invariance, packing changes the last bits of some vectors (what the patched
+    /// kernel and host-side pooling remove): the invariance tests above can fail.
+    @Test func withoutInvarianceSomeVectorsDependOnTheirBatch() throws {
+        let model = try EmbeddingModel(url: DefaultModelWeights.url(.bf16), options: .init(threads: 1, batchInvariant: false))
+        let texts = Self.invarianceTexts
+        let together = try model.embed(texts).vectors
+        var differing = 0
+        for (index, text) in texts.enumerated() where try model.embed([text]).vectors[0] != together[index] { differing += 1 }
+        #expect(differing > 0, "no vector changed with its batch, so the invariance tests prove nothing")
+    }
+
+    static let invarianceTexts: [String] = (0..<24).map { index in
+        let words = ["search", "index", "vector", "worker", "crash", "page", "model", "token"]
+        let length = [3, 9, 17, 40, 70, 120][index % 6]
+        return (0..<length).map { words[($0 * 7 + index) % words.count] }.joined(separator: " ")
+    }
+
+    /// Embeds `texts` alone, in shuffled groups of 3 and 7, and in reverse, and expects `expected` bit for bit.
+    static func expectSameBits(_ expected: [[Float]], texts: [String], model: EmbeddingModel, label: String) throws {
+        var generator = TinyModels.SeededGenerator(seed: 11)
+        let shuffled = Array(texts.indices).shuffled(using: &generator)
+        var got: [[Int: [Float]]] = [[:], [:], [:]]
+        for index in texts.indices { got[0][index] = try model.embed([texts[index]]).vectors[0] }
+        for (slot, size) in [(1, 3), (2, 7)] {
+            for start in stride(from: 0, to: shuffled.count, by: size) {
+                let group = Array(shuffled[start..<min(start + size, shuffled.count)])
+                for (index, vector) in zip(group, try model.embed(group.map { texts[$0] }).vectors) { got[slot][index] = vector }
+            }
+        }
+        let reversed = try model.embed(texts.reversed()).vectors.reversed()
+        for (index, vector) in zip(texts.indices, reversed) { #expect(vector.map(\.bitPattern) == expected[index].map(\.bitPattern), "\(label): text \(index) in reverse order") }
+        for (slot, name) in [(0, "alone"), (1, "in groups of 3"), (2, "in groups of 7")] {
+            for index in texts.indices {
+                #expect(got[slot][index]!.map(\.bitPattern) == expected[index].map(\.bitPattern), "\(label): text \(index) \(name)")
+            }
         }
     }
 
@@ -45,7 +94,7 @@ import WorkerBeeWire
         let norm = { (v: [Float]) in v.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot() }
         #expect(abs(norm(normalized) - 1) < 1e-5)
         #expect(abs(norm(raw) - 1) > 1e-3)
-        #expect(cosineSimilarity(normalized, raw) > 0.99999)
+        #expect(cosineSimilarity(normalized, raw) > 0.99999, "the same direction (up to float rounding of the scale)")
     }
 
     @Test func textLongerThanTheContextIsTruncatedAndSaysSo() throws {

@@ -27,13 +27,6 @@ enum TestModels {
         return try data.split(separator: UInt8(ascii: "\n")).map { try JSONDecoder().decode(Reference.self, from: Data($0)) }
     }
 
-    /// An F32 conversion of the default model, made once per test run.
-    static let f32Model: Result<URL, Error> = Result {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-tests-\(getpid())-f32.gguf")
-        try SentenceTransformersConverter.convert(directory: defaultModelSource, to: url, type: .f32, name: "f32")
-        return url
-    }
-
     static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

@@ -41,4 +41,9 @@ int wb_epoll_wait_one(int epfd);
 /// The file of the loaded library (or program) that holds `address`, or NULL.
 const char *wb_library_path_of(const void *address);
 
+/// The patches WorkerBee applied to the loaded llama.cpp (`ggml_cpu_workerbee_patches`, a
+/// symbol that only a llama.cpp built by scripts/bootstrap has), comma-separated; NULL for a
+/// llama.cpp without them.
+const char *wb_llama_patches(void);
+
 #endif
