@@ -137,7 +137,6 @@ import WorkerBeeWire
         #expect(await first.spawnCount == 2, "the model is loaded once more before it is judged, and no more")
 
         let second = WorkerProcess(configuration: configuration)
-        let started = ContinuousClock.now
         do {
             _ = try await second.embed(["hello"])
             Issue.record("a known broken model was loaded again")
@@ -145,8 +144,7 @@ import WorkerBeeWire
             #expect(error.code == .modelCrashed)
             #expect(error.message.contains("binary_op"))
         }
-        #expect(ContinuousClock.now - started < .seconds(1))
-        #expect(await second.spawnCount == 0)
+        #expect(await second.spawnCount == 0, "refused without loading the model")
 
         // A new file at the same path clears the verdict.
         try FileManager.default.removeItem(at: broken)

@@ -154,7 +154,8 @@ import WorkerBeeWire
         let started = ContinuousClock.now
         request.cancel()
         await #expect(throws: CancellationError.self) { try await request.value }
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // The fault sleeps 60 s: an answer well before that came from the cancel.
+        #expect(ContinuousClock.now - started < .seconds(30))
         #expect(await worker.pid == pid)
         #expect(try await worker.embed(["next"]).count == 1)
         await worker.stop()
@@ -163,25 +164,26 @@ import WorkerBeeWire
     @Test func cancellingARealLlamaCppRunStopsItThroughTheAbortCallback() async throws {
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }
-        let worker = WorkerProcess(configuration: sandbox.configuration())
+        // One request of about 180,000 tokens: tens of seconds of llama.cpp work on an idle
+        // machine, so the cancel lands inside the run however slow the machine is.
+        var configuration = sandbox.configuration()
+        configuration.requestLimit = EmbedRequestLimit(texts: 10_000, bytes: 8 << 20)
+        let worker = WorkerProcess(configuration: configuration)
         try await worker.start()
         _ = try await worker.embed(["warm up"])
         let pid = await worker.pid
         let texts = (0..<3000).map { "a long text to keep llama.cpp busy for a while, number \($0), " + String(repeating: "more words ", count: 20) }
         var events = await worker.events().makeAsyncIterator()
         let request = Task { try await worker.embed(texts) }
-        // The call goes out in several requests; cancel while the second one runs in llama.cpp.
-        _ = await events.next { $0.isAnswered }
         guard case .sent(let id, _, _) = try #require(await events.next { $0.isSent() }) else { return }
         #expect(await sandbox.waitForLog("request \(id) started:"))
-        let started = ContinuousClock.now
         request.cancel()
         await #expect(throws: CancellationError.self) { try await request.value }
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // A worker that did not honour the cancel would have been killed after the grace period.
         #expect(await worker.pid == pid, "the worker honoured the cancel instead of being killed")
         // The worker's log reaches the file through the host's copy of its standard error, which
         // can land after the answer: wait for the line rather than read the file once.
-        #expect(await sandbox.waitForLog("request \(id) failed: cancelled"), "llama.cpp's run was stopped, not skipped")
+        #expect(await sandbox.waitForLog("request \(id) failed: cancelled"), "llama.cpp's run was stopped, not finished")
         await worker.stop()
     }
 
