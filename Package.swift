@@ -25,12 +25,15 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "WorkerBee", targets: ["WorkerBee"]),
+        .library(name: "WorkerBeeModels", targets: ["WorkerBeeModels"]),
+        .library(name: "WorkerBeeHub", targets: ["WorkerBeeHub"]),
+        .library(name: "WorkerBeeDocuments", targets: ["WorkerBeeDocuments"]),
+        .library(name: "WorkerBeeServer", targets: ["WorkerBeeServer"]),
         .library(name: "GGUF", targets: ["GGUF"]),
         .library(name: "WorkerBeeWire", targets: ["WorkerBeeWire"]),
-        .library(name: "WorkerBeeServer", targets: ["WorkerBeeServer"]),
         // For an app that is its own worker (WorkerBeeWorker.runIfRequested()); links llama.cpp.
         .library(name: "WorkerBeeEngine", targets: ["WorkerBeeEngine"]),
-        .executable(name: "workerbee", targets: ["workerbee"]),
+        .executable(name: "workerbee", targets: ["WorkerBeeCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -48,24 +51,45 @@ let package = Package(
             pkgConfig: "llama",
             providers: [.brew(["llama.cpp"])]
         ),
+        // Little C helpers for process spawning and for reading llama.cpp's patch marker.
         .target(name: "CWorkerBeeSystem"),
+        // Little-endian readers and writers shared by the file formats and the wire protocol.
         .target(name: "BinaryCoding"),
+        // GGUF and safetensors files: read, write, convert a sentence-transformers folder.
         .target(name: "GGUF", dependencies: ["BinaryCoding"]),
+        // The host-worker protocol: frames, requests, answers. Nothing else.
         .target(name: "WorkerBeeWire", dependencies: ["BinaryCoding"]),
+        // Image headers (PNG, JPEG, PNM) read without decoding, on both sides of the wire.
+        .target(name: "WorkerBeeImages"),
+        // Where models live: the models folder, the Hugging Face cache, Ollama's store, vision
+        // projectors, the record of models that crash workers, the catalog a server lists.
+        .target(name: "WorkerBeeModels", dependencies: ["GGUF"]),
+        // Fetching models from the Hugging Face Hub into the models folder.
+        .target(
+            name: "WorkerBeeHub",
+            dependencies: [
+                "WorkerBeeModels", "GGUF",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // Supervised worker processes and pools: the host side, without llama.cpp.
         .target(
             name: "WorkerBee",
             dependencies: [
-                "WorkerBeeWire", "GGUF", "CWorkerBeeSystem",
+                "WorkerBeeWire", "WorkerBeeModels", "GGUF", "CWorkerBeeSystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // PDF and image pages for OCR: rasterising with Poppler, reading pages through a pool.
+        .target(name: "WorkerBeeDocuments", dependencies: ["WorkerBee", "WorkerBeeWire", "WorkerBeeImages"]),
         // `workerbee serve`: OpenAI- and Ollama-compatible HTTP routes over a WorkerPool. Host side:
         // no llama.cpp (token counts and tokenization come from the workers).
         .target(
             name: "WorkerBeeServer",
             dependencies: [
-                "WorkerBee", "WorkerBeeWire",
+                "WorkerBee", "WorkerBeeWire", "WorkerBeeModels", "WorkerBeeDocuments",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -74,46 +98,52 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
-        // What tests, benchmarks and `workerbee models tiny-vision` need: generated models and
-        // images, vector comparison, a sandbox for real workers. Not a product: not public API.
-        .target(name: "WorkerBeeTestSupport", dependencies: ["BinaryCoding", "GGUF", "WorkerBee"]),
+        // The worker side: llama.cpp and Tesseract behind the wire protocol.
         .target(
             name: "WorkerBeeEngine",
-            dependencies: ["CLlama", "CWorkerBeeSystem", "WorkerBeeWire", "GGUF"],
+            dependencies: ["CLlama", "CWorkerBeeSystem", "WorkerBeeWire", "WorkerBeeModels", "WorkerBeeImages", "GGUF"],
             swiftSettings: llamaSwiftSettings,
             linkerSettings: llamaLinkerSettings
         ),
+        // Generated models, images and PDFs, and vector comparison: what `workerbee models tiny-*`,
+        // `workerbee bench` and the tests make and measure with.
+        .target(name: "WorkerBeeFixtures", dependencies: ["BinaryCoding", "GGUF"]),
+        // Test-only helpers (sandboxes for real workers, process probes). Not linked into the product.
+        .target(
+            name: "WorkerBeeTestSupport",
+            dependencies: ["WorkerBeeFixtures", "BinaryCoding", "GGUF", "WorkerBee", "WorkerBeeModels", "WorkerBeeWire"]
+        ),
         .executableTarget(
-            name: "workerbee",
+            name: "WorkerBeeCLI",
             dependencies: [
-                "WorkerBee", "WorkerBeeEngine", "GGUF", "WorkerBeeTestSupport", "WorkerBeeServer",
+                "WorkerBee", "WorkerBeeEngine", "WorkerBeeModels", "WorkerBeeHub", "WorkerBeeDocuments",
+                "WorkerBeeImages", "GGUF", "WorkerBeeFixtures", "WorkerBeeServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: llamaSwiftSettings,
             linkerSettings: llamaLinkerSettings
         ),
         .testTarget(name: "BinaryCodingTests", dependencies: ["BinaryCoding"]),
-        .testTarget(name: "GGUFTests", dependencies: ["GGUF", "WorkerBeeTestSupport"]),
-        .testTarget(name: "WorkerBeeWireTests", dependencies: ["WorkerBeeWire", "WorkerBeeTestSupport"]),
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF", "WorkerBeeModels", "WorkerBeeFixtures", "WorkerBeeTestSupport"]),
+        .testTarget(name: "WorkerBeeWireTests", dependencies: ["WorkerBeeWire", "WorkerBeeFixtures", "WorkerBeeTestSupport"]),
+        .testTarget(name: "WorkerBeeImagesTests", dependencies: ["WorkerBeeImages", "WorkerBeeFixtures"]),
         .testTarget(
             name: "WorkerBeeEngineTests",
-            dependencies: ["WorkerBeeEngine", "GGUF", "WorkerBeeTestSupport"],
+            dependencies: ["WorkerBeeEngine", "WorkerBeeModels", "GGUF", "WorkerBeeFixtures", "WorkerBeeTestSupport"],
             swiftSettings: llamaSwiftSettings,
             linkerSettings: llamaLinkerSettings
         ),
         .testTarget(
             name: "WorkerBeeTests",
-            dependencies: ["WorkerBee", "GGUF", "WorkerBeeTestSupport", "workerbee"],
+            dependencies: ["WorkerBee", "WorkerBeeModels", "WorkerBeeDocuments", "GGUF", "WorkerBeeFixtures", "WorkerBeeTestSupport", "WorkerBeeCLI"],
             swiftSettings: llamaSwiftSettings,
             linkerSettings: llamaLinkerSettings
         ),
         .testTarget(
             name: "WorkerBeeServerTests",
             dependencies: [
-                "WorkerBeeServer", "WorkerBee", "WorkerBeeTestSupport", "workerbee",
+                "WorkerBeeServer", "WorkerBee", "WorkerBeeModels", "WorkerBeeDocuments", "WorkerBeeFixtures", "WorkerBeeTestSupport", "WorkerBeeCLI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -121,9 +151,9 @@ let package = Package(
             linkerSettings: llamaLinkerSettings
         ),
         .testTarget(
-            name: "workerbeeTests",
+            name: "WorkerBeeCLITests",
             dependencies: [
-                "WorkerBee", "GGUF", "WorkerBeeTestSupport", "workerbee",
+                "WorkerBee", "WorkerBeeModels", "WorkerBeeHub", "WorkerBeeDocuments", "GGUF", "WorkerBeeFixtures", "WorkerBeeTestSupport", "WorkerBeeCLI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

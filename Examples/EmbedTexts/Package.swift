@@ -2,7 +2,7 @@
 // Two small programs that use WorkerBee from another package (by path here; by URL in yours):
 //   embed-two-texts  the host library only; the worker is the `workerbee` executable
 //   own-worker       links the engine and is its own worker (no `workerbee` needed)
-// The test suite builds and runs both (workerbeeTests/ExamplesTests), so they cannot rot.
+// The test suite builds and runs both (WorkerBeeCLITests/ExamplesTests), so they cannot rot.
 import PackageDescription
 
 let package = Package(

@@ -1,5 +1,6 @@
 import Foundation
 import WorkerBeeWire
+import WorkerBeeModels
 
 /// How a ``WorkerProcess`` runs its worker, in four groups: which ``Models``, how the
 /// ``Engine`` runs them, the ``Timeouts`` that decide when a worker is stuck, and how the worker

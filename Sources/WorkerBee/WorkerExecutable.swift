@@ -1,5 +1,6 @@
 import Foundation
 import WorkerBeeWire
+import WorkerBeeModels
 
 /// Finds the program a ``WorkerProcess`` starts as its worker.
 public enum WorkerExecutable {

@@ -1,4 +1,4 @@
-import CWorkerBeeSystem
+internal import CWorkerBeeSystem
 import Foundation
 import Logging
 import WorkerBeeWire
@@ -7,6 +7,7 @@ import WorkerBeeWire
 @_exported import struct WorkerBeeWire.EmbedResult
 @_exported import struct WorkerBeeWire.VisionResult
 @_exported import struct WorkerBeeWire.FailureCode
+import WorkerBeeModels
 
 /// Runs llama.cpp in a supervised child process and talks to it.
 ///

@@ -1,5 +1,6 @@
 import Foundation
 import WorkerBeeWire
+import WorkerBeeModels
 
 /// Whether the running CPU has every instruction set the installed llama.cpp was built for.
 ///

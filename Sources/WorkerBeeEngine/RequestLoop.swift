@@ -2,6 +2,7 @@ import CWorkerBeeSystem
 import Foundation
 import GGUF
 import WorkerBeeWire
+import WorkerBeeModels
 
 /// The worker's state and its request loop: the models it holds, the requests the host sent,
 /// and the answers it writes back. Runs on the worker's main thread only.

@@ -1,5 +1,6 @@
 import Foundation
 import WorkerBeeWire
+import WorkerBeeImages
 
 /// Tesseract OCR inside the worker, through its C API, loaded at run time.
 ///

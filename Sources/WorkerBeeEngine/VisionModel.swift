@@ -3,6 +3,7 @@ import CWorkerBeeSystem
 import Foundation
 import GGUF
 import WorkerBeeWire
+import WorkerBeeImages
 
 /// A vision-language model (a GGUF text model plus its `mmproj` projector) on llama.cpp's
 /// libmtmd, reading the text on page images.

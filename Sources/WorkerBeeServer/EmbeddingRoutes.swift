@@ -5,6 +5,7 @@ import Hummingbird
 import NIOCore
 import WorkerBee
 import WorkerBeeWire
+import WorkerBeeModels
 
 /// The handlers of every route, independent of the router that calls them: OpenAI's
 /// `/v1/embeddings` and `/v1/models`, Ollama's `/api/embed`, `/api/embeddings` and `/api/tags`,

@@ -7,6 +7,7 @@ import Synchronization
 import UnixSignals
 import WorkerBee
 import WorkerBeeWire
+import WorkerBeeModels
 
 /// `workerbee serve`: OpenAI- and Ollama-compatible embedding routes over a ``WorkerPool``.
 ///

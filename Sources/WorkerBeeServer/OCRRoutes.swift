@@ -4,6 +4,8 @@ import Hummingbird
 import NIOCore
 import WorkerBee
 import WorkerBeeWire
+import WorkerBeeDocuments
+import WorkerBeeModels
 
 /// `POST /v1/ocr`: a PNG, JPEG or PDF in (the raw body with its content type, or a
 /// `multipart/form-data` upload), the text of each page out: from a PDF page's text layer when it

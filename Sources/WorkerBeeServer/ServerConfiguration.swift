@@ -1,6 +1,7 @@
 import Foundation
 import WorkerBee
 import WorkerBeeWire
+import WorkerBeeModels
 
 /// How `workerbee serve` listens, what it accepts, and how it batches.
 public struct ServerConfiguration: Sendable {

@@ -2,6 +2,7 @@ import Foundation
 import GGUF
 import Synchronization
 import WorkerBeeWire
+import WorkerBeeModels
 
 /// The default model (all-MiniLM-L6-v2) converted to each weight type that `--type auto` can
 /// choose, so that tests cover F32, F16 and BF16 whichever one the setup installed on this CPU.

@@ -2,6 +2,7 @@ import Foundation
 import GGUF
 import WorkerBee
 import WorkerBeeWire
+import WorkerBeeFixtures
 
 /// A models folder holding two generated tiny vision models (different seeds).
 public struct VisionSandbox: Sendable {

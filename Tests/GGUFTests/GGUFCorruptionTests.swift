@@ -4,6 +4,7 @@ import Testing
 import WorkerBeeTestSupport
 
 @testable import GGUF
+import WorkerBeeFixtures
 
 @Suite struct GGUFCorruptionTests {
     @Test func everyTruncationIsRejectedWithAnError() throws {

@@ -3,6 +3,7 @@ import Testing
 import WorkerBeeTestSupport
 
 @testable import GGUF
+import WorkerBeeFixtures
 
 @Suite struct SentenceTransformersConverterTests {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("conv-\(UUID().uuidString)")

@@ -5,6 +5,7 @@ import WorkerBeeTestSupport
 import WorkerBeeWire
 
 @testable import WorkerBeeEngine
+import WorkerBeeFixtures
 
 @Suite(.serialized, .timeLimit(.minutes(10))) struct EmbeddingModelTests {
     /// The vectors of every weight type `--type auto` can choose match all-MiniLM-L6-v2's own

@@ -3,6 +3,7 @@ import GGUF
 import Testing
 import WorkerBeeTestSupport
 import WorkerBeeWire
+import WorkerBeeModels
 
 /// The real models and reference data the engine tests use.
 enum TestModels {

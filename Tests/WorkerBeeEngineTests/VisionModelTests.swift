@@ -5,6 +5,7 @@ import WorkerBeeTestSupport
 import WorkerBeeWire
 
 @testable import WorkerBeeEngine
+import WorkerBeeFixtures
 
 /// The generated tiny vision model, written once per test run.
 enum TinyVision {

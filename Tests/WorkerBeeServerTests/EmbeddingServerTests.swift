@@ -6,6 +6,7 @@ import Testing
 import WorkerBee
 import WorkerBeeServer
 import WorkerBeeTestSupport
+import WorkerBeeFixtures
 
 @Suite(.serialized, .timeLimit(.minutes(10))) struct EmbeddingServerTests {
     static let texts = ["The cat sat on the mat.", "Supervised workers survive crashes.", "Vectors for every sentence."]

@@ -4,6 +4,8 @@ import Testing
 import WorkerBee
 import WorkerBeeServer
 import WorkerBeeTestSupport
+import WorkerBeeFixtures
+import WorkerBeeDocuments
 
 /// `POST /v1/ocr` on a real server whose pool has the generated tiny vision model (real libmtmd,
 /// real workers). The tiny model's text is gibberish, but it is deterministic, so the server's
@@ -79,7 +81,7 @@ import WorkerBeeTestSupport
     @Test func aPDFGivesOneEntryPerPageInOrder() async throws {
         let (server, files) = try await Self.start()
         defer { Task { await Self.stop(server, files) } }
-        let pdf = TestPDF.make(pages: ["First page", "Second page", "Third page"])
+        let pdf = GeneratedPDF.make(pages: ["First page", "Second page", "Third page"])
         let reply = try await server.post("/v1/ocr?max_tokens=3&dpi=50&force_ocr=true", raw: pdf, headers: [("Content-Type", "application/pdf")])
         #expect(reply.status == .ok, "\(String(decoding: reply.body, as: UTF8.self))")
         let pages = try Self.pages(reply)
@@ -99,9 +101,9 @@ import WorkerBeeTestSupport
             ("/v1/ocr?dpi=5", image, "image/png", .badRequest, "dpi"),
             ("/v1/ocr?engine=magic", image, "image/png", .badRequest, "engine"),
             ("/v1/ocr", Data("%PDF-1.4 truncated".utf8), "application/pdf", .badRequest, "not a readable PDF"),
-            ("/v1/ocr", TestPDF.make(pages: ["a", "b", "c"]), "application/pdf", .payloadTooLarge, "at most 2"),
-            ("/v1/ocr", TestPDF.empty(), "application/pdf", .badRequest, "no pages"),
-            ("/v1/ocr", TestPDF.encrypted(), "application/pdf", .badRequest, "encrypted"),
+            ("/v1/ocr", GeneratedPDF.make(pages: ["a", "b", "c"]), "application/pdf", .payloadTooLarge, "at most 2"),
+            ("/v1/ocr", GeneratedPDF.empty(), "application/pdf", .badRequest, "no pages"),
+            ("/v1/ocr", GeneratedPDF.encrypted(), "application/pdf", .badRequest, "encrypted"),
             ("/v1/ocr", Data("--x\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\nhi\r\n--x--\r\n".utf8), "multipart/form-data; boundary=x", .badRequest, "no file"),
         ]
         for (path, body, type, status, words) in cases {
@@ -116,7 +118,7 @@ import WorkerBeeTestSupport
         let server = try await ServerHarness.start(workers: 1)
         defer { Task { await server.stop() } }
         let scratch = server.sandbox.directory.appendingPathComponent("scratch")
-        let pdf = TestPDF.make(pages: ["Quick fox 2024"])
+        let pdf = GeneratedPDF.make(pages: ["Quick fox 2024"])
         let scan = try await DocumentPages.open(pdf, dpi: 300, scratch: scratch).image(1)
         let read = try await server.post("/v1/ocr", raw: scan, headers: [("Content-Type", "image/x-portable-pixmap")])
         #expect(read.status == .ok, "\(String(decoding: read.body, as: UTF8.self))")
@@ -137,7 +139,7 @@ import WorkerBeeTestSupport
         defer { Task { await server.stop() } }
         var events = await server.server.pool.workers[0].events().makeAsyncIterator()
         let gone = server.postToAbandon(
-            "/v1/ocr?force_ocr=true&dpi=50", body: TestPDF.make(pages: (1...6).map { "Page number \($0)" }), contentType: "application/pdf", requestID: "gone-reader")
+            "/v1/ocr?force_ocr=true&dpi=50", body: GeneratedPDF.make(pages: (1...6).map { "Page number \($0)" }), contentType: "application/pdf", requestID: "gone-reader")
         #expect(await events.next(where: { $0.isSent(label: "Tesseract OCR") }) != nil, "the first page went to the worker")
         gone.cancel()
         let access = try #require(await log.next(containing: "info POST /v1/ocr", "request_id=gone-reader"))

@@ -5,6 +5,7 @@ import WorkerBeeTestSupport
 import WorkerBeeWire
 
 @testable import WorkerBee
+import WorkerBeeModels
 
 @Suite(.serialized, .timeLimit(.minutes(10))) struct ReliabilityTests {
     @Test func aPoisonTextIsCorneredAndEveryOtherTextGetsItsVector() async throws {

@@ -4,6 +4,8 @@ import WorkerBeeTestSupport
 import WorkerBeeWire
 
 @testable import WorkerBee
+import WorkerBeeFixtures
+@testable import WorkerBeeDocuments
 
 /// Tesseract in the real worker, on pages the test makes: a PDF written with known text and
 /// rasterized by poppler, as a scan would be.
@@ -15,7 +17,7 @@ import WorkerBeeWire
     static func page(_ text: String, dpi: Int) async throws -> Data {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-tess-\(UUID().uuidString)")
         defer { DocumentPages.discard(scratch: scratch) }
-        let pages = try await DocumentPages.open(TestPDF.make(pages: [text]), dpi: dpi, scratch: scratch)
+        let pages = try await DocumentPages.open(GeneratedPDF.make(pages: [text]), dpi: dpi, scratch: scratch)
         return try await pages.image(1)
     }
 
@@ -94,9 +96,9 @@ import WorkerBeeWire
     @Test func aPageThatIsOneScannedImageIsTakenOutOfThePDFAsStored() async throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-scan-\(UUID().uuidString)")
         defer { DocumentPages.discard(scratch: scratch) }
-        let pgm = try await DocumentPages.open(TestPDF.make(pages: [Self.sentence]), dpi: 300, grayscale: true, scratch: scratch.appendingPathComponent("text")).image(1)
+        let pgm = try await DocumentPages.open(GeneratedPDF.make(pages: [Self.sentence]), dpi: 300, grayscale: true, scratch: scratch.appendingPathComponent("text")).image(1)
         let file = scratch.appendingPathComponent("scan.pdf")
-        try #require(TestPDF.scan(pgm: pgm, dpi: 300)).write(to: file)
+        try #require(GeneratedPDF.scan(pgm: pgm, dpi: 300)).write(to: file)
         let taken = try #require(try await PDFRasterizer(url: file, dpi: 300, grayscale: true).scannedImage(page: 1))
         #expect(taken.starts(with: Data("P5".utf8)))
         #expect(taken.suffix(400 * 300 * 300 / 72 * 300 / 72).elementsEqual(pgm.suffix(400 * 300 * 300 / 72 * 300 / 72)))

@@ -5,6 +5,7 @@ import Testing
 import WorkerBeeTestSupport
 import WorkerBee
 import WorkerBeeWire
+import WorkerBeeFixtures
 
 /// A generated tiny BERT model (32 floats per vector), so that huge calls stay fast.
 struct TinyEmbeddingModel {

@@ -5,6 +5,8 @@ import WorkerBeeTestSupport
 import WorkerBeeWire
 
 @testable import WorkerBee
+import WorkerBeeFixtures
+import WorkerBeeModels
 
 @Suite(.serialized, .timeLimit(.minutes(10))) struct VisionWorkerTests {
     @Test func visionOCRRunsInTheWorkerAndIsDeterministic() async throws {

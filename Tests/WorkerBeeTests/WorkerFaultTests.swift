@@ -5,6 +5,7 @@ import WorkerBeeTestSupport
 import WorkerBeeWire
 
 @testable import WorkerBee
+import WorkerBeeFixtures
 
 @Suite(.serialized, .timeLimit(.minutes(10))) struct WorkerFaultTests {
     @Test(arguments: ["segv", "abort", "exit", "exit-mid-frame", "garbage"])

@@ -4,6 +4,8 @@ import WorkerBeeTestSupport
 import WorkerBeeWire
 
 @testable import WorkerBee
+import WorkerBeeFixtures
+import WorkerBeeModels
 
 @Suite(.serialized, .timeLimit(.minutes(10))) struct WorkerProcessTests {
     @Test func firstRequestStartsTheWorkerLazily() async throws {

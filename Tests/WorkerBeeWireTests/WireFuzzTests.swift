@@ -3,6 +3,7 @@ import Testing
 import WorkerBeeTestSupport
 
 @testable import WorkerBeeWire
+import WorkerBeeFixtures
 
 /// Seeded random and mutated input for the wire decoder: it must turn every input into frames
 /// and messages or a ``WireError``, never crash. `WORKERBEE_FUZZ_COUNT` raises the count
