@@ -30,26 +30,26 @@ import WorkerBeeModels
 public actor WorkerProcess {
     /// How the worker is run.
     public nonisolated let configuration: WorkerConfiguration
-    private let logger: Logger
-    private let requestLock = AsyncFIFOLock()
-    private var connection: ChildConnection?
-    private var nextRequestID: UInt64 = 0
-    private var stopCount = 0
+    let logger: Logger
+    let requestLock = AsyncFIFOLock()
+    var connection: ChildConnection?
+    var nextRequestID: UInt64 = 0
+    var stopCount = 0
     private var subscribers: [UInt64: AsyncStream<WorkerEvent>.Continuation] = [:]
     private var nextSubscriber: UInt64 = 0
-    private var largestFrame = 0
-    private var modelsKnownGood: Set<String> = []
+    var largestFrame = 0
+    var modelsKnownGood: Set<String> = []
     /// Requests sent to the current worker.
-    private var requestsOnConnection = 0
+    var requestsOnConnection = 0
     /// The model whose load the last lost worker did not finish.
-    private var crashedModel: String?
-    private nonisolated var verdicts: ModelVerdicts { ModelVerdicts(directory: configuration.launch.logDirectory) }
+    var crashedModel: String?
+    nonisolated var verdicts: ModelVerdicts { ModelVerdicts(directory: configuration.launch.logDirectory) }
     /// The last worker's hello: protocol version, pid, llama.cpp build information.
-    public private(set) var hello: WorkerHello?
+    public internal(set) var hello: WorkerHello?
     /// How many times a lost worker was restarted to retry a request.
-    public private(set) var restartCount = 0
+    public internal(set) var restartCount = 0
     /// How many workers have been spawned.
-    public private(set) var spawnCount = 0
+    public internal(set) var spawnCount = 0
 
     /// Creates a supervisor; nothing starts until the first request or ``start()``.
     /// - Parameters:
@@ -82,7 +82,7 @@ public actor WorkerProcess {
         emit(.retrying(label: label))
     }
 
-    private func emit(_ event: WorkerEvent) {
+    func emit(_ event: WorkerEvent) {
         for continuation in subscribers.values { continuation.yield(event) }
     }
 
@@ -273,7 +273,7 @@ public actor WorkerProcess {
     }
 
     /// Throws `.modelCrashed` at once, without a worker, for a model file known to crash llama.cpp.
-    private func refuseKnownBrokenModel(_ model: String) throws(WorkerError) {
+    func refuseKnownBrokenModel(_ model: String) throws(WorkerError) {
         let url = ModelDirectory(url: configuration.models.directory).resolve(model)
         guard !modelsKnownGood.contains(url.path) else { return }
         if let verdict = verdicts.verdict(for: url) {
@@ -286,298 +286,4 @@ public actor WorkerProcess {
     /// it far below the frame cap.
     public var largestFrameReceived: Int { max(largestFrame, connection?.largestFrameReceived ?? 0) }
 
-    // MARK: - Requests
-
-    private func perform(
-        _ request: WorkerRequest, timeout: Duration?, label: String, retryOnLoss: Bool = true, freshWorker: Bool = false
-    ) async throws -> WorkerResponse {
-        // The place in line is taken here, on the actor, so callers are served in arrival order.
-        let ticket = requestLock.enter()
-        if ticket.waiting > 0 { emit(.queued(waiting: ticket.waiting)) }
-        try await requestLock.wait(for: ticket)
-        defer { requestLock.release() }
-        if freshWorker, connection != nil, requestsOnConnection > 0 {
-            await stop()
-        }
-        let stops = stopCount
-        var attempt = 1
-        while true {
-            try Task.checkCancellation()
-            do {
-                let connection = try await runningConnection()
-                return try await exchange(request, on: connection, timeout: timeout, label: label)
-            } catch let error as WorkerError where error.code == .modelCrashed {
-                // Load the model once more on a fresh worker before judging it: a one-off
-                // crash must not condemn a good file.
-                guard attempt == 1, let model = crashedModel else {
-                    // Under a memory limit the model may simply not fit: no verdict on the file.
-                    if let model = crashedModel, configuration.engine.memoryLimit == nil {
-                        verdicts.record(URL(fileURLWithPath: model), reason: "\(ModelLoadMarker.nativeReason(in: error.logTail ?? "").map { $0 + ", " } ?? "")\(error.exitStatus.map(String.init(describing:)) ?? "crashed")")
-                        modelsKnownGood.remove(model)
-                    }
-                    throw error
-                }
-                logger.warning("worker crashed while loading \(model); loading it once more before judging it")
-                restartCount += 1
-                emit(.retrying(label: label))
-                attempt += 1
-            } catch let error as WorkerError where [.crashed, .protocolViolation, .timedOut].contains(error.code) {
-                if stopCount != stops {
-                    throw WorkerError(.stopped, "the worker was stopped during \(label)")
-                }
-                guard retryOnLoss else { throw error }
-                guard attempt == 1 else {
-                    throw WorkerError(error.code, "\(error.message) (again, after a restart)", exitStatus: error.exitStatus, logTail: error.logTail)
-                }
-                logger.warning("worker lost during \(label): \(error.message) (\(error.exitStatus.map(String.init(describing:)) ?? "?")); restarting and retrying once")
-                restartCount += 1
-                emit(.retrying(label: label))
-                attempt += 1
-            }
-        }
-    }
-
-    private func exchange(_ request: WorkerRequest, on connection: ChildConnection, timeout: Duration?, label: String) async throws -> WorkerResponse {
-        requestsOnConnection += 1
-        nextRequestID += 1
-        let id = nextRequestID
-        connection.expect(id)
-        let grace = configuration.timeouts.cancelGrace
-        var timer: Task<Void, Never>?
-        if let timeout {
-            timer = Task.detached {
-                guard (try? await Task.sleep(for: timeout)) != nil else { return }
-                connection.abandon(id, with: RequestTimedOut())
-            }
-        }
-        defer { timer?.cancel() }
-        let response: WorkerResponse
-        do {
-            try await connection.send(request.frame(requestID: id))
-            emit(.sent(requestID: id, label: label, items: Self.items(in: request)))
-            response = try await withTaskCancellationHandler {
-                try await connection.awaitResponse()
-            } onCancel: {
-                connection.sendDetached(WorkerRequest.cancel.frame(requestID: id))
-                Task.detached {
-                    guard (try? await Task.sleep(for: grace)) != nil else { return }
-                    connection.abandon(id, with: CancelGraceExpired())
-                }
-            }
-        } catch is RequestTimedOut {
-            let status = await discard(connection)
-            emit(.lost(pid: connection.process.pid, status: status, code: .timedOut))
-            throw WorkerError(.timedOut, "the worker did not answer \(label) within \(timeout.map(String.init(describing:)) ?? "?"); it was killed", exitStatus: status, logTail: await logTail(of: connection))
-        } catch is CancelGraceExpired {
-            logger.warning("worker \(connection.process.pid) did not stop \(label) within \(grace) of a cancel; killing it")
-            await discard(connection)
-            throw CancellationError()
-        } catch let error as WireError {
-            let status = await discard(connection)
-            emit(.lost(pid: connection.process.pid, status: status, code: .protocolViolation))
-            throw WorkerError(.protocolViolation, "the worker broke the protocol during \(label): \(error)", exitStatus: status, logTail: await logTail(of: connection))
-        } catch is ChildConnection.Closed {
-            let status = await reapLost(connection)
-            let tail = await logTail(of: connection)
-            let whole = connection.log?.text() ?? ""
-            // Only a crash the model itself can cause counts against it; a SIGKILL or SIGTERM
-            // during a load came from outside (a person, the OOM killer). Under a memory limit an
-            // abort may just mean the model does not fit, which is said instead.
-            let selfInflicted: Set<Int32> = [SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP]
-            if case .signaled(let signal) = status, selfInflicted.contains(signal), let model = ModelLoadMarker.unfinishedLoad(in: whole, pid: connection.process.pid) {
-                crashedModel = model
-                emit(.lost(pid: connection.process.pid, status: status, code: .modelCrashed))
-                let name = URL(fileURLWithPath: model).lastPathComponent
-                let reason = ModelLoadMarker.nativeReason(in: tail) ?? "no reason in the log"
-                if let limit = configuration.engine.memoryLimit {
-                    throw WorkerError(
-                        .modelCrashed, "model \(name) could not be loaded within the worker's memory limit of \(limit / 1_048_576) MiB: \(reason)",
-                        exitStatus: status, logTail: tail)
-                }
-                throw WorkerError(.modelCrashed, "model \(name) crashes llama.cpp at load or its first decode: \(reason)", exitStatus: status, logTail: tail)
-            }
-            emit(.lost(pid: connection.process.pid, status: status, code: .crashed))
-            throw WorkerError(.crashed, lossMessage("the worker exited unexpectedly during \(label)", status: status, tail: tail), exitStatus: status, logTail: tail)
-        }
-        emit(.answered(requestID: id))
-        if case .failure(let failure) = response {
-            if failure.code == .cancelled { throw CancellationError() }
-            throw WorkerError(failure.code, failure.message)
-        }
-        if Task.isCancelled { throw CancellationError() }
-        return response
-    }
-
-    // MARK: - Worker lifecycle
-
-    private func runningConnection() async throws(WorkerError) -> ChildConnection {
-        if let connection, !connection.isClosed, connection.process.exitStatus == nil { return connection }
-        if let connection { await discard(connection) }
-        return try await launch()
-    }
-
-    private func launch() async throws(WorkerError) -> ChildConnection {
-        Self.ignoreSIGPIPE
-        let executable = try WorkerExecutable.locate(configured: configuration.launch.executable)
-        let logFD = try openLog()
-        let arguments = configuration.launch.arguments
-            + ["--settings", configuration.workerSettings.json(), "--parent-pid", "\(getpid())"]
-        // Swift's crash backtracer and ggml's gdb backtrace take seconds and bury the worker's last
-        // words under thread dumps; they stay off unless the caller's environment turns them on.
-        let quietCrashes = ["SWIFT_BACKTRACE": "enable=no", "GGML_NO_BACKTRACE": "1"]
-        let environment = quietCrashes.merging(ProcessInfo.processInfo.environment) { $1 }.merging(configuration.launch.environment) { $1 }
-            .merging([WorkerInvocation.environmentKey: "1"]) { $1 }
-            // Tesseract (OpenMP) would otherwise start a thread per core in every worker: N
-            // workers on N cores would oversubscribe. llama.cpp's own thread count is the same.
-            .merging(configuration.engine.threads.map { ["OMP_THREAD_LIMIT": "\($0)"] } ?? [:]) { current, _ in current }
-        // The worker's standard error goes through a pipe that the host copies into the log
-        // file, so that error messages quote this worker's own lines (WorkerLogPump).
-        var errorPipe: [Int32] = [-1, -1]
-        guard wb_pipe_cloexec(&errorPipe) == 0 else {
-            close(logFD)
-            throw WorkerError(.spawnFailed, "pipe failed: \(String(cString: strerror(errno)))")
-        }
-        let spawned: (process: ChildProcess, requestFD: Int32, responseFD: Int32)
-        do {
-            spawned = try await ChildProcess.spawnWorker(executable: executable.path, arguments: arguments, environment: environment, logFD: errorPipe[1])
-        } catch {
-            for fd in errorPipe + [logFD] { close(fd) }
-            throw error
-        }
-        close(errorPipe[1])
-        let process = spawned.process
-        let log = WorkerLogPump(pipe: errorPipe[0], file: logFD, label: "\(process.pid)")
-        spawnCount += 1
-        let connection = ChildConnection(process: process, requestFD: spawned.requestFD, responseFD: spawned.responseFD, log: log, logger: logger)
-        let startTimeout = configuration.timeouts.start
-        let timer = Task.detached { () -> Bool in
-            guard (try? await Task.sleep(for: startTimeout)) != nil else { return false }
-            process.send(signal: SIGKILL)
-            return true
-        }
-        defer { timer.cancel() }
-        let hello: WorkerHello
-        do {
-            hello = try await connection.awaitHello()
-        } catch let error as WireError {
-            let status = await discard(connection)
-            throw WorkerError(.protocolViolation, "the worker broke the protocol while starting: \(error)", exitStatus: status, logTail: await logTail(of: connection))
-        } catch {
-            let status = await reapLost(connection)
-            timer.cancel()
-            if await timer.value {
-                throw WorkerError(.timedOut, "the worker did not start within \(startTimeout); it was killed", exitStatus: status, logTail: await logTail(of: connection))
-            }
-            let tail = await logTail(of: connection)
-            let refusal = tail.split(separator: "\n").last { $0.contains("refusing to start: ") }.map { String($0[$0.range(of: "refusing to start: ")!.upperBound...]) }
-            throw WorkerError(
-                refusal != nil ? .spawnFailed : .crashed,
-                refusal.map { "the worker refused to start: \($0)" } ?? lossMessage("the worker exited while starting", status: status, tail: tail),
-                exitStatus: status, logTail: tail)
-        }
-        guard hello.protocolVersion == WireProtocol.version else {
-            let status = await discard(connection)
-            let mismatch = WireError(.versionMismatch, "the worker speaks protocol \(hello.protocolVersion), this host \(WireProtocol.version)")
-            throw WorkerError(.protocolViolation, "\(mismatch) (is \(executable.path) from another WorkerBee version?)", exitStatus: status)
-        }
-        self.hello = hello
-        self.connection = connection
-        requestsOnConnection = 0
-        emit(.spawned(pid: hello.pid))
-        logger.info("worker \(hello.pid) started: \(hello.buildInfo)")
-        return connection
-    }
-
-    private func forget(_ connection: ChildConnection) {
-        largestFrame = max(largestFrame, connection.largestFrameReceived)
-        if self.connection === connection { self.connection = nil }
-    }
-
-    /// Kills and reaps a worker that is no longer trusted, and forgets it.
-    @discardableResult
-    private func discard(_ connection: ChildConnection) async -> ExitStatus {
-        forget(connection)
-        let status = await connection.process.terminate()
-        connection.close()
-        return status
-    }
-
-    /// Reaps a worker whose output ended (it normally exits by itself), and forgets it.
-    private func reapLost(_ connection: ChildConnection) async -> ExitStatus {
-        forget(connection)
-        let status = await connection.process.stop(steps: [(nil, .seconds(2))])
-        connection.close()
-        return status
-    }
-
-    private func openLog() throws(WorkerError) -> Int32 {
-        let url = configuration.launch.logURL
-        try? FileManager.default.createDirectory(at: configuration.launch.logDirectory, withIntermediateDirectories: true)
-        if let size = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? UInt64, size > 16 << 20 {
-            let old = url.appendingPathExtension("1")
-            try? FileManager.default.removeItem(at: old)
-            try? FileManager.default.moveItem(at: url, to: old)
-        }
-        let fd = open(url.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw WorkerError(.spawnFailed, "cannot open the worker log \(url.path): \(String(cString: strerror(errno)))")
-        }
-        return fd
-    }
-
-    /// The end of what `connection`'s worker wrote, once its output has ended (at most 2 s).
-    private func logTail(of connection: ChildConnection) async -> String {
-        guard let log = connection.log else { return "" }
-        await log.waitForEnd(timeout: .seconds(2))
-        return log.tail()
-    }
-
-    private static let ignoreSIGPIPE: Void = {
-        signal(SIGPIPE, SIG_IGN)
-    }()
-
-    /// Thrown into a pending wait when its timeout fires.
-    private struct RequestTimedOut: Error {}
-    /// Thrown into a pending wait when a cancelled request did not stop within the grace period.
-    private struct CancelGraceExpired: Error {}
-
-    /// A loss in one line: the native reason first (ggml's `file:line: message`), then what
-    /// happened; and for SIGILL, what to do about it.
-    private func lossMessage(_ what: String, status: ExitStatus, tail: String) -> String {
-        Self.lossMessage(what, status: status, tail: tail, memoryLimit: configuration.engine.memoryLimit)
-    }
-
-    private static func lossMessage(_ what: String, status: ExitStatus, tail: String, memoryLimit: Int?) -> String {
-        var text = ModelLoadMarker.nativeReason(in: tail).map { "\($0): " } ?? ""
-        text += what
-        if let limit = memoryLimit, case .signaled(let signal) = status, signal == SIGABRT || signal == SIGSEGV || signal == SIGKILL {
-            text += " (the worker's memory limit is \(limit / 1_048_576) MiB; an allocation that did not fit ends a worker like this)"
-        }
-        if status == .signaled(SIGILL) {
-            text += "; an illegal instruction usually means llama.cpp was built for another CPU (a copied WorkerBee home, a moved VM): rebuild it with `rm -rf \(ModelDirectory.home.path)/llama && scripts/bootstrap`"
-        }
-        return text
-    }
-
-    private static func items(in request: WorkerRequest) -> Int {
-        switch request {
-        case .embed(let embed): embed.texts.count
-        case .embedTokens(_, _, let tokens): tokens.count
-        case .tokenize(_, let texts): texts.count
-        case .vision, .recognize: 1
-        default: 0
-        }
-    }
-
-    private static func describe(_ response: WorkerResponse) -> String {
-        switch response {
-        case .hello: "a second hello"
-        case .embeddings(let result): "\(result.count) embeddings"
-        case .text: "text"
-        case .loaded: "a load acknowledgement"
-        case .tokens(let tokens): "\(tokens.count) token lists"
-        case .recognized: "recognized text"
-        case .failure(let failure): "a failure (\(failure.code))"
-        }
-    }
 }

@@ -15,12 +15,14 @@ import Foundation
 ///   not a frame), `stdout-noise` (print to fd 1 and 2 like native code does, then answer),
 ///   `wrong-id` (first answer with a stale request id, then correctly), `late-answer` (first
 ///   send the previous embed request's real answer again under its own id, as a late answer
-///   would arrive, then answer correctly).
+///   would arrive, then answer correctly), `deaf` (at `start`: say hello, then never read a
+///   request, as a worker stuck in native code outside its request loop, so the host's writes
+///   fill the pipe and block).
 /// - `WORKERBEE_FAULT_ONCE=<path>`: fire only if `<path>` does not exist, and create it when
 ///   firing, so a fault happens once across restarts.
 struct FaultInjector {
     enum Action: Equatable {
-        case segv, abort, sigill, exit, hang, slow(Double), exitMidFrame, garbage, stdoutNoise, wrongID, lateAnswer
+        case segv, abort, sigill, exit, hang, slow(Double), exitMidFrame, garbage, stdoutNoise, wrongID, lateAnswer, deaf
     }
 
     private let point: String
@@ -48,6 +50,7 @@ struct FaultInjector {
         case "stdout-noise": action = .stdoutNoise
         case "wrong-id": action = .wrongID
         case "late-answer": action = .lateAnswer
+        case "deaf": action = .deaf
         case let other where other.hasPrefix("slow="): action = Double(other.dropFirst(5)).map(Action.slow)
         default: action = nil
         }

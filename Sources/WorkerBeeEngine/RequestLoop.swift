@@ -25,9 +25,11 @@ struct RequestLoop {
 
     mutating func run() -> Never {
         log("worker online: pid \(getpid()), protocol \(WireProtocol.version)")
-        if let action = faults.fire(at: "start") { inject(action, requestID: 0) }
+        let startFault = faults.fire(at: "start")
+        if let startFault, startFault != .deaf { inject(startFault, requestID: 0) }
         LlamaRuntime.start(logLevel: .info)
         channel.send(.hello(WorkerHello(pid: getpid(), buildInfo: LlamaRuntime.systemInfo)), requestID: 0)
+        if startFault == .deaf { inject(.deaf, requestID: 0) }
 
         let (channel, queue) = (self.channel, self.queue)
         let reader = Thread {
@@ -268,6 +270,8 @@ struct RequestLoop {
             channel.send(.embeddings(EmbedResult(dimension: 1, values: [42], tokenCounts: [1], truncated: [false])), requestID: requestID &- 1)
         case .lateAnswer:
             if let (id, result) = lastEmbedAnswer { channel.send(.embeddings(result), requestID: id) }
+        case .deaf:
+            while true { sleep(60) }
         }
     }
 

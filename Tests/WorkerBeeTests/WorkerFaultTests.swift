@@ -188,6 +188,40 @@ import WorkerBeeFixtures
         await worker.stop()
     }
 
+    /// A request larger than the pipe's buffer (1 MiB of text) to a worker that never reads.
+    private static let pipeFillingTexts = [String(repeating: "word ", count: 200_000)]
+
+    @Test(.timeLimit(.minutes(1))) func aWriteToAWorkerThatStopsReadingEndsAtTheRequestsTimeout() async throws {
+        let sandbox = try WorkerSandbox()
+        defer { sandbox.remove() }
+        let worker = WorkerProcess(configuration: sandbox.configuration(fault: "start:deaf", embedTimeout: .seconds(2)))
+        do {
+            _ = try await worker.tokenize(Self.pipeFillingTexts)
+            Issue.record("a worker that reads nothing answered")
+        } catch let error as WorkerError {
+            #expect(error.code == .timedOut, "\(error)")
+        }
+        #expect(await worker.spawnCount == 2, "timed out, restarted once, timed out again")
+        await worker.stop()
+    }
+
+    @Test(.timeLimit(.minutes(1))) func cancellingACallWhoseWriteIsBlockedEndsItAndKillsTheWorker() async throws {
+        let sandbox = try WorkerSandbox()
+        defer { sandbox.remove() }
+        let worker = WorkerProcess(configuration: sandbox.configuration(fault: "start:deaf", embedTimeout: nil))
+        try await worker.start()
+        let pid = try #require(await worker.pid)
+        #expect(await sandbox.waitForLog("fault injection: deaf"))
+        var events = await worker.events().makeAsyncIterator()
+        let request = Task { try await worker.tokenize(Self.pipeFillingTexts) }
+        // The request goes out but its write cannot finish: the cancel lands inside the write.
+        _ = await events.next { $0.isSent() }
+        request.cancel()
+        await #expect(throws: CancellationError.self) { try await request.value }
+        #expect(ProcessProbe.isGone(pid), "a worker that cannot take a cancel is killed after the grace period")
+        await worker.stop()
+    }
+
     @Test func workerThatIgnoresACancelIsKilledAfterTheGracePeriod() async throws {
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }
