@@ -4,11 +4,13 @@ import WorkerBeeWire
 /// The bookkeeping of one pool embed call: which texts are still to send, which came back, and
 /// which crash the worker.
 ///
-/// New pieces are cut from the front of the texts, `sliceTexts` at most (and within the
-/// request limit). A piece whose worker was lost is split in halves and sent again, so a job
-/// makes progress even when workers die more often than a full piece takes, and a text that
-/// crashes the worker is cornered in about log2(n) losses; a single text lost twice is
-/// declared poison and reported, and every other text still gets its vector.
+/// New pieces are cut from the front of the texts, at most `sliceTexts` (and within the request
+/// limit). A piece whose worker was lost is split in halves and sent again, and new pieces are
+/// cut smaller (halved on each loss, doubled back after each success), so a job makes progress
+/// even when workers die more often than a full piece takes, and a text that crashes the worker
+/// is cornered in about log2(n) losses; a single text lost twice is declared poison and
+/// reported, and every other text still gets its vector. This state belongs to the one call:
+/// another call's losses never change how this one is cut.
 struct EmbedJob {
     /// A contiguous run of texts to send, and how many workers it has lost so far: by a crash
     /// of the worker's own (or a timeout), and by a SIGKILL from outside (a person, the OOM
@@ -29,14 +31,19 @@ struct EmbedJob {
     private var again: [Piece] = []
     private var done: [(range: Range<Int>, result: EmbedResult)] = []
     private(set) var failures: [(index: Int, error: WorkerError)] = []
+    /// Most texts in a new piece.
+    private(set) var sliceTexts: Int
 
-    init(texts: [String], limit: EmbedRequestLimit) {
+    /// A job over `texts` whose first pieces hold at most `firstSlice` texts (one piece per
+    /// worker for a small call).
+    init(texts: [String], limit: EmbedRequestLimit, firstSlice: Int? = nil) {
         self.texts = texts
         self.limit = limit
+        sliceTexts = max(1, min(firstSlice ?? limit.texts, limit.texts))
     }
 
-    /// The next piece to send, at most `sliceTexts` texts; nil when nothing is left to send.
-    mutating func next(sliceTexts: Int) -> Piece? {
+    /// The next piece to send; nil when nothing is left to send.
+    mutating func next() -> Piece? {
         if !again.isEmpty { return again.removeFirst() }
         guard cursor < texts.count else { return nil }
         let start = cursor
@@ -53,6 +60,7 @@ struct EmbedJob {
     /// Records a piece's vectors.
     mutating func finished(_ piece: Piece, _ result: EmbedResult) {
         done.append((piece.range, result))
+        sliceTexts = min(limit.texts, sliceTexts * 2)
     }
 
     /// Records that `piece` lost its worker with `error`: split it in halves and send them again;
@@ -61,6 +69,7 @@ struct EmbedJob {
     /// - Returns: whether its texts are sent again (false: the text was declared poison).
     @discardableResult
     mutating func lost(_ piece: Piece, _ error: WorkerError) -> Bool {
+        sliceTexts = max(1, min(sliceTexts, piece.range.count) / 2)
         if piece.range.count > 1 {
             let middle = piece.range.lowerBound + piece.range.count / 2
             again.append(Piece(range: piece.range.lowerBound..<middle, losses: 0))

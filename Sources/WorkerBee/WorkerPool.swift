@@ -22,9 +22,6 @@ public actor WorkerPool {
     /// Texts below which an embed call is not split across workers.
     public nonisolated let minimumTextsToSplit: Int
     private var inFlight: [Int]
-    /// Most texts in a new piece: the request limit, halved on each lost worker, doubled back
-    /// after each success.
-    private var sliceTexts: Int
     /// Workers lost during embed calls (each cost a piece that was split and sent again).
     public private(set) var lossCount = 0
 
@@ -60,7 +57,6 @@ public actor WorkerPool {
         }
         self.configuration = template
         inFlight = Array(repeating: 0, count: count)
-        sliceTexts = template.requestLimit.texts
         self.minimumTextsToSplit = max(2, minimumTextsToSplit)
     }
 
@@ -142,11 +138,10 @@ public actor WorkerPool {
             case lost(EmbedJob.Piece, WorkerError, WorkerProcess)
         }
         let job = try await withThrowingTaskGroup(of: Outcome.self, returning: EmbedJob.self) { group in
-            var job = EmbedJob(texts: texts, limit: configuration.requestLimit)
-            var firstSlice = min(sliceTexts, spread)
+            var job = EmbedJob(texts: texts, limit: configuration.requestLimit, firstSlice: spread)
             var running = 0
             func launch() -> Bool {
-                guard let piece = job.next(sliceTexts: min(firstSlice, sliceTexts)) else { return false }
+                guard let piece = job.next() else { return false }
                 let part = Array(texts[piece.range])
                 running += 1
                 group.addTask {
@@ -168,11 +163,8 @@ public actor WorkerPool {
                 switch outcome {
                 case .finished(let piece, let result):
                     job.finished(piece, result)
-                    sliceTexts = min(configuration.requestLimit.texts, sliceTexts * 2)
                 case .lost(let piece, let error, let worker):
                     if job.lost(piece, error) { await worker.announceRetry(label: "embed of \(piece.range.count) texts") }
-                    sliceTexts = max(1, min(sliceTexts, piece.range.count) / 2)
-                    firstSlice = Int.max
                     lossCount += 1
                 }
                 while running < workers.count, launch() {}

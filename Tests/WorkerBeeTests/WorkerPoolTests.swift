@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import WorkerBeeTestSupport
 import WorkerBeeWire
@@ -34,6 +35,32 @@ import WorkerBeeWire
         // The worker that held BOOM died twice; the other one is the same process, still running.
         #expect(before.intersection(after).count == 1)
         #expect(try await pool.embed((0..<20).map { "fine \($0)" }).count == 20)
+        await pool.stop()
+    }
+
+    @Test func oneCallsLostWorkersDoNotShrinkAnotherCallsRequests() async throws {
+        let sandbox = try WorkerSandbox()
+        defer { sandbox.remove() }
+        let pool = WorkerPool(configuration: sandbox.configuration(fault: "embed-text=BOOM:abort"), processes: 2, threadsPerProcess: 1)
+        let poisoned = try await pool.embedAllowingPoison(["BOOM"])
+        #expect(poisoned.failedIndexes == [0], "BOOM lost its worker twice")
+        final class Sizes: Sendable { let items = Mutex<[Int]>([]) }
+        let sizes = Sizes()
+        var watchers: [Task<Void, Never>] = []
+        for worker in pool.workers {
+            let events = await worker.events()
+            watchers.append(Task {
+                for await event in events {
+                    if case .sent(_, _, let items) = event { sizes.items.withLock { $0.append(items) } }
+                }
+            })
+        }
+        _ = try await pool.embed((0..<64).map { "clean text \($0)" })
+        #expect(await ProcessProbe.poll { sizes.items.withLock { $0.reduce(0, +) } == 64 })
+        for watcher in watchers { watcher.cancel() }
+        // A fresh call is cut as if it were the first: one piece per worker, whatever an
+        // earlier call lost.
+        #expect(sizes.items.withLock { $0 } == [32, 32])
         await pool.stop()
     }
 
