@@ -38,7 +38,7 @@ public final class EmbeddingServer: Sendable {
     ///   - onListening: called with the bound port once the server accepts connections.
     /// - Throws: when the server cannot bind or a service fails.
     public func run(gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint], onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        let batcher = EmbeddingBatcher(pool: pool, configuration: configuration, metrics: metrics)
+        let batcher = EmbeddingBatcher(pool: pool, limits: configuration.batchLimits, observer: metrics.batcherObserver)
         let routes = EmbeddingRoutes(
             pool: pool, batcher: batcher, configuration: configuration, metrics: metrics, readiness: readiness,
             catalog: ModelCatalog(folder: ModelDirectory(url: pool.configuration.models.directory)))

@@ -52,6 +52,8 @@ public struct ServerConfiguration: Sendable {
         self.maxOCRPages = maxOCRPages
     }
 
-    /// The tokens a text is estimated to hold, for queue and batch budgets.
-    static func estimatedTokens(_ text: String) -> Int { text.utf8.count / 4 + 2 }
+    /// The batcher's limits from this configuration.
+    var batchLimits: EmbeddingBatcher.Limits {
+        EmbeddingBatcher.Limits(batchTexts: batchTexts, batchTokens: batchTokens, maxQueuedTokens: maxQueuedTokens)
+    }
 }

@@ -89,4 +89,18 @@ final class ServerMetrics: Sendable {
         registry.emit(into: &buffer)
         return buffer
     }
+
+    /// Feeds the batcher's reports into these metrics.
+    var batcherObserver: EmbeddingBatcher.Observer {
+        var observer = EmbeddingBatcher.Observer()
+        let (queueDepth, queueWait, batchTexts, batchTokens, tokensEmbedded) = (self.queueDepth, self.queueWait, self.batchTexts, self.batchTokens, self.tokensEmbedded)
+        observer.queueDepth = { queueDepth.record($0) }
+        observer.queueWait = { queueWait.record(duration: $0) }
+        observer.batch = { texts, tokens in
+            batchTexts.record(texts)
+            batchTokens.record(tokens)
+        }
+        observer.tokensEmbedded = { tokensEmbedded.increment(by: $0) }
+        return observer
+    }
 }

@@ -1,13 +1,22 @@
 import Foundation
 
-/// What `/proc` says about other processes, for tests that check workers come and go.
+/// What the system says about other processes, for tests that check workers come and go.
 public enum ProcessProbe {
-    /// Whether `pid` is gone (or a zombie nobody has reaped yet, which runs nothing).
+    /// Whether `pid` is gone (or a zombie nobody has reaped yet, which runs nothing). A process
+    /// whose state cannot be read counts as running, so a test cannot pass without checking.
     public static func isGone(_ pid: Int32) -> Bool {
         if kill(pid, 0) != 0 && errno == ESRCH { return true }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
+        #if os(Linux)
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
         let state = stat.split(separator: ")").last?.split(separator: " ").first
         return state == "Z" || state == "X"
+        #else
+        var info = kinfo_proc()
+        var size = MemoryLayout<kinfo_proc>.stride
+        var name: [Int32] = [CTL_KERN, KERN_PROC, KERN_PROC_PID, pid]
+        guard sysctl(&name, UInt32(name.count), &info, &size, nil, 0) == 0, size > 0 else { return false }
+        return Int32(info.kp_proc.p_stat) == SZOMB
+        #endif
     }
 
     /// The pids of `parent`'s children (by parent pid, the second field after the name in
@@ -32,5 +41,16 @@ public enum ProcessProbe {
             try? await Task.sleep(for: .milliseconds(20))
         }
         return condition()
+    }
+
+    /// Waits until an async `condition` holds (an actor's state), checking every 20 ms.
+    /// - Returns: false if `timeout` passed first.
+    public static func poll(timeout: Duration = .seconds(10), until condition: () async -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            if await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return await condition()
     }
 }
