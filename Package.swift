@@ -146,6 +146,7 @@ let package = Package(
                 "WorkerBeeServer", "WorkerBee", "WorkerBeeModels", "WorkerBeeDocuments", "WorkerBeeFixtures", "WorkerBeeTestSupport", "WorkerBeeCLI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: llamaSwiftSettings,
             linkerSettings: llamaLinkerSettings

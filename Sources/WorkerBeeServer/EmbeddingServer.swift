@@ -38,6 +38,24 @@ public final class EmbeddingServer: Sendable {
     ///   - onListening: called with the bound port once the server accepts connections.
     /// - Throws: when the server cannot bind or a service fails.
     public func run(gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint], onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services(onListening: onListening), gracefulShutdownSignals: gracefulShutdownSignals, cancellationSignals: [], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.drainTimeout
+        let group = ServiceGroup(configuration: groupConfiguration)
+        running.withLock { $0 = group }
+        defer { running.withLock { $0 = nil } }
+        try await group.run()
+    }
+
+    /// The server as services, for an app that runs them in a `ServiceGroup` of its own (next to
+    /// its own services, with its own signal handling): the workers, the HTTP server, and the
+    /// warm-up that sets readiness and turns it to draining on graceful shutdown. List them in
+    /// this order so that a graceful shutdown drains HTTP before the workers stop; give the group
+    /// a `maximumGracefulShutdownDuration` (the CLI uses the drain timeout). ``shutdown()`` works
+    /// only for ``run(gracefulShutdownSignals:onListening:)``; in your own group, trigger its
+    /// graceful shutdown.
+    /// - Parameter onListening: called with the bound port once the server accepts connections.
+    public func services(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> [ServiceGroupConfiguration.ServiceConfiguration] {
         let batcher = EmbeddingBatcher(pool: pool, limits: configuration.batchLimits, observer: metrics.batcherObserver)
         let routes = EmbeddingRoutes(
             pool: pool, batcher: batcher, configuration: configuration, metrics: metrics, readiness: readiness,
@@ -76,18 +94,11 @@ public final class EmbeddingServer: Sendable {
             router: router, server: .http1(additionalChannelHandlers: [hangUps.makeHandler()]), configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "WorkerBee"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) }, logger: logger)
         let startup = ServerStartup(pool: pool, readiness: readiness, metrics: metrics, logger: logger)
-        var groupConfiguration = ServiceGroupConfiguration(
-            services: [
-                .init(service: pool),
-                .init(service: app),
-                .init(service: startup, successTerminationBehavior: .ignore),
-            ],
-            gracefulShutdownSignals: gracefulShutdownSignals, cancellationSignals: [], logger: logger)
-        groupConfiguration.maximumGracefulShutdownDuration = configuration.drainTimeout
-        let group = ServiceGroup(configuration: groupConfiguration)
-        running.withLock { $0 = group }
-        defer { running.withLock { $0 = nil } }
-        try await group.run()
+        return [
+            .init(service: pool),
+            .init(service: app),
+            .init(service: startup, successTerminationBehavior: .ignore),
+        ]
     }
 }
 
