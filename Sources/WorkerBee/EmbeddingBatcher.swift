@@ -65,7 +65,7 @@ public actor EmbeddingBatcher {
     public struct QueueFull: Error {}
 
     /// Embeds one batch; the pool's `embedAllowingPoison` in production.
-    typealias Backend = @Sendable (_ texts: [String], _ model: String, _ normalize: Bool) async throws -> PartialEmbedding
+    typealias Backend = @Sendable (_ texts: [String], _ model: String, _ normalize: Bool) async throws -> Embeddings
 
     private struct Job {
         let model: String
@@ -101,7 +101,7 @@ public actor EmbeddingBatcher {
     public init(pool: WorkerPool, limits: Limits = Limits(), observer: Observer = Observer()) {
         self.init(workers: pool.size, limits: limits, observer: observer) { texts, model, normalize in
             // One batch per worker at a time: each runs on its own worker and is done sooner.
-            try await pool.embedAllowingPoison(texts, model: model.isEmpty ? nil : model, normalize: normalize, spreadOverWorkers: false)
+            try await pool.embedAllowingPoison(texts, model: model.isEmpty ? nil : ModelReference(model), normalize: normalize, spreadOverWorkers: false)
         }
     }
 
@@ -179,7 +179,7 @@ public actor EmbeddingBatcher {
             observer.batch(texts.count, texts.reduce(0) { $0 + Self.estimatedTokens($1) })
             let backend = self.backend
             Task {
-                let outcome: Result<PartialEmbedding, any Error>
+                let outcome: Result<Embeddings, any Error>
                 do {
                     outcome = .success(try await backend(texts, model, normalize))
                 } catch {
@@ -225,7 +225,7 @@ public actor EmbeddingBatcher {
         return texts.isEmpty ? nil : (head.model, head.normalize, slices, texts)
     }
 
-    private func finish(_ slices: [Slice], _ outcome: Result<PartialEmbedding, any Error>) {
+    private func finish(_ slices: [Slice], _ outcome: Result<Embeddings, any Error>) {
         inFlight -= 1
         var offset = 0
         for slice in slices {

@@ -1,7 +1,7 @@
 import Synchronization
 import WorkerBeeWire
 
-/// The results of ``WorkerPool/embeddings(of:model:normalize:)``: one ``EmbeddedText`` per input
+/// The results of ``WorkerPool/embeddings(of:options:)``: one ``EmbeddedText`` per input
 /// text, in input order.
 ///
 /// Input is read in requests within the pool's ``EmbedRequestLimit``, only while the consumer
@@ -12,32 +12,19 @@ public struct EmbeddingStream<Input: AsyncSequence>: AsyncSequence where Input.E
 
     let pool: WorkerPool
     let input: Input
-    let model: String?
-    let normalize: Bool
+    let options: EmbedOptions
     let window: Int
-    let poisonTexts: PoisonTexts
-
-    /// What a stream does with a text that crashes the worker every time (every other text of
-    /// its request still gets its vector).
-    public enum PoisonTexts: Sendable {
-        /// Throw `.poisonInput` when the consumer reaches that text (the default).
-        case fail
-        /// Give an item with an empty vector and the ``EmbeddedText/error``, and go on.
-        case report
-    }
 
     public func makeAsyncIterator() -> Iterator {
-        Iterator(pool: pool, input: input.makeAsyncIterator(), model: model, normalize: normalize, window: window, poisonTexts: poisonTexts)
+        Iterator(pool: pool, input: input.makeAsyncIterator(), options: options, window: window)
     }
 
     /// Reads input, keeps up to `window` requests in flight, and hands out results in order.
     public struct Iterator: AsyncIteratorProtocol {
         private let pool: WorkerPool
         private var input: Input.AsyncIterator
-        private let model: String?
-        private let normalize: Bool
+        private let options: EmbedOptions
         private let window: Int
-        private let poisonTexts: PoisonTexts
         private let limit: EmbedRequestLimit
         private var inputEnded = false
         /// An error the input threw; given to the consumer after every text before it.
@@ -45,14 +32,12 @@ public struct EmbeddingStream<Input: AsyncSequence>: AsyncSequence where Input.E
         private var carried: String?
         private var nextIndex = 0
         private let inFlight = InFlight()
-        private var current: (start: Int, result: PartialEmbedding, failed: [Int: WorkerError], position: Int)?
+        private var current: (start: Int, result: Embeddings, failed: [Int: WorkerError], position: Int)?
 
-        init(pool: WorkerPool, input: Input.AsyncIterator, model: String?, normalize: Bool, window: Int, poisonTexts: PoisonTexts) {
-            self.poisonTexts = poisonTexts
+        init(pool: WorkerPool, input: Input.AsyncIterator, options: EmbedOptions, window: Int) {
             self.pool = pool
             self.input = input
-            self.model = model
-            self.normalize = normalize
+            self.options = options
             self.window = window
             self.limit = pool.configuration.requestLimit
         }
@@ -68,7 +53,7 @@ public struct EmbeddingStream<Input: AsyncSequence>: AsyncSequence where Input.E
                         let error = WorkerError(
                             .poisonInput, "text \(current.start + row) \(failure.message.hasPrefix("it ") ? String(failure.message.dropFirst(3)) : failure.message)",
                             exitStatus: failure.exitStatus, logTail: failure.logTail)
-                        if poisonTexts == .fail { throw error }
+                        if options.poisonTexts == .fail { throw error }
                         return EmbeddedText(index: current.start + row, vector: [], tokenCount: 0, truncated: false, error: error)
                     }
                     let result = current.result.result
@@ -126,9 +111,9 @@ public struct EmbeddingStream<Input: AsyncSequence>: AsyncSequence where Input.E
                     bytes += cost
                 }
                 guard !texts.isEmpty else { break }
-                let (pool, model, normalize) = (self.pool, self.model, self.normalize)
+                let (pool, options) = (self.pool, self.options)
                 let request = texts
-                inFlight.append(start: nextIndex, Task { try await pool.embedAllowingPoison(request, model: model, normalize: normalize) })
+                inFlight.append(start: nextIndex, Task { try await pool.embedAllowingPoison(request, model: options.model, normalize: options.normalize) })
                 nextIndex += texts.count
             }
         }
@@ -138,15 +123,15 @@ public struct EmbeddingStream<Input: AsyncSequence>: AsyncSequence where Input.E
 /// The requests an ``EmbeddingStream/Iterator`` has in flight; cancelled when the iterator is
 /// dropped, so a consumer that stops early leaves nothing running.
 private final class InFlight: Sendable {
-    private let tasks = Mutex<[(start: Int, task: Task<PartialEmbedding, any Error>)]>([])
+    private let tasks = Mutex<[(start: Int, task: Task<Embeddings, any Error>)]>([])
 
     var count: Int { tasks.withLock { $0.count } }
 
-    func append(start: Int, _ task: Task<PartialEmbedding, any Error>) {
+    func append(start: Int, _ task: Task<Embeddings, any Error>) {
         tasks.withLock { $0.append((start, task)) }
     }
 
-    func popFirst() -> (Int, Task<PartialEmbedding, any Error>)? {
+    func popFirst() -> (Int, Task<Embeddings, any Error>)? {
         tasks.withLock { $0.isEmpty ? nil : $0.removeFirst() }
     }
 

@@ -17,19 +17,19 @@ public struct WorkerConfiguration: Sendable {
     public struct Models: Sendable, Equatable {
         /// Where model names are resolved (default: `$WORKERBEE_HOME/models`).
         public var directory: URL
-        /// The embedding model: a name in ``directory`` or a path to a `.gguf` file.
-        public var embedding: String
+        /// The embedding model (a name in ``directory``, a file, or a store reference).
+        public var embedding: ModelReference
         /// The expected embedding length; a model with another length is an error. nil accepts any.
         public var embeddingDimension: Int?
         /// The vision model; nil means vision OCR is off unless a call names a model.
-        public var vision: String?
-        /// The vision projector (mmproj) path; nil means discover it next to the model.
-        public var visionProjector: String?
+        public var vision: ModelReference?
+        /// The vision projector (mmproj) file; nil means discover it next to the model.
+        public var visionProjector: URL?
 
         /// Creates a model selection.
         public init(
-            directory: URL = ModelDirectory.standard.url, embedding: String = ModelDirectory.defaultEmbeddingModel,
-            embeddingDimension: Int? = nil, vision: String? = nil, visionProjector: String? = nil
+            directory: URL = ModelDirectory.standard.url, embedding: ModelReference = ModelReference(ModelDirectory.defaultEmbeddingModel),
+            embeddingDimension: Int? = nil, vision: ModelReference? = nil, visionProjector: URL? = nil
         ) {
             self.directory = directory
             self.embedding = embedding
@@ -164,8 +164,8 @@ public struct WorkerConfiguration: Sendable {
     /// What the worker is told at start-up.
     var workerSettings: WorkerSettings {
         WorkerSettings(
-            modelsDirectory: models.directory.path, embeddingModel: models.embedding, visionModel: models.vision ?? "",
-            visionProjector: models.visionProjector ?? "", contextSize: engine.contextSize, threads: engine.threads,
+            modelsDirectory: models.directory.path, embeddingModel: models.embedding.description, visionModel: models.vision?.description ?? "",
+            visionProjector: models.visionProjector?.path ?? "", contextSize: engine.contextSize, threads: engine.threads,
             gpuLayers: engine.gpuLayers, batchTokens: engine.batchTokens, memoryLimit: engine.memoryLimit, batchInvariant: engine.batchInvariant)
     }
 }

@@ -21,7 +21,7 @@ public struct WorkerError: Error, Sendable, CustomStringConvertible {
     public let logTail: String?
     /// For `.poisonInput` from a pool: the vectors of every text that did not crash the
     /// worker (failed rows are zeros) and the indexes of those that did.
-    public var partial: PartialEmbedding?
+    public var partial: Embeddings?
 
     /// Creates an error.
     public init(_ code: Code, _ message: String, exitStatus: ExitStatus? = nil, logTail: String? = nil) {

@@ -3,7 +3,7 @@ import WorkerBeeWire
 import WorkerBeeModels
 
 /// Finds the program a ``WorkerProcess`` starts as its worker.
-public enum WorkerExecutable {
+package enum WorkerExecutable {
     /// The worker executable, searched in this order:
     /// 1. `configured` (``WorkerConfiguration/Launch/executable``), as given;
     /// 2. the running program itself when it can be a worker: it called
@@ -12,7 +12,7 @@ public enum WorkerExecutable {
     /// 4. `$WORKERBEE_HOME/bin/workerbee` (where `scripts/install` puts it);
     /// 5. `workerbee` on `PATH`.
     /// - Throws: ``WorkerError`` `.spawnFailed` naming every place it looked and the two fixes.
-    public static func locate(configured: URL? = nil) throws(WorkerError) -> URL {
+    package static func locate(configured: URL? = nil) throws(WorkerError) -> URL {
         if let configured { return configured }
         let running = runningProgram
         if WorkerInvocation.runningProgramIsWorkerCapable, let program = running.first { return program }

@@ -9,7 +9,7 @@ import WorkerBeeWire
 /// free; the results are put back together in input order. Vision requests go to the least busy
 /// worker. Each worker is a ``WorkerProcess`` with its own log, restart and retry, so a crash in
 /// one does not disturb the others. For more texts than fit in memory, see
-/// ``embeddings(of:model:normalize:)``.
+/// ``embeddings(of:options:)``.
 ///
 /// ggml synchronises its threads at every graph node, which costs a lot on the small matrices of
 /// embedding models, so several single-threaded processes can beat one process with all threads;
@@ -20,10 +20,10 @@ public actor WorkerPool {
     /// The configuration every worker was made from (with the pool's thread count).
     public nonisolated let configuration: WorkerConfiguration
     /// Texts below which an embed call is not split across workers.
-    public nonisolated let minimumTextsToSplit: Int
+    nonisolated let minimumTextsToSplit: Int
     private var inFlight: [Int]
     /// Workers lost during embed calls (each cost a piece that was split and sent again).
-    public private(set) var lossCount = 0
+    private(set) var lossCount = 0
 
     /// The default number of processes for `cores` cores: one single-threaded process per core.
     public static func defaultProcessCount(cores: Int = ProcessInfo.processInfo.activeProcessorCount) -> Int {
@@ -79,58 +79,71 @@ public actor WorkerPool {
     }
 
     /// The pids of the running workers.
-    public func pids() async -> [Int32] {
+    func pids() async -> [Int32] {
         var pids: [Int32] = []
         for worker in workers { if let pid = await worker.pid { pids.append(pid) } }
         return pids
     }
 
     /// Workers spawned so far, over all workers.
-    public func spawnCount() async -> Int {
+    func spawnCount() async -> Int {
         var total = 0
         for worker in workers { total += await worker.spawnCount }
         return total
     }
 
-    /// Embeds texts across the workers; one vector per text, in order.
-    /// - Throws: ``WorkerError`` or `CancellationError`, as ``WorkerProcess/embed(_:model:)``.
-    public func embed(_ texts: [String], model: String? = nil) async throws -> [[Float]] {
-        try await embedResult(texts, model: model).vectors
+    /// What the workers have been through, summed, with the running workers' pids.
+    public var statistics: WorkerStatistics {
+        get async {
+            var total = WorkerStatistics(losses: lossCount)
+            for worker in workers {
+                let each = await worker.statistics
+                total.spawns += each.spawns
+                total.restarts += each.restarts
+                total.largestFrameReceived = max(total.largestFrameReceived, each.largestFrameReceived)
+                total.pids += each.pids
+            }
+            return total
+        }
     }
 
-    /// Embeds texts across the workers and returns vectors with token counts and truncation flags.
+    /// Embeds texts (or token ids) across the workers; one vector per input, in order.
     ///
-    /// Calls of any size work, as ``WorkerProcess/embedResult(_:model:normalize:)`` describes:
-    /// each worker request stays within the request limit and its own timeout. The pool keeps
-    /// every worker busy with the next piece of the call. When a worker is lost (a crash, a kill,
-    /// a timeout), the piece it held is split in halves and sent again, and new pieces are cut
-    /// smaller (halved on each loss, doubled again after successes), so a job makes progress
-    /// even when workers die more often than a full piece takes. A text that crashes the
-    /// worker every time is cornered this way in about log2(n) losses.
-    /// - Throws: ``WorkerError``: `.poisonInput` when some texts crash the worker every time
-    ///   (its ``WorkerError/partial`` holds every other text's vector and the failed indexes);
-    ///   `.modelCrashed`, `.modelNotFound` and other worker-reported errors for the whole call;
-    ///   or `CancellationError`.
-    public func embedResult(_ texts: [String], model: String? = nil, normalize: Bool = true) async throws -> EmbedResult {
-        let partial = try await embedAllowingPoison(texts, model: model, normalize: normalize)
-        guard let first = partial.failures.first else { return partial.result }
+    /// Calls of any size work, as ``WorkerProcess/embed(_:options:)`` describes: each worker
+    /// request stays within the request limit and its own timeout. The pool keeps every worker
+    /// busy with the next piece of the call. When a worker is lost (a crash, a kill, a timeout),
+    /// the piece it held is split in halves and sent again, and the call's new pieces are cut
+    /// smaller (halved on each loss, doubled again after successes), so a call makes progress
+    /// even when workers die more often than a full piece takes. A text that crashes the worker
+    /// every time is cornered this way in about log2(n) losses and handled as
+    /// ``EmbedOptions/poisonTexts`` says. Token ids go to the least busy worker in one request.
+    /// - Throws: ``WorkerError``: `.poisonInput` when some texts crash the worker every time and
+    ///   the options say `.fail` (its ``WorkerError/partial`` holds every other text's vector
+    ///   and the failed indexes); `.modelCrashed`, `.modelNotFound` and other worker-reported
+    ///   errors for the whole call; or `CancellationError`.
+    public func embed(_ input: EmbedInput, options: EmbedOptions = EmbedOptions()) async throws -> Embeddings {
+        let texts: [String]
+        switch input {
+        case .tokens:
+            return try await withWorker { try await $0.embed(input, options: options) }
+        case .texts(let given):
+            texts = given
+        }
+        let embeddings = try await embedAllowingPoison(texts, model: options.model, normalize: options.normalize, spreadOverWorkers: options.spreadOverWorkers)
+        guard options.poisonTexts == .fail, let first = embeddings.failures.first else { return embeddings }
         var error = WorkerError(
             .poisonInput,
-            "\(partial.failures.count) of \(texts.count) texts crash the worker every time (indexes \(partial.failedIndexes.prefix(10).map(String.init).joined(separator: ", "))\(partial.failures.count > 10 ? ", ..." : "")); the others were embedded. Text \(first.index): \(first.error.message)",
+            "\(embeddings.failures.count) of \(texts.count) texts crash the worker every time (indexes \(embeddings.failedIndexes.prefix(10).map(String.init).joined(separator: ", "))\(embeddings.failures.count > 10 ? ", ..." : "")); the others were embedded. Text \(first.index): \(first.error.message)",
             exitStatus: first.error.exitStatus, logTail: first.error.logTail)
-        error.partial = partial
+        error.partial = embeddings
         throw error
     }
 
     /// Embeds texts and reports the ones that crash the worker instead of throwing for them.
-    /// - Parameter spreadOverWorkers: cut a call smaller than a request into one piece per
-    ///   worker, so that one call uses them all (default). A caller that keeps every worker busy
-    ///   with calls of its own, as the server's batcher does, passes false: each call then runs
-    ///   on one worker and finishes sooner.
-    /// - Throws: the errors of ``embedResult(_:model:normalize:)`` other than `.poisonInput`.
-    public func embedAllowingPoison(_ texts: [String], model: String? = nil, normalize: Bool = true, spreadOverWorkers: Bool = true) async throws -> PartialEmbedding {
+    func embedAllowingPoison(_ texts: [String], model: ModelReference?, normalize: Bool, spreadOverWorkers: Bool = true) async throws -> Embeddings {
+        let model = model ?? configuration.models.embedding
         let dimension = configuration.models.embeddingDimension ?? 0
-        if texts.isEmpty { return PartialEmbedding(result: .empty(dimension: dimension), failures: []) }
+        if texts.isEmpty { return Embeddings(result: .empty(dimension: dimension), failures: []) }
         // Small calls are spread over the workers; larger ones go in request-sized pieces.
         let spread = spreadOverWorkers && texts.count >= minimumTextsToSplit ? (texts.count + workers.count - 1) / workers.count : texts.count
         enum Outcome: Sendable {
@@ -171,7 +184,7 @@ public actor WorkerPool {
             }
             return job
         }
-        return PartialEmbedding(result: job.result(dimension: dimension), failures: job.failures.sorted { $0.index < $1.index })
+        return Embeddings(result: job.result(dimension: dimension), failures: job.failures.sorted { $0.index < $1.index })
     }
 
     /// Embeds a sequence of texts of any length as it arrives, and gives the results in input
@@ -180,43 +193,29 @@ public actor WorkerPool {
     /// Backpressure is built in: input is read only while the consumer asks for results, and
     /// never more than about two requests per worker ahead of it, so memory stays flat however
     /// long the input. Stopping the iteration (or cancelling its task) cancels what is in flight.
+    /// A text that crashes the worker every time ends the stream with `.poisonInput` when the
+    /// consumer reaches it (``EmbedOptions/PoisonTexts/fail``), or comes as an item with an
+    /// error (``EmbedOptions/PoisonTexts/report``).
     ///
     /// ```swift
     /// for try await item in pool.embeddings(of: lines) {
     ///     print(item.index, item.vector.count)
     /// }
     /// ```
-    /// - Parameters:
-    ///   - input: the texts.
-    ///   - model: a model name or path; nil means the configured embedding model.
-    ///   - normalize: L2-normalise each vector (default true).
-    ///   - poisonTexts: what to do with a text that crashes the worker every time: throw when
-    ///     the consumer reaches it (`.fail`), or give it as an item with an error (`.report`).
-    public nonisolated func embeddings<Input: AsyncSequence>(
-        of input: Input, model: String? = nil, normalize: Bool = true, poisonTexts: EmbeddingStream<Input>.PoisonTexts = .fail
-    ) -> EmbeddingStream<Input> where Input.Element == String {
-        EmbeddingStream(pool: self, input: input, model: model, normalize: normalize, window: max(2, 2 * workers.count), poisonTexts: poisonTexts)
-    }
-
-    /// Embeds token-id sequences on the least busy worker (see ``WorkerProcess/embedTokens(_:model:normalize:)``).
-    public func embedTokens(_ tokens: [[Int32]], model: String? = nil, normalize: Bool = true) async throws -> EmbedResult {
-        try await withWorker { try await $0.embedTokens(tokens, model: model, normalize: normalize) }
+    public nonisolated func embeddings<Input: AsyncSequence>(of input: Input, options: EmbedOptions = EmbedOptions()) -> EmbeddingStream<Input>
+    where Input.Element == String {
+        EmbeddingStream(pool: self, input: input, options: options, window: max(2, 2 * workers.count))
     }
 
     /// Tokenizes texts on the least busy worker (see ``WorkerProcess/tokenize(_:model:)``).
-    public func tokenize(_ texts: [String], model: String? = nil) async throws -> [[Int32]] {
+    public func tokenize(_ texts: [String], model: ModelReference? = nil) async throws -> [[Int32]] {
         try await withWorker { try await $0.tokenize(texts, model: model) }
     }
 
-    /// Reads the text in an image on the least busy worker.
-    public func visionOCRResult(image: Data, model: String? = nil, projector: String? = nil, prompt: String? = nil, maxTokens: Int = 0) async throws -> VisionResult {
-        try await withWorker { try await $0.visionOCRResult(image: image, model: model, projector: projector, prompt: prompt, maxTokens: maxTokens) }
-    }
-
-    /// Reads the text in an image with Tesseract on the least busy worker; see
-    /// ``WorkerProcess/recognizeText(image:language:)``.
-    public func recognizeText(image: Data, language: String = "eng") async throws -> RecognizedText {
-        try await withWorker { try await $0.recognizeText(image: image, language: language) }
+    /// Reads the text in an image on the least busy worker (see
+    /// ``WorkerProcess/readText(in:engine:)``).
+    public func readText(in image: Data, engine: OCREngine = .vision()) async throws -> TextReading {
+        try await withWorker { try await $0.readText(in: image, engine: engine) }
     }
 
     /// Runs `body` on the worker with the fewest requests in flight.

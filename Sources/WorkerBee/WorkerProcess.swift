@@ -3,10 +3,6 @@ import Foundation
 import Logging
 import WorkerBeeWire
 
-@_exported import enum WorkerBeeWire.ModelKind
-@_exported import struct WorkerBeeWire.EmbedResult
-@_exported import struct WorkerBeeWire.VisionResult
-@_exported import struct WorkerBeeWire.FailureCode
 import WorkerBeeModels
 
 /// Runs llama.cpp in a supervised child process and talks to it.
@@ -24,7 +20,7 @@ import WorkerBeeModels
 ///
 /// ```swift
 /// let worker = WorkerProcess()
-/// let vectors = try await worker.embed(["hello", "world"])
+/// let vectors = try await worker.embed(["hello", "world"]).vectors
 /// await worker.stop()
 /// ```
 public actor WorkerProcess {
@@ -47,9 +43,9 @@ public actor WorkerProcess {
     /// The last worker's hello: protocol version, pid, llama.cpp build information.
     public internal(set) var hello: WorkerHello?
     /// How many times a lost worker was restarted to retry a request.
-    public internal(set) var restartCount = 0
+    var restartCount = 0
     /// How many workers have been spawned.
-    public internal(set) var spawnCount = 0
+    var spawnCount = 0
 
     /// Creates a supervisor; nothing starts until the first request or ``start()``.
     /// - Parameters:
@@ -124,36 +120,47 @@ public actor WorkerProcess {
         try await start()
     }
 
-    /// Embeds texts with the configured or named model.
-    /// - Parameters:
-    ///   - texts: the texts; an empty list returns `[]` without starting anything.
-    ///   - model: a model name or path; nil means the configured embedding model.
-    /// - Returns: one L2-normalised vector per text, in order.
-    /// - Throws: ``WorkerError``, or `CancellationError` when the task is cancelled.
-    public func embed(_ texts: [String], model: String? = nil) async throws -> [[Float]] {
-        try await embedResult(texts, model: model).vectors
-    }
-
-    /// Embeds texts and returns the packed vectors with per-text token counts and truncation flags.
+    /// Embeds texts (or token ids) with the configured or named model.
     ///
-    /// A call of any size works: the texts go to the worker in requests bounded by
+    /// A call of any size works: texts go to the worker in requests bounded by
     /// ``WorkerConfiguration/requestLimit`` (texts and bytes), one after another, so each request
     /// takes a bounded time and its answer stays far below the frame cap. The embed timeout
     /// applies to each request: a hung worker is caught within `timeouts.embed` while a call of a
     /// million texts runs to the end. Concurrent callers' requests interleave in arrival order.
+    /// Token ids go in one request.
+    ///
+    /// ```swift
+    /// let vectors = try await worker.embed(["hello", "world"]).vectors
+    /// let queries = try await worker.embed(.texts(questions), options: EmbedOptions(model: "e5-small"))
+    /// ```
     /// - Parameters:
-    ///   - texts: the texts; an empty list returns an empty result without starting anything.
-    ///   - model: a model name or path; nil means the configured embedding model.
-    ///   - normalize: L2-normalise each vector (default true).
-    /// - Throws: ``WorkerError``, or `CancellationError` when the task is cancelled.
-    public func embedResult(_ texts: [String], model: String? = nil, normalize: Bool = true) async throws -> EmbedResult {
-        var result = EmbedResult(dimension: configuration.models.embeddingDimension ?? 0, values: [], tokenCounts: [], truncated: [])
-        for range in configuration.requestLimit.requests(for: texts) {
-            let part = try await embedRequest(Array(texts[range]), model: model, normalize: normalize)
-            if result.count == 0 { result.reserveCapacity(texts.count, dimension: part.dimension) }
-            result.append(part)
+    ///   - input: the texts or token ids; an empty input returns an empty result without
+    ///     starting anything.
+    ///   - options: model, normalisation (a single process has no poison isolation: a text that
+    ///     crashes the worker twice fails the call with `.crashed`; a ``WorkerPool`` corners it).
+    /// - Throws: ``WorkerError`` (`.invalidInput` for an empty token sequence or an id outside
+    ///   the vocabulary), or `CancellationError` when the task is cancelled.
+    public func embed(_ input: EmbedInput, options: EmbedOptions = EmbedOptions()) async throws -> Embeddings {
+        let model = options.model ?? configuration.models.embedding
+        switch input {
+        case .texts(let texts):
+            var result = EmbedResult(dimension: configuration.models.embeddingDimension ?? 0, values: [], tokenCounts: [], truncated: [])
+            for range in configuration.requestLimit.requests(for: texts) {
+                let part = try await embedRequest(Array(texts[range]), model: model, normalize: options.normalize)
+                if result.count == 0 { result.reserveCapacity(texts.count, dimension: part.dimension) }
+                result.append(part)
+            }
+            return Embeddings(result: result)
+        case .tokens(let tokens):
+            if tokens.isEmpty { return Embeddings(result: .empty(dimension: configuration.models.embeddingDimension ?? 0)) }
+            try refuseKnownBrokenModel(model)
+            let response = try await perform(
+                .embedTokens(model: model.description, normalize: options.normalize, tokens: tokens), timeout: configuration.timeouts.embed, label: "embed tokens")
+            guard case .embeddings(let result) = response, result.count == tokens.count, result.values.count == result.count * result.dimension else {
+                throw WorkerError(.protocolViolation, "the worker answered an embed request of \(tokens.count) token lists with \(Self.describe(response))")
+            }
+            return Embeddings(result: result)
         }
-        return result
     }
 
     /// Sends one embed request (the caller keeps it within the request limit).
@@ -162,9 +169,9 @@ public actor WorkerProcess {
     /// - Parameter freshWorker: send it as the first request of a newly started worker (the
     ///   pool's second try of a text suspected of crashing workers, so that a worker that was
     ///   failing anyway cannot get a good text declared poison).
-    func embedRequest(_ texts: [String], model: String?, normalize: Bool, retryOnLoss: Bool = true, freshWorker: Bool = false) async throws -> EmbedResult {
-        let request = EmbedRequest(model: model ?? configuration.models.embedding, normalize: normalize, texts: texts)
-        try refuseKnownBrokenModel(request.model)
+    func embedRequest(_ texts: [String], model: ModelReference, normalize: Bool, retryOnLoss: Bool = true, freshWorker: Bool = false) async throws -> EmbedResult {
+        let request = EmbedRequest(model: model.description, normalize: normalize, texts: texts)
+        try refuseKnownBrokenModel(model)
         let response = try await perform(
             .embed(request), timeout: configuration.timeouts.embed, label: "embed", retryOnLoss: retryOnLoss, freshWorker: freshWorker)
         guard case .embeddings(let result) = response, result.count == texts.count,
@@ -173,90 +180,64 @@ public actor WorkerProcess {
             throw WorkerError(.protocolViolation, "the worker answered an embed request of \(texts.count) texts with \(Self.describe(response))")
         }
         if let expected = configuration.models.embeddingDimension, expected != result.dimension {
-            throw WorkerError(.dimensionMismatch, "model \(request.model) makes \(result.dimension)-dimensional vectors, but the configuration expects \(expected)")
-        }
-        return result
-    }
-
-    /// Embeds texts given as token ids (as ``tokenize(_:model:)`` gives them, special tokens
-    /// included). Sequences longer than the model's context are truncated.
-    /// - Throws: ``WorkerError`` (`.invalidInput` for an empty sequence or an id outside the
-    ///   vocabulary), or `CancellationError`.
-    public func embedTokens(_ tokens: [[Int32]], model: String? = nil, normalize: Bool = true) async throws -> EmbedResult {
-        if tokens.isEmpty { return .empty(dimension: configuration.models.embeddingDimension ?? 0) }
-        let name = model ?? configuration.models.embedding
-        try refuseKnownBrokenModel(name)
-        let response = try await perform(.embedTokens(model: name, normalize: normalize, tokens: tokens), timeout: configuration.timeouts.embed, label: "embed tokens")
-        guard case .embeddings(let result) = response, result.count == tokens.count, result.values.count == result.count * result.dimension else {
-            throw WorkerError(.protocolViolation, "the worker answered an embed request of \(tokens.count) token lists with \(Self.describe(response))")
+            throw WorkerError(.dimensionMismatch, "model \(model) makes \(result.dimension)-dimensional vectors, but the configuration expects \(expected)")
         }
         return result
     }
 
     /// The model's token ids for each text, special tokens included, before any truncation.
+    /// - Parameter model: the model; nil means the configured embedding model.
     /// - Throws: ``WorkerError``, or `CancellationError`.
-    public func tokenize(_ texts: [String], model: String? = nil) async throws -> [[Int32]] {
+    public func tokenize(_ texts: [String], model: ModelReference? = nil) async throws -> [[Int32]] {
         if texts.isEmpty { return [] }
-        let name = model ?? configuration.models.embedding
-        try refuseKnownBrokenModel(name)
-        let response = try await perform(.tokenize(model: name, texts: texts), timeout: configuration.timeouts.embed, label: "tokenize")
+        let model = model ?? configuration.models.embedding
+        try refuseKnownBrokenModel(model)
+        let response = try await perform(.tokenize(model: model.description, texts: texts), timeout: configuration.timeouts.embed, label: "tokenize")
         guard case .tokens(let tokens) = response, tokens.count == texts.count else {
             throw WorkerError(.protocolViolation, "the worker answered a tokenize request of \(texts.count) texts with \(Self.describe(response))")
         }
         return tokens
     }
 
-    /// Reads the text in an image with the configured or named vision model.
+    /// Reads the text in an image.
+    ///
+    /// ```swift
+    /// let page = try await worker.readText(in: png, engine: .tesseract(language: "eng+deu"))
+    /// let scan = try await worker.readText(in: jpeg, engine: .vision(.init(maxTokens: 2048)))
+    /// ```
     /// - Parameters:
-    ///   - image: PNG or JPEG bytes.
-    ///   - model: a model name or path; nil means the configured vision model.
-    ///   - prompt: the instruction; nil means the default OCR instruction.
-    /// - Throws: ``WorkerError`` (`.visionDisabled` when no vision model is configured), or
-    ///   `CancellationError`.
-    public func visionOCR(image: Data, model: String? = nil, prompt: String? = nil) async throws -> String {
-        try await visionOCRResult(image: image, model: model, prompt: prompt).text
-    }
-
-    /// Reads the text in an image and returns it with token counts.
-    /// - Parameters:
-    ///   - image: PNG or JPEG bytes.
-    ///   - model: a model name or path; nil means the configured vision model.
-    ///   - projector: the projector path; nil means the configured one, else discovery next to the model.
-    ///   - prompt: the instruction; nil means the default OCR instruction.
-    ///   - maxTokens: cap on generated tokens; 0 means bounded only by the context.
-    /// - Throws: ``WorkerError``, or `CancellationError`.
-    public func visionOCRResult(image: Data, model: String? = nil, projector: String? = nil, prompt: String? = nil, maxTokens: Int = 0) async throws -> VisionResult {
-        let request = VisionRequest(
-            model: model ?? (configuration.models.vision ?? ""), projector: projector ?? (configuration.models.visionProjector ?? ""),
-            prompt: prompt ?? "", image: Array(image), maxTokens: UInt32(clamping: max(0, maxTokens)))
-        let response = try await perform(.vision(request), timeout: configuration.timeouts.ocr, label: "vision OCR")
-        guard case .text(let result) = response else {
-            throw WorkerError(.protocolViolation, "the worker answered a vision request with \(Self.describe(response))")
+    ///   - image: PNG, JPEG or binary PNM bytes (Tesseract also takes TIFF and whatever
+    ///     Leptonica decodes).
+    ///   - engine: Tesseract, or a vision model (the default: the configured one).
+    /// - Throws: ``WorkerError`` (`.visionDisabled` when no vision model is configured or named;
+    ///   `.engineUnavailable` when Tesseract or the language is missing, saying what to install;
+    ///   `.invalidInput` for an image that cannot be decoded), or `CancellationError`.
+    public func readText(in image: Data, engine: OCREngine = .vision()) async throws -> TextReading {
+        switch engine {
+        case .tesseract(let language):
+            let response = try await perform(.recognize(language: language, image: Array(image)), timeout: configuration.timeouts.ocr, label: "Tesseract OCR")
+            guard case .recognized(let result) = response else {
+                throw WorkerError(.protocolViolation, "the worker answered a Tesseract request with \(Self.describe(response))")
+            }
+            return TextReading(text: result.text, confidence: result.confidence)
+        case .vision(let options):
+            let request = VisionRequest(
+                model: (options.model ?? configuration.models.vision)?.description ?? "",
+                projector: (options.projector?.path ?? configuration.models.visionProjector?.path) ?? "",
+                prompt: options.prompt ?? "", image: Array(image), maxTokens: UInt32(clamping: max(0, options.maxTokens ?? 0)))
+            let response = try await perform(.vision(request), timeout: configuration.timeouts.ocr, label: "vision OCR")
+            guard case .text(let result) = response else {
+                throw WorkerError(.protocolViolation, "the worker answered a vision request with \(Self.describe(response))")
+            }
+            return TextReading(text: result.text, promptTokens: result.promptTokens, generatedTokens: result.generatedTokens)
         }
-        return result
-    }
-
-    /// Reads the text in an image with Tesseract, in the worker (no model needed; Tesseract and
-    /// its language data must be installed on the machine).
-    /// - Parameters:
-    ///   - image: PNG, JPEG, TIFF or another image Leptonica decodes.
-    ///   - language: Tesseract languages joined by `+`, e.g. `eng+deu` (default `eng`).
-    /// - Throws: ``WorkerError`` (`.engineUnavailable` when Tesseract or the language is missing,
-    ///   saying what to install; `.invalidInput` for an image that cannot be decoded), or
-    ///   `CancellationError`.
-    public func recognizeText(image: Data, language: String = "eng") async throws -> RecognizedText {
-        let response = try await perform(.recognize(language: language, image: Array(image)), timeout: configuration.timeouts.ocr, label: "Tesseract OCR")
-        guard case .recognized(let result) = response else {
-            throw WorkerError(.protocolViolation, "the worker answered a Tesseract request with \(Self.describe(response))")
-        }
-        return result
     }
 
     /// Makes the worker load `model` as its model of `kind` (unloading the previous one) and
     /// waits for the worker to acknowledge.
     /// - Throws: ``WorkerError`` if the model cannot be loaded (the worker stays up).
-    public func loadModel(_ model: String, kind: ModelKind = .embedding) async throws {
-        try await sendLoadModel(model, kind: kind)
+    public func loadModel(_ model: ModelReference, kind: ModelKind = .embedding) async throws {
+        try await sendLoadModel(model.description, kind: kind)
     }
 
     /// Makes the worker unload its model of `kind` and waits for the acknowledgement.
@@ -265,6 +246,7 @@ public actor WorkerProcess {
         try await sendLoadModel("", kind: kind)
     }
 
+    /// Sends a load-model request; the wire's empty name means "unload".
     private func sendLoadModel(_ model: String, kind: ModelKind) async throws {
         let response = try await perform(.loadModel(kind: kind, model: model), timeout: configuration.timeouts.load, label: model.isEmpty ? "unload model" : "load model")
         guard case .loaded = response else {
@@ -273,7 +255,7 @@ public actor WorkerProcess {
     }
 
     /// Throws `.modelCrashed` at once, without a worker, for a model file known to crash llama.cpp.
-    func refuseKnownBrokenModel(_ model: String) throws(WorkerError) {
+    func refuseKnownBrokenModel(_ model: ModelReference) throws(WorkerError) {
         let url = ModelDirectory(url: configuration.models.directory).resolve(model)
         guard !modelsKnownGood.contains(url.path) else { return }
         if let verdict = verdicts.verdict(for: url) {
@@ -282,8 +264,12 @@ public actor WorkerProcess {
         modelsKnownGood.insert(url.path)
     }
 
-    /// The largest frame the current or last worker sent, in bytes; a call of any size keeps
-    /// it far below the frame cap.
-    public var largestFrameReceived: Int { max(largestFrame, connection?.largestFrameReceived ?? 0) }
+    /// The largest frame the current or last worker sent, in bytes.
+    var largestFrameReceived: Int { max(largestFrame, connection?.largestFrameReceived ?? 0) }
+
+    /// What this worker has been through: spawns, restarts, the largest frame, its pid.
+    public var statistics: WorkerStatistics {
+        WorkerStatistics(spawns: spawnCount, restarts: restartCount, largestFrameReceived: largestFrameReceived, pids: pid.map { [$0] } ?? [])
+    }
 
 }

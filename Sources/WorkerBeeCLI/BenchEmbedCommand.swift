@@ -71,12 +71,12 @@ struct BenchEmbed: AsyncParsableCommand {
         } else {
             let pool = WorkerPool(
                 configuration: WorkerConfiguration(
-                    models: .init(directory: models.url, embedding: model),
+                    models: .init(directory: models.url, embedding: ModelReference(model)),
                     engine: .init(batchTokens: batchTokens, memoryLimit: embedding.workerMemory?.bytes, batchInvariant: embedding.batchInvariant), timeouts: .init(embed: nil)),
                 processes: processes, threadsPerProcess: threadsEach)
-            embed = { try await pool.embedResult($0) }
+            embed = { try await pool.embed(.texts($0)).result }
             stop = { await pool.stop() }
-            workerPIDs = { await pool.pids() }
+            workerPIDs = { await pool.statistics.pids }
         }
         _ = try await embed(["cold start"])
         report.coldStartSeconds = (clock.now - coldStart).seconds

@@ -92,11 +92,11 @@ struct BenchOCR: AsyncParsableCommand {
             let image = try await pages.image(page)
             renderSeconds.append((clock.now - renderStart).seconds)
             let pageStart = clock.now
-            let result = try await worker.visionOCRResult(image: image, maxTokens: vision.maxTokens)
+            let result = try await worker.readText(in: image, engine: .vision(.init(maxTokens: vision.maxTokens > 0 ? vision.maxTokens : nil)))
             if page == 1 { coldStart = (clock.now - start).seconds }
             seconds.append((clock.now - pageStart).seconds)
-            generated += result.generatedTokens
-            promptTokens += result.promptTokens
+            generated += result.generatedTokens ?? 0
+            promptTokens += result.promptTokens ?? 0
         }
         let workerPeak = await worker.pid.flatMap { MemoryUsage.peakResident(pid: $0) }
         await worker.stop()
@@ -136,16 +136,16 @@ struct BenchOCR: AsyncParsableCommand {
             for dpi in try resolutions() {
                 let pages = try await OCREvaluation.pages(condition, dpi: dpi, count: evalPages, in: folder)
                 let language = lang
-                let readings = try await withThrowingTaskGroup(of: (Int, RecognizedText, Double).self) { group in
+                let readings = try await withThrowingTaskGroup(of: (Int, TextReading, Double).self) { group in
                     for (index, page) in pages.enumerated() {
                         group.addTask {
                             let clock = ContinuousClock()
                             let start = clock.now
-                            let reading = try await pool.recognizeText(image: page.image, language: language)
+                            let reading = try await pool.readText(in: page.image, engine: .tesseract(language: language))
                             return (index, reading, (clock.now - start).seconds)
                         }
                     }
-                    var readings: [(Int, RecognizedText, Double)] = []
+                    var readings: [(Int, TextReading, Double)] = []
                     for try await reading in group { readings.append(reading) }
                     return readings.sorted { $0.0 < $1.0 }
                 }

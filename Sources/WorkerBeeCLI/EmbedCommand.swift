@@ -92,7 +92,7 @@ struct EmbedCommand: AsyncParsableCommand {
                 try await embedInProcess(items, skip: skip, url: models.resolve(embedding.model), output: &out, written: &written)
             } else {
                 var configuration = WorkerConfiguration(
-                    models: .init(directory: models.url, embedding: embedding.model), engine: embedding.engine)
+                    models: .init(directory: models.url, embedding: ModelReference(embedding.model)), engine: embedding.engine)
                 configuration.requestLimit.texts = min(batchSize, configuration.requestLimit.texts)
                 let pool = WorkerPool(configuration: configuration, processes: embedding.workers, threadsPerProcess: embedding.threads)
                 defer { Task { await pool.stop() } }
@@ -102,7 +102,7 @@ struct EmbedCommand: AsyncParsableCommand {
                     return item.text
                 }
                 do {
-                    for try await result in pool.embeddings(of: texts, normalize: !noNormalize, poisonTexts: onError == .skip ? .report : .fail) {
+                    for try await result in pool.embeddings(of: texts, options: EmbedOptions(normalize: !noNormalize, poisonTexts: onError == .skip ? .report : .fail)) {
                         if let error = result.error {
                             out.write(index: skip + result.index, fields: pending.pop(), error: error.summary)
                             failed += 1

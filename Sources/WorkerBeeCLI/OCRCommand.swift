@@ -67,7 +67,7 @@ struct OCRCommand: AsyncParsableCommand {
         let pool = engine == .tesseract
             ? WorkerPool(configuration: configuration, processes: workers, threadsPerProcess: 1)
             : WorkerPool(configuration: configuration, processes: 1, threadsPerProcess: vision.threads)
-        let reader: PageReading.Engine = engine == .tesseract ? .tesseract(language: lang) : .vision(prompt: prompt, maxTokens: vision.maxTokens)
+        let reader: OCREngine = engine == .tesseract ? .tesseract(language: lang) : .vision(.init(prompt: prompt, maxTokens: vision.maxTokens > 0 ? vision.maxTokens : nil))
         let window = pool.size + 1
         var pagesDone = 0
         var pagesFailed = 0

@@ -4,15 +4,7 @@ import WorkerBeeWire
 
 /// One page's text and where it came from: what `workerbee ocr --json` prints per page and
 /// `/v1/ocr` answers per page.
-public struct PageReading: Sendable {
-    /// Which engine reads a page that has no text layer (or when text layers are ignored).
-    public enum Engine: Sendable {
-        /// Tesseract with these languages (`eng`, `eng+deu`).
-        case tesseract(language: String)
-        /// The configured vision model, with this instruction (nil: the default) and token cap.
-        case vision(prompt: String?, maxTokens: Int)
-    }
-
+public struct PageReading: Sendable, Equatable, Encodable {
     /// The text.
     public var text: String
     /// `text-layer`, `tesseract` or `vision`.
@@ -26,8 +18,9 @@ public struct PageReading: Sendable {
     public var seconds: Double
 
     /// The fields of the JSON line or object for this page (`text`, `source`, `seconds`, and
-    /// `confidence` or the token counts when there are any).
-    public var fields: [String: Any] {
+    /// `confidence` or the token counts when there are any), for the CLI and the server to merge
+    /// with their own fields.
+    package var fields: [String: Any] {
         var fields: [String: Any] = ["text": text, "source": source, "seconds": seconds]
         if let confidence { fields["confidence"] = confidence }
         if let promptTokens { fields["promptTokens"] = promptTokens }
@@ -38,10 +31,10 @@ public struct PageReading: Sendable {
 
 extension WorkerPool {
     /// Reads page `page` of `pages`: from its text layer when it has one and `preferTextLayer`,
-    /// else its image through `engine` on the least busy worker.
+    /// else its image through `engine` on the least busy worker (``WorkerPool/readText(in:engine:)``).
     /// - Throws: ``DocumentError`` when the page cannot be prepared, ``WorkerError`` when it
     ///   cannot be read.
-    public func read(page: Int, of pages: DocumentPages, engine: PageReading.Engine, preferTextLayer: Bool = true) async throws -> PageReading {
+    public func read(page: Int, of pages: DocumentPages, engine: OCREngine, preferTextLayer: Bool = true) async throws -> PageReading {
         let clock = ContinuousClock()
         let start = clock.now
         func seconds() -> Double {
@@ -52,15 +45,11 @@ extension WorkerPool {
         case .text(let text):
             return PageReading(text: text, source: "text-layer", seconds: seconds())
         case .image(let image):
-            switch engine {
-            case .tesseract(let language):
-                let result = try await recognizeText(image: image, language: language)
-                return PageReading(text: result.text, source: "tesseract", confidence: result.confidence, seconds: seconds())
-            case .vision(let prompt, let maxTokens):
-                let result = try await visionOCRResult(image: image, prompt: prompt, maxTokens: maxTokens)
-                return PageReading(
-                    text: result.text, source: "vision", promptTokens: result.promptTokens, generatedTokens: result.generatedTokens, seconds: seconds())
-            }
+            let reading = try await readText(in: image, engine: engine)
+            let source = if case .tesseract = engine { "tesseract" } else { "vision" }
+            return PageReading(
+                text: reading.text, source: source, confidence: reading.confidence, promptTokens: reading.promptTokens,
+                generatedTokens: reading.generatedTokens, seconds: seconds())
         }
     }
 }

@@ -7,28 +7,28 @@ import Synchronization
 /// A verdict is kept in `model-verdicts.json` in the worker's log folder (the WorkerBee home by
 /// default), keyed by the file's path and valid only while the file keeps its size and
 /// modification time: replacing the file clears it.
-public struct ModelVerdicts: Sendable {
+package struct ModelVerdicts: Sendable {
     /// Why a model was judged broken.
-    public struct Verdict: Codable, Sendable, Equatable {
+    package struct Verdict: Codable, Sendable, Equatable {
         /// The file's size when it crashed.
-        public var size: UInt64
+        package var size: UInt64
         /// The file's modification time (seconds since 1970) when it crashed.
-        public var modified: Double
+        package var modified: Double
         /// The native reason and how the worker died, in one line.
-        public var reason: String
+        package var reason: String
     }
 
     /// The JSON file holding the verdicts.
-    public let url: URL
+    package let url: URL
     private static let lock = Mutex(())
 
     /// Verdicts stored in `directory/model-verdicts.json`.
-    public init(directory: URL) {
+    package init(directory: URL) {
         url = directory.appendingPathComponent("model-verdicts.json")
     }
 
     /// The verdict on `model`, if one was recorded for the file as it is now.
-    public func verdict(for model: URL) -> Verdict? {
+    package func verdict(for model: URL) -> Verdict? {
         guard let identity = Self.identity(of: model) else { return nil }
         let verdicts = Self.lock.withLock { _ in load() }
         guard let verdict = verdicts[model.standardizedFileURL.path], verdict.size == identity.size, verdict.modified == identity.modified else {
@@ -38,7 +38,7 @@ public struct ModelVerdicts: Sendable {
     }
 
     /// Records that `model`, as it is now, crashes llama.cpp.
-    public func record(_ model: URL, reason: String) {
+    package func record(_ model: URL, reason: String) {
         guard let identity = Self.identity(of: model) else { return }
         Self.lock.withLock { _ in
             var verdicts = load()

@@ -44,7 +44,7 @@ struct EmbeddingRoutes: Sendable {
             guard tokens.allSatisfy({ $0.allSatisfy { $0 >= 0 } }) else { throw APIError.badRequest("token ids cannot be negative", param: "input") }
             try checkReady()
             do {
-                let result = try await pool.embedTokens(tokens, model: model)
+                let result = try await pool.embed(.tokens(tokens), options: EmbedOptions(model: model.map { ModelReference($0) }))
                 answer = EmbeddingBatcher.Answer(vectors: result.vectors, tokenCounts: result.tokenCounts, truncated: result.truncated)
             } catch let error as WorkerError where error.code == .invalidInput {
                 throw APIError.badRequest(error.message, param: "input")
@@ -139,7 +139,7 @@ struct EmbeddingRoutes: Sendable {
         }
         let model = try resolveModel(request.model)
         try checkReady()
-        let tokens = try await pool.tokenize([text], model: model)[0]
+        let tokens = try await pool.tokenize([text], model: model.map { ModelReference($0) })[0]
         return JSONResponse.make(["tokens": tokens.map(Int.init), "count": tokens.count])
     }
 

@@ -142,7 +142,7 @@ struct ServerStartup: Service {
                 // tried again every 5 s in case the file is replaced.
                 while !Task.isCancelled {
                     do {
-                        _ = try await pool.embedResult(["warm up"])
+                        _ = try await pool.embed(["warm up"])
                         readiness.set(.ready)
                         logger.info("ready: \(pool.size) worker(s), model \(pool.configuration.models.embedding)")
                         return

@@ -39,7 +39,7 @@ struct OCRRoutes: Sendable {
 
     func ocr(_ request: Request, body: ByteBuffer) async throws -> Response {
         let upload = try Self.upload(request, body: Data(buffer: body))
-        let vision = pool.configuration.models.vision.flatMap { $0.isEmpty ? nil : $0 }
+        let vision = pool.configuration.models.vision
         let useVision: Bool
         switch upload.engine {
         case "vision":
@@ -78,7 +78,7 @@ struct OCRRoutes: Sendable {
         var entries: [[String: Any]] = []
         var failures: [any Error] = []
         var promptTokens = 0, generatedTokens = 0
-        let engine: PageReading.Engine = useVision ? .vision(prompt: upload.prompt, maxTokens: upload.maxTokens) : .tesseract(language: upload.language)
+        let engine: OCREngine = useVision ? .vision(.init(prompt: upload.prompt, maxTokens: upload.maxTokens > 0 ? upload.maxTokens : nil)) : .tesseract(language: upload.language)
         // Up to one page per worker (plus one being prepared) in flight, answered in order.
         var inFlight: [Task<PageReading, any Error>] = []
         var nextPage = 1
@@ -108,7 +108,7 @@ struct OCRRoutes: Sendable {
             }
         }
         if failures.count == pages.count, let first = failures.first { throw APIError.from(first) }
-        let name = useVision ? vision.map { ModelDirectory.isPath($0) ? URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent : $0 } ?? "" : "tesseract"
+        let name = useVision ? vision?.displayName ?? "" : "tesseract"
         var response = JSONResponse.make([
             "object": "ocr", "model": name, "pages": entries,
             "usage": ["prompt_tokens": promptTokens, "completion_tokens": generatedTokens, "total_tokens": promptTokens + generatedTokens],

@@ -21,7 +21,7 @@ public struct StuckProgram: Error, CustomStringConvertible {
     /// Runs a program as ``ExternalProgram/run(_:arguments:stdin:environment:timeout:onStart:onTimeout:)``
     /// does, with a time limit.
     /// - Throws: ``StuckProgram`` if it runs past `timeout`, else what `ExternalProgram` throws.
-    public static func run(
+    package static func run(
         _ executable: URL, arguments: [String], stdin: Data = Data(), environment: [String: String] = [:], timeout: Duration,
         onStart: (@Sendable (Int32) -> Void)? = nil
     ) async throws -> ExternalProgram.Output {

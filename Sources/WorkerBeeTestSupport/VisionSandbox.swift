@@ -24,7 +24,7 @@ public struct VisionSandbox: Sendable {
 
     /// - Parameter longContext: a 16k context, so that an uncapped generation of the tiny model
     ///   (which never emits an end token) runs for many seconds even on a fast machine.
-    public func configuration(ocrTimeout: Duration? = .seconds(120), projector: String? = nil, longContext: Bool = false) -> WorkerConfiguration {
+    public func configuration(ocrTimeout: Duration? = .seconds(120), projector: URL? = nil, longContext: Bool = false) -> WorkerConfiguration {
         var configuration = sandbox.configuration()
         if longContext { configuration.engine.contextSize = 16384 }
         configuration.models.directory = models

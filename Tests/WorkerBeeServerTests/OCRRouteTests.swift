@@ -16,8 +16,8 @@ import WorkerBeeDocuments
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-ocr-route-\(UUID().uuidString)")
         let files = try TinyModels.writeVisionModel(to: folder)
         let harness = try await ServerHarness.start(configure, workers: 1) { configuration in
-            configuration.models.vision = files.model.path
-            configuration.models.visionProjector = files.projector.path
+            configuration.models.vision = .file(files.model)
+            configuration.models.visionProjector = files.projector
         }
         return (harness, files)
     }
@@ -33,11 +33,11 @@ import WorkerBeeDocuments
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }
         var configuration = sandbox.configuration()
-        configuration.models.vision = files.model.path
-        configuration.models.visionProjector = files.projector.path
+        configuration.models.vision = .file(files.model)
+        configuration.models.visionProjector = files.projector
         let worker = WorkerProcess(configuration: configuration)
         defer { Task { await worker.stop() } }
-        return try await worker.visionOCRResult(image: image, maxTokens: maxTokens).text
+        return try await worker.readText(in: image, engine: .vision(.init(maxTokens: maxTokens))).text
     }
 
     static func pages(_ reply: ServerHarness.Reply) throws -> [[String: Any]] {

@@ -124,5 +124,5 @@ func referenceVectors(_ texts: [String]) async throws -> [[Float]] {
     defer { sandbox.remove() }
     let worker = WorkerProcess(configuration: sandbox.configuration())
     defer { Task { await worker.stop() } }
-    return try await worker.embed(texts)
+    return try await worker.embed(.texts(texts)).vectors
 }

@@ -125,7 +125,7 @@ import WorkerBeeTestSupport
         var events = await server.server.pool.workers[0].events().makeAsyncIterator()
         for _ in 0..<6 {
             guard await events.next(where: { $0.isAnswered }) != nil else { break }
-            for pid in await server.server.pool.pids() { kill(pid, SIGKILL) }
+            for pid in await server.server.pool.statistics.pids { kill(pid, SIGKILL) }
         }
         let results = try await load.value
         #expect(results.count == 80)
@@ -133,7 +133,7 @@ import WorkerBeeTestSupport
             #expect(status == .ok)
             #expect(vector == expected[index], "request for text \(index)")
         }
-        #expect(await server.server.pool.lossCount > 0)
+        #expect(await server.server.pool.statistics.losses > 0)
         // The texts sent again are announced (the event /metrics counts as workerbee_retries_total).
         #expect(await retried.value)
     }

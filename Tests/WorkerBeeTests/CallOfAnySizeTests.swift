@@ -19,7 +19,7 @@ func maximumDifference(_ a: [Float], _ b: [Float]) -> Float {
         defer { model.sandbox.remove() }
         let texts = TinyEmbeddingModel.texts(200_000)
         let worker = WorkerProcess(configuration: model.configuration())
-        let whole = try await worker.embedResult(texts)
+        let whole = try await worker.embed(.texts(texts)).result
         #expect(whole.count == 200_000)
         #expect(whole.dimension == 32)
         // No answer came near the frame cap: each request holds at most 512 texts.
@@ -28,7 +28,7 @@ func maximumDifference(_ a: [Float], _ b: [Float]) -> Float {
 
         // The same texts in small calls, spread over the range, give the same vectors.
         for start in stride(from: 0, to: 200_000, by: 20_000) {
-            let small = try await worker.embedResult(Array(texts[start..<(start + 100)]))
+            let small = try await worker.embed(.texts(Array(texts[start..<(start + 100)]))).result
             for row in 0..<100 {
                 #expect(maximumDifference(small.vector(at: row), whole.vector(at: start + row)) < 1e-3, "text \(start + row)")
             }
@@ -43,13 +43,13 @@ func maximumDifference(_ a: [Float], _ b: [Float]) -> Float {
         defer { model.sandbox.remove() }
         let texts = TinyEmbeddingModel.texts(5_000)
         let reference = WorkerProcess(configuration: model.configuration())
-        let expected = try await reference.embedResult(texts)
+        let expected = try await reference.embed(.texts(texts)).result
         await reference.stop()
 
         // The third request of the call hangs once; each request has 3 s.
         let worker = WorkerProcess(configuration: model.configuration(fault: "embed#3:hang", once: true, embedTimeout: .seconds(3)))
         var events = await worker.events().makeAsyncIterator()
-        let result = try await worker.embedResult(texts)
+        let result = try await worker.embed(.texts(texts)).result
         #expect(result.count == 5_000)
         for row in stride(from: 0, to: 5_000, by: 7) {
             #expect(maximumDifference(result.vector(at: row), expected.vector(at: row)) < 1e-3, "text \(row)")
@@ -71,11 +71,11 @@ func maximumDifference(_ a: [Float], _ b: [Float]) -> Float {
         var configuration = model.configuration()
         configuration.requestLimit = EmbedRequestLimit(texts: 300)
         let pool = WorkerPool(configuration: configuration, processes: 2, threadsPerProcess: 1)
-        let result = try await pool.embedResult(texts)
+        let result = try await pool.embed(.texts(texts)).result
         #expect(result.count == 20_000)
         let single = WorkerProcess(configuration: model.configuration())
         for start in [0, 9_999, 19_900] {
-            let small = try await single.embedResult(Array(texts[start..<(start + 100)]))
+            let small = try await single.embed(.texts(Array(texts[start..<(start + 100)]))).result
             for row in 0..<100 { #expect(maximumDifference(small.vector(at: row), result.vector(at: start + row)) < 1e-3) }
         }
         for worker in pool.workers {
@@ -93,7 +93,7 @@ func maximumDifference(_ a: [Float], _ b: [Float]) -> Float {
         var configuration = model.configuration()
         configuration.requestLimit = EmbedRequestLimit(texts: 100)
         let pool = WorkerPool(configuration: configuration, processes: 2, threadsPerProcess: 1)
-        let expected = try await pool.embedResult(texts)
+        let expected = try await pool.embed(.texts(texts)).result
         var count = 0
         for try await item in pool.embeddings(of: CountingTexts(texts: texts)) {
             #expect(item.index == count)
@@ -121,7 +121,7 @@ func maximumDifference(_ a: [Float], _ b: [Float]) -> Float {
         let readWhileConsuming = input.read.count
         #expect(readWhileConsuming <= 20 + 2 * 8 + 1, "read \(readWhileConsuming) texts to give 20 results")
         // The consumer pauses: in-flight requests finish, and nothing more is read.
-        _ = try await pool.embedResult(["a request behind whatever the stream had in flight"])
+        _ = try await pool.embed(.texts(["a request behind whatever the stream had in flight"])).result
         #expect(input.read.count == readWhileConsuming)
         await pool.stop()
     }

@@ -15,7 +15,7 @@ import WorkerBeeWire
 
         var batches: [[String]] { state.withLock { $0.batches } }
 
-        func embed(_ texts: [String]) async -> PartialEmbedding {
+        func embed(_ texts: [String]) async -> Embeddings {
             await withCheckedContinuation { continuation in
                 state.withLock {
                     $0.batches.append(texts)
@@ -23,7 +23,7 @@ import WorkerBeeWire
                 }
             }
             let values: [Float] = texts.flatMap { text -> [Float] in [Float(text.count), 1] }
-            return PartialEmbedding(result: EmbedResult(dimension: 2, values: values, tokenCounts: texts.map(\.count), truncated: texts.map { _ in false }), failures: [])
+            return Embeddings(result: EmbedResult(dimension: 2, values: values, tokenCounts: texts.map(\.count), truncated: texts.map { _ in false }), failures: [])
         }
 
         /// Lets every batch held so far answer.
@@ -80,7 +80,7 @@ import WorkerBeeWire
 
     @Test func callsCancelledAsTheyAreAnsweredLeaveNothingBehind() async throws {
         let batcher = EmbeddingBatcher(workers: 2, limits: .init()) { texts, _, _ in
-            PartialEmbedding(result: EmbedResult(dimension: 1, values: texts.map { _ in 1 }, tokenCounts: texts.map { _ in 1 }, truncated: texts.map { _ in false }), failures: [])
+            Embeddings(result: EmbedResult(dimension: 1, values: texts.map { _ in 1 }, tokenCounts: texts.map { _ in 1 }, truncated: texts.map { _ in false }), failures: [])
         }
         for round in 0..<200 {
             let call = Task { try await batcher.embed(["text \(round)"], model: "", normalize: true) }

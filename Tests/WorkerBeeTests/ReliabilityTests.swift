@@ -13,13 +13,13 @@ import WorkerBeeModels
         defer { model.sandbox.remove() }
         var texts = TinyEmbeddingModel.texts(1_000)
         let clean = WorkerProcess(configuration: model.configuration())
-        let expected = try await clean.embedResult(texts)
+        let expected = try await clean.embed(.texts(texts)).result
         await clean.stop()
         texts[617] = "BOOM"
 
         let pool = WorkerPool(configuration: model.configuration(fault: "embed-text=BOOM:abort"), processes: 2, threadsPerProcess: 1)
         do {
-            _ = try await pool.embedResult(texts)
+            _ = try await pool.embed(.texts(texts)).result
             Issue.record("a call with a poison text succeeded")
         } catch let error as WorkerError {
             #expect(error.code == .poisonInput)
@@ -48,7 +48,7 @@ import WorkerBeeModels
         let pool = WorkerPool(configuration: configuration, processes: 2, threadsPerProcess: 1)
         var failed: [Int] = []
         var count = 0
-        for try await item in pool.embeddings(of: CountingTexts(texts: texts), poisonTexts: .report) {
+        for try await item in pool.embeddings(of: CountingTexts(texts: texts), options: EmbedOptions(poisonTexts: .report)) {
             #expect(item.index == count)
             if let error = item.error {
                 failed.append(item.index)
@@ -84,7 +84,7 @@ import WorkerBeeModels
         let model = try TinyEmbeddingModel()
         defer { model.sandbox.remove() }
         let pool = WorkerPool(configuration: model.configuration(fault: "embed#2:abort", once: true), processes: 1)
-        let result = try await pool.embedResult(TinyEmbeddingModel.texts(2_000))
+        let result = try await pool.embed(.texts(TinyEmbeddingModel.texts(2_000))).result
         #expect(result.count == 2_000)
         #expect(await pool.spawnCount() == 2, "the first worker and the one that replaced it")
         #expect(await pool.lossCount == 1)
@@ -96,12 +96,12 @@ import WorkerBeeModels
         defer { model.sandbox.remove() }
         let texts = TinyEmbeddingModel.texts(40_000)
         let clean = WorkerProcess(configuration: model.configuration())
-        let expected = try await clean.embedResult(texts)
+        let expected = try await clean.embed(.texts(texts)).result
         await clean.stop()
 
         let pool = WorkerPool(configuration: model.configuration(), processes: 2, threadsPerProcess: 1)
         try await pool.start()
-        let job = Task { try await pool.embedResult(texts) }
+        let job = Task { try await pool.embed(.texts(texts)).result }
         // Kill every worker as soon as it has answered a request, 12 times over.
         var events = await pool.workers[0].events().makeAsyncIterator()
         var kills = 0
@@ -124,11 +124,11 @@ import WorkerBeeModels
         let broken = model.sandbox.directory.appendingPathComponent("all-f16.gguf")
         try BrokenModels.writeAllF16(from: model.url, to: broken)
         var configuration = model.configuration()
-        configuration.models.embedding = broken.path
+        configuration.models.embedding = .file(broken)
 
         let first = WorkerProcess(configuration: configuration)
         do {
-            _ = try await first.embed(["hello"])
+            _ = try await first.embed(.texts(["hello"])).vectors
             Issue.record("a model that crashes llama.cpp embedded")
         } catch let error as WorkerError {
             #expect(error.code == .modelCrashed)
@@ -139,7 +139,7 @@ import WorkerBeeModels
 
         let second = WorkerProcess(configuration: configuration)
         do {
-            _ = try await second.embed(["hello"])
+            _ = try await second.embed(.texts(["hello"])).vectors
             Issue.record("a known broken model was loaded again")
         } catch let error as WorkerError {
             #expect(error.code == .modelCrashed)
@@ -151,7 +151,7 @@ import WorkerBeeModels
         try FileManager.default.removeItem(at: broken)
         try FileManager.default.copyItem(at: model.url, to: broken)
         let third = WorkerProcess(configuration: configuration)
-        #expect(try await third.embed(["hello"])[0].count == 32)
+        #expect(try await third.embed(.texts(["hello"])).vectors[0].count == 32)
         await third.stop()
     }
 
@@ -173,11 +173,11 @@ import WorkerBeeModels
         let configuration = sandbox.configuration(fault: "embed-text=BOOM:segv")
         let worker = WorkerProcess(configuration: configuration)
         var events = await worker.events().makeAsyncIterator()
-        #expect(try await worker.embed(["fine"]).count == 1)
+        #expect(try await worker.embed(.texts(["fine"])).vectors.count == 1)
         let model = ModelDirectory.standard.resolve(ModelDirectory.defaultEmbeddingModel).path
         try Self.appendAsAnotherProcess("[2026-11-27T16:47:41Z] workerbee: \(ModelLoadMarker.loading(model, pid: getpid()))", to: configuration.launch.logURL)
         await #expect {
-            _ = try await worker.embed(["BOOM"])
+            _ = try await worker.embed(.texts(["BOOM"])).vectors
         } throws: { error in
             (error as? WorkerError)?.code == .crashed
         }
@@ -194,10 +194,10 @@ import WorkerBeeModels
         defer { sandbox.remove() }
         let configuration = sandbox.configuration(fault: "embed-text=BOOM:abort")
         let worker = WorkerProcess(configuration: configuration)
-        #expect(try await worker.embed(["fine"]).count == 1)
+        #expect(try await worker.embed(.texts(["fine"])).vectors.count == 1)
         try Self.appendAsAnotherProcess("/src/ggml/ggml.c:1234: GGML_ASSERT(another process) failed", to: configuration.launch.logURL)
         do {
-            _ = try await worker.embedRequest(["BOOM"], model: nil, normalize: true, retryOnLoss: false)
+            _ = try await worker.embedRequest(["BOOM"], model: worker.configuration.models.embedding, normalize: true, retryOnLoss: false)
             Issue.record("a worker that aborts answered")
         } catch let error as WorkerError {
             #expect(error.code == .crashed && error.exitStatus == .signaled(SIGABRT))
@@ -215,7 +215,7 @@ import WorkerBeeModels
         defer { sandbox.remove() }
         let worker = WorkerProcess(configuration: sandbox.configuration(fault: "embed:sigill"))
         do {
-            _ = try await worker.embed(["anything"])
+            _ = try await worker.embed(.texts(["anything"])).vectors
             Issue.record("a worker dying of SIGILL answered")
         } catch let error as WorkerError {
             #expect(error.exitStatus == .signaled(SIGILL))
@@ -272,7 +272,7 @@ import WorkerBeeModels
         configuration.engine.memoryLimit = 64 << 20
         let worker = WorkerProcess(configuration: configuration)
         do {
-            _ = try await worker.embed(["hello"])
+            _ = try await worker.embed(.texts(["hello"])).vectors
             Issue.record("a 44 MiB model with its context fitted in 64 MiB")
         } catch let error as WorkerError {
             #expect(error.code == .modelCrashed)
@@ -292,7 +292,7 @@ import WorkerBeeModels
         configuration.launch.logDirectory = file
         let worker = WorkerProcess(configuration: configuration)
         do {
-            _ = try await worker.embed(["hello"])
+            _ = try await worker.embed(.texts(["hello"])).vectors
             Issue.record("a worker started without a log")
         } catch let error as WorkerError {
             #expect(error.code == .spawnFailed)

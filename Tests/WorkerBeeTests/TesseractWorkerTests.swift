@@ -26,10 +26,10 @@ import WorkerBeeFixtures
         defer { sandbox.remove() }
         let worker = WorkerProcess(configuration: sandbox.configuration())
         defer { Task { await worker.stop() } }
-        let result = try await worker.recognizeText(image: try await Self.page(Self.sentence, dpi: 300))
+        let result = try await worker.readText(in: try await Self.page(Self.sentence, dpi: 300), engine: .tesseract())
         let rate = TextComparison.characterErrorRate(result.text, reference: Self.sentence)
         #expect(rate <= 0.01, "read \(result.text.debugDescription), CER \(rate)")
-        #expect(result.confidence > 50)
+        #expect((result.confidence ?? 0) > 50)
         #expect(sandbox.log.contains("started: recognize"))
     }
 
@@ -39,13 +39,13 @@ import WorkerBeeFixtures
         let worker = WorkerProcess(configuration: sandbox.configuration())
         defer { Task { await worker.stop() } }
         await #expect {
-            _ = try await worker.recognizeText(image: try await Self.page("x", dpi: 72), language: "qqq")
+            _ = try await worker.readText(in: try await Self.page("x", dpi: 72), engine: .tesseract(language: "qqq"))
         } throws: { error in
             let error = try #require(error as? WorkerError)
             return error.code == .engineUnavailable && error.message.contains("qqq") && error.message.contains("eng")
         }
         // The worker is still up and reads the next page.
-        _ = try await worker.recognizeText(image: try await Self.page("next", dpi: 150))
+        _ = try await worker.readText(in: try await Self.page("next", dpi: 150), engine: .tesseract())
         #expect(await worker.spawnCount == 1)
     }
 
@@ -55,7 +55,7 @@ import WorkerBeeFixtures
         let worker = WorkerProcess(configuration: sandbox.configuration())
         defer { Task { await worker.stop() } }
         await #expect {
-            _ = try await worker.recognizeText(image: Data("not an image at all".utf8))
+            _ = try await worker.readText(in: Data("not an image at all".utf8), engine: .tesseract())
         } throws: { error in
             (error as? WorkerError)?.code == .invalidInput
         }
@@ -70,7 +70,7 @@ import WorkerBeeFixtures
         let worker = WorkerProcess(configuration: configuration)
         defer { Task { await worker.stop() } }
         await #expect {
-            _ = try await worker.recognizeText(image: try await Self.page("x", dpi: 72))
+            _ = try await worker.readText(in: try await Self.page("x", dpi: 72), engine: .tesseract())
         } throws: { error in
             let error = try #require(error as? WorkerError)
             return error.code == .engineUnavailable && error.message.contains("apt-get install tesseract-ocr")
@@ -85,7 +85,7 @@ import WorkerBeeFixtures
         // The header claims 20,000 x 20,000 pixels; the pixels are not there, so a decoder would
         // say it cannot decode it rather than name the size.
         await #expect {
-            _ = try await worker.recognizeText(image: TinyImages.pngHeaderOnly(width: 20_000, height: 20_000))
+            _ = try await worker.readText(in: TinyImages.pngHeaderOnly(width: 20_000, height: 20_000), engine: .tesseract())
         } throws: { error in
             let error = try #require(error as? WorkerError)
             return error.code == .invalidInput && error.message.contains("20000 x 20000") && error.message.contains("megapixels")

@@ -22,7 +22,7 @@ struct TinyEmbeddingModel {
 
     func configuration(fault: String? = nil, once: Bool = false, embedTimeout: Duration? = .seconds(120)) -> WorkerConfiguration {
         var configuration = sandbox.configuration(fault: fault, once: once, embedTimeout: embedTimeout)
-        configuration.models.embedding = url.path
+        configuration.models.embedding = .file(url)
         return configuration
     }
 

@@ -13,11 +13,11 @@ import WorkerBeeModels
         let box = try VisionSandbox()
         defer { box.sandbox.remove() }
         let worker = WorkerProcess(configuration: box.configuration())
-        let first = try await worker.visionOCRResult(image: VisionSandbox.page(), maxTokens: 16)
-        let second = try await worker.visionOCRResult(image: VisionSandbox.page(), maxTokens: 16)
+        let first = try await worker.readText(in: VisionSandbox.page(), engine: .vision(.init(maxTokens: 16)))
+        let second = try await worker.readText(in: VisionSandbox.page(), engine: .vision(.init(maxTokens: 16)))
         #expect(first == second)
         #expect(first.generatedTokens == 16)
-        #expect(first.promptTokens > 16)
+        #expect((first.promptTokens ?? 0) > 16)
         #expect(box.sandbox.log.contains("projector"))
         await worker.stop()
     }
@@ -29,13 +29,13 @@ import WorkerBeeModels
         try await worker.loadModel("tiny-vision", kind: .vision)
         let pid = try #require(await worker.pid)
         do {
-            _ = try await worker.visionOCR(image: VisionSandbox.page())  // ~16,000 tokens: many seconds
+            _ = try await worker.readText(in: VisionSandbox.page(), engine: .vision()).text  // ~16,000 tokens: many seconds
             Issue.record("a long generation beat a 1 s timeout")
         } catch let error as WorkerError {
             #expect(error.code == .timedOut)
         }
         #expect(kill(pid, 0) == -1 && errno == ESRCH)
-        #expect(try await worker.visionOCRResult(image: VisionSandbox.page(), maxTokens: 4).generatedTokens == 4)
+        #expect(try await worker.readText(in: VisionSandbox.page(), engine: .vision(.init(maxTokens: 4))).generatedTokens == 4)
         await worker.stop()
     }
 
@@ -43,10 +43,10 @@ import WorkerBeeModels
         let box = try VisionSandbox()
         defer { box.sandbox.remove() }
         let worker = WorkerProcess(configuration: box.configuration(longContext: true))
-        _ = try await worker.visionOCRResult(image: VisionSandbox.page(), maxTokens: 2)
+        _ = try await worker.readText(in: VisionSandbox.page(), engine: .vision(.init(maxTokens: 2)))
         let pid = await worker.pid
         var events = await worker.events().makeAsyncIterator()
-        let request = Task { try await worker.visionOCR(image: VisionSandbox.page()) }
+        let request = Task { try await worker.readText(in: VisionSandbox.page(), engine: .vision()).text }
         guard case .sent(let id, _, _) = try #require(await events.next { $0.isSent() }) else { return }
         #expect(await box.sandbox.waitForLog("request \(id) started:"))
         request.cancel()
@@ -65,14 +65,14 @@ import WorkerBeeModels
         let pid = await worker.pid
         for bytes in [Data(), Data("%PDF-1.7".utf8), TinyImages.pngHeaderOnly(width: 20000, height: 20000)] {
             do {
-                _ = try await worker.visionOCR(image: bytes)
+                _ = try await worker.readText(in: bytes, engine: .vision()).text
                 Issue.record("\(bytes.count) bad bytes were read")
             } catch let error as WorkerError {
                 #expect(error.code == .invalidInput)
             }
         }
         #expect(await worker.pid == pid)
-        #expect(try await worker.visionOCRResult(image: VisionSandbox.page(), maxTokens: 2).generatedTokens == 2)
+        #expect(try await worker.readText(in: VisionSandbox.page(), engine: .vision(.init(maxTokens: 2))).generatedTokens == 2)
         await worker.stop()
     }
 
@@ -80,15 +80,15 @@ import WorkerBeeModels
         let box = try VisionSandbox()
         defer { box.sandbox.remove() }
         let worker = WorkerProcess(configuration: box.configuration())
-        let a = try await worker.visionOCRResult(image: VisionSandbox.page(), maxTokens: 12)
-        let b = try await worker.visionOCRResult(image: VisionSandbox.page(), model: "tiny-vision-b", maxTokens: 12)
+        let a = try await worker.readText(in: VisionSandbox.page(), engine: .vision(.init(maxTokens: 12)))
+        let b = try await worker.readText(in: VisionSandbox.page(), engine: .vision(.init(model: ModelReference("tiny-vision-b"), maxTokens: 12)))
         #expect(a.text != b.text)
         #expect(box.sandbox.log.components(separatedBy: "loaded vision model").count - 1 == 2)
         try await worker.unloadModel(kind: .vision)
         #expect(box.sandbox.log.contains("kind=vision model=(unload)"))
         try await worker.loadModel("tiny-vision-b", kind: .vision)
         #expect(box.sandbox.log.components(separatedBy: "loaded vision model").count - 1 == 3)
-        let again = try await worker.visionOCRResult(image: VisionSandbox.page(), model: "tiny-vision-b", maxTokens: 12)
+        let again = try await worker.readText(in: VisionSandbox.page(), engine: .vision(.init(model: ModelReference("tiny-vision-b"), maxTokens: 12)))
         #expect(again == b)
         #expect(box.sandbox.log.components(separatedBy: "loaded vision model").count - 1 == 3, "the loaded model was reused")
         await worker.stop()
@@ -102,7 +102,7 @@ import WorkerBeeModels
         try FileManager.default.copyItem(at: box.models.appendingPathComponent("tiny-vision.gguf"), to: lonely.appendingPathComponent("alone.gguf"))
         let worker = WorkerProcess(configuration: box.configuration())
         do {
-            _ = try await worker.visionOCR(image: VisionSandbox.page(), model: lonely.appendingPathComponent("alone.gguf").path)
+            _ = try await worker.readText(in: VisionSandbox.page(), engine: .vision(.init(model: ModelReference(lonely.appendingPathComponent("alone.gguf").path)))).text
             Issue.record("a model without a projector ran")
         } catch let error as WorkerError {
             #expect(error.code == .projectorNotFound)
@@ -131,7 +131,7 @@ import WorkerBeeModels
         configuration.models.vision = nil
         let worker = WorkerProcess(configuration: configuration)
         do {
-            _ = try await worker.visionOCR(image: VisionSandbox.page())
+            _ = try await worker.readText(in: VisionSandbox.page(), engine: .vision()).text
             Issue.record("vision OCR ran without a vision model")
         } catch let error as WorkerError {
             #expect(error.code == .visionDisabled)

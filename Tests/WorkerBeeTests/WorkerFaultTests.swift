@@ -13,7 +13,7 @@ import WorkerBeeFixtures
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }
         let worker = WorkerProcess(configuration: sandbox.configuration(fault: "embed:\(fault)", once: true))
-        let vectors = try await worker.embed(["survives a \(fault)"])
+        let vectors = try await worker.embed(.texts(["survives a \(fault)"])).vectors
         #expect(vectors.count == 1 && vectors[0].count == 384)
         #expect(await worker.restartCount == 1)
         #expect(await worker.spawnCount == 2)
@@ -25,7 +25,7 @@ import WorkerBeeFixtures
         defer { sandbox.remove() }
         let worker = WorkerProcess(configuration: sandbox.configuration(fault: "embed:abort"))
         do {
-            _ = try await worker.embed(["always aborts"])
+            _ = try await worker.embed(.texts(["always aborts"])).vectors
             Issue.record("a worker that always aborts answered")
         } catch let error as WorkerError {
             #expect(error.code == .crashed)
@@ -42,7 +42,7 @@ import WorkerBeeFixtures
         defer { sandbox.remove() }
         let worker = WorkerProcess(configuration: sandbox.configuration(fault: "start:exit"))
         do {
-            _ = try await worker.embed(["never starts"])
+            _ = try await worker.embed(.texts(["never starts"])).vectors
             Issue.record("a worker that exits at start answered")
         } catch let error as WorkerError {
             #expect(error.code == .crashed)
@@ -74,7 +74,7 @@ import WorkerBeeFixtures
         let hungPID = try #require(await worker.pid)
         var events = await worker.events().makeAsyncIterator()
         let started = ContinuousClock.now
-        let vectors = try await worker.embed(["hangs once, then works"])
+        let vectors = try await worker.embed(.texts(["hangs once, then works"])).vectors
         #expect(vectors.count == 1 && vectors[0].count == 384)
         #expect(ContinuousClock.now - started >= .seconds(3), "the first attempt waited for its timeout")
         let lost = try #require(await events.next { $0.isLost() })
@@ -90,7 +90,7 @@ import WorkerBeeFixtures
         defer { sandbox.remove() }
         let worker = WorkerProcess(configuration: sandbox.configuration(fault: "embed:hang", embedTimeout: .seconds(2)))
         do {
-            _ = try await worker.embed(["hangs"])
+            _ = try await worker.embed(.texts(["hangs"])).vectors
             Issue.record("a hung worker answered")
         } catch let error as WorkerError {
             #expect(error.code == .timedOut)
@@ -104,14 +104,14 @@ import WorkerBeeFixtures
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }
         let reference = WorkerProcess(configuration: sandbox.configuration())
-        let expected = try await reference.embed(["the first caller's text", "the second caller's text"])
+        let expected = try await reference.embed(.texts(["the first caller's text", "the second caller's text"])).vectors
         await reference.stop()
 
         // Before answering the second request, the worker sends the first request's real answer
         // again under the first request's id: a plausible 384-float answer at the wrong time.
         let worker = WorkerProcess(configuration: sandbox.configuration(fault: "embed#2:late-answer"))
-        let first = try await worker.embed(["the first caller's text"])[0]
-        let second = try await worker.embed(["the second caller's text"])[0]
+        let first = try await worker.embed(.texts(["the first caller's text"])).vectors[0]
+        let second = try await worker.embed(.texts(["the second caller's text"])).vectors[0]
         #expect(first == expected[0])
         #expect(second == expected[1], "the second caller got its own answer")
         #expect(cosineSimilarity(second, expected[0]) < 0.99, "not the late answer to the first request")
@@ -123,7 +123,7 @@ import WorkerBeeFixtures
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }
         let worker = WorkerProcess(configuration: sandbox.configuration(fault: "embed:wrong-id"))
-        let vectors = try await worker.embed(["only my own answer"])
+        let vectors = try await worker.embed(.texts(["only my own answer"])).vectors
         // The stale answer was a 1-dimensional [42]; the real one is 384-dimensional.
         #expect(vectors[0].count == 384)
         #expect(await worker.restartCount == 0)
@@ -134,7 +134,7 @@ import WorkerBeeFixtures
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }
         let worker = WorkerProcess(configuration: sandbox.configuration(fault: "embed:stdout-noise"))
-        let vectors = try await worker.embed(["noise around me"])
+        let vectors = try await worker.embed(.texts(["noise around me"])).vectors
         #expect(vectors[0].count == 384)
         #expect(await worker.restartCount == 0)
         #expect(sandbox.log.contains("native code says hello on stdout"))
@@ -149,7 +149,7 @@ import WorkerBeeFixtures
         try await worker.start()
         let pid = await worker.pid
         var events = await worker.events().makeAsyncIterator()
-        let request = Task { try await worker.embed(["slow"]) }
+        let request = Task { try await worker.embed(.texts(["slow"])).vectors }
         _ = await events.next { $0.isSent() }
         #expect(await sandbox.waitForLog("fault injection: slow"), "the worker is inside the request")
         let started = ContinuousClock.now
@@ -158,7 +158,7 @@ import WorkerBeeFixtures
         // The fault sleeps 60 s: an answer well before that came from the cancel.
         #expect(ContinuousClock.now - started < .seconds(30))
         #expect(await worker.pid == pid)
-        #expect(try await worker.embed(["next"]).count == 1)
+        #expect(try await worker.embed(.texts(["next"])).vectors.count == 1)
         await worker.stop()
     }
 
@@ -171,11 +171,11 @@ import WorkerBeeFixtures
         configuration.requestLimit = EmbedRequestLimit(texts: 10_000, bytes: 8 << 20)
         let worker = WorkerProcess(configuration: configuration)
         try await worker.start()
-        _ = try await worker.embed(["warm up"])
+        _ = try await worker.embed(.texts(["warm up"])).vectors
         let pid = await worker.pid
         let texts = (0..<3000).map { "a long text to keep llama.cpp busy for a while, number \($0), " + String(repeating: "more words ", count: 20) }
         var events = await worker.events().makeAsyncIterator()
-        let request = Task { try await worker.embed(texts) }
+        let request = Task { try await worker.embed(.texts(texts)).vectors }
         guard case .sent(let id, _, _) = try #require(await events.next { $0.isSent() }) else { return }
         #expect(await sandbox.waitForLog("request \(id) started:"))
         request.cancel()
@@ -229,7 +229,7 @@ import WorkerBeeFixtures
         try await worker.start()
         let pid = try #require(await worker.pid)
         var events = await worker.events().makeAsyncIterator()
-        let request = Task { try await worker.embed(["ignores cancels"]) }
+        let request = Task { try await worker.embed(.texts(["ignores cancels"])).vectors }
         _ = await events.next { $0.isSent() }
         #expect(await sandbox.waitForLog("fault injection: hang"), "the worker is inside the request")
         request.cancel()
@@ -249,15 +249,15 @@ import WorkerBeeFixtures
         let firstDone = Mutex(false)
         let first = Task {
             defer { firstDone.withLock { $0 = true } }
-            return try await worker.embed(["first"])
+            return try await worker.embed(.texts(["first"])).vectors
         }
         _ = await events.next { $0.isSent(items: 1) }
         // Sent is not started: on a busy machine the cancel below could reach the worker before
         // it picks the request up, and the slow fault would then hit the next request instead.
         #expect(await sandbox.waitForLog("fault injection: slow"), "the worker is inside the first request")
-        let second = Task { try await worker.embed(["second", "second"]) }
+        let second = Task { try await worker.embed(.texts(["second", "second"])).vectors }
         _ = await events.next { $0 == .queued(waiting: 1) }
-        let third = Task { try await worker.embed(["third", "third", "third"]) }
+        let third = Task { try await worker.embed(.texts(["third", "third", "third"])).vectors }
         _ = await events.next { $0 == .queued(waiting: 2) }
 
         second.cancel()

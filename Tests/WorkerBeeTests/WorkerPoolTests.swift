@@ -12,10 +12,10 @@ import WorkerBeeWire
         defer { sandbox.remove() }
         let texts = (0..<60).map { "pool text \($0) " + String(repeating: "and more ", count: $0 % 11) }
         let single = WorkerProcess(configuration: sandbox.configuration())
-        let expected = try await single.embed(texts)
+        let expected = try await single.embed(.texts(texts)).vectors
         await single.stop()
         let pool = WorkerPool(configuration: sandbox.configuration(), processes: 2, threadsPerProcess: 1)
-        let result = try await pool.embedResult(texts)
+        let result = try await pool.embed(.texts(texts)).result
         #expect(result.count == 60)
         for (vector, reference) in zip(result.vectors, expected) { #expect(vector == reference) }
         #expect(await pool.pids().count == 2)
@@ -30,11 +30,11 @@ import WorkerBeeWire
         try await pool.start()
         let before = Set(await pool.pids())
         #expect(before.count == 2)
-        await #expect(throws: WorkerError.self) { try await pool.embed(["BOOM"]) }
+        await #expect(throws: WorkerError.self) { try await pool.embed(.texts(["BOOM"])).vectors }
         let after = Set(await pool.pids())
         // The worker that held BOOM died twice; the other one is the same process, still running.
         #expect(before.intersection(after).count == 1)
-        #expect(try await pool.embed((0..<20).map { "fine \($0)" }).count == 20)
+        #expect(try await pool.embed(.texts((0..<20).map { "fine \($0)" })).vectors.count == 20)
         await pool.stop()
     }
 
@@ -42,7 +42,7 @@ import WorkerBeeWire
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }
         let pool = WorkerPool(configuration: sandbox.configuration(fault: "embed-text=BOOM:abort"), processes: 2, threadsPerProcess: 1)
-        let poisoned = try await pool.embedAllowingPoison(["BOOM"])
+        let poisoned = try await pool.embed(.texts(["BOOM"]), options: EmbedOptions(poisonTexts: .report))
         #expect(poisoned.failedIndexes == [0], "BOOM lost its worker twice")
         final class Sizes: Sendable { let items = Mutex<[Int]>([]) }
         let sizes = Sizes()
@@ -55,7 +55,7 @@ import WorkerBeeWire
                 }
             })
         }
-        _ = try await pool.embed((0..<64).map { "clean text \($0)" })
+        _ = try await pool.embed(.texts((0..<64).map { "clean text \($0)" })).vectors
         #expect(await ProcessProbe.poll { sizes.items.withLock { $0.reduce(0, +) } == 64 })
         for watcher in watchers { watcher.cancel() }
         // A fresh call is cut as if it were the first: one piece per worker, whatever an

@@ -13,7 +13,7 @@ import WorkerBeeModels
         defer { sandbox.remove() }
         let worker = WorkerProcess(configuration: sandbox.configuration())
         #expect(await worker.isAlive == false)
-        let vectors = try await worker.embed(["hello world"])
+        let vectors = try await worker.embed(.texts(["hello world"])).vectors
         #expect(vectors.count == 1 && vectors[0].count == 384)
         #expect(await worker.isAlive)
         #expect(await worker.hello?.protocolVersion == WireProtocol.version)
@@ -24,7 +24,7 @@ import WorkerBeeModels
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }
         let worker = WorkerProcess(configuration: sandbox.configuration())
-        #expect(try await worker.embed([]).isEmpty)
+        #expect(try await worker.embed(.texts([])).vectors.isEmpty)
         #expect(await worker.spawnCount == 0)
     }
 
@@ -59,7 +59,7 @@ import WorkerBeeModels
         try await worker.start()
         let pid = try #require(await worker.pid)
         var events = await worker.events().makeAsyncIterator()
-        let request = Task { try await worker.embed(["stuck"]) }
+        let request = Task { try await worker.embed(.texts(["stuck"])).vectors }
         _ = await events.next { $0.isSent() }
         let started = ContinuousClock.now
         await worker.stop()
@@ -91,7 +91,7 @@ import WorkerBeeModels
         let worker = WorkerProcess(configuration: sandbox.configuration())
         let data = try Data(contentsOf: repositoryRoot.appendingPathComponent("Tests/Fixtures/minilm-reference.jsonl"))
         let references = try data.split(separator: UInt8(ascii: "\n")).map { try JSONSerialization.jsonObject(with: Data($0)) as! [String: Any] }
-        let vectors = try await worker.embed(references.map { $0["text"] as! String })
+        let vectors = try await worker.embed(.texts(references.map { $0["text"] as! String })).vectors
         for (reference, vector) in zip(references, vectors) {
             let expected = (reference["embedding"] as! [NSNumber]).map(\.floatValue)
             #expect(cosineSimilarity(expected, vector) >= 0.9999)
@@ -104,7 +104,7 @@ import WorkerBeeModels
         defer { sandbox.remove() }
         let texts = (0..<6).map { "caller \($0) asks about topic \($0 * 7)" }
         let reference = WorkerProcess(configuration: sandbox.configuration())
-        let expected = try await reference.embed(texts)
+        let expected = try await reference.embed(.texts(texts)).vectors
         await reference.stop()
 
         // The first request is slow, so the others queue up behind it.
@@ -127,7 +127,7 @@ import WorkerBeeModels
         for (index, text) in texts.enumerated() {
             // Caller k sends its text k+1 times, so its request can be told apart by its size.
             let batch = Array(repeating: text, count: index + 1)
-            callers.append(Task { try await worker.embed(batch) })
+            callers.append(Task { try await worker.embed(.texts(batch)).vectors })
             // Launch the next caller only once this one has arrived (queued, or already sent).
             while let event = await events.next() {
                 record(event)
@@ -154,14 +154,14 @@ import WorkerBeeModels
         try await worker.start()
         let pid = await worker.pid
         do {
-            _ = try await worker.embed(["x"], model: "no-such-model")
+            _ = try await worker.embed(.texts(["x"]), options: EmbedOptions(model: "no-such-model")).vectors
             Issue.record("a missing model embedded")
         } catch let error as WorkerError {
             #expect(error.code == .modelNotFound)
             #expect(error.message.contains("no-such-model"))
         }
         #expect(await worker.pid == pid)
-        #expect(try await worker.embed(["still works"]).count == 1)
+        #expect(try await worker.embed(.texts(["still works"])).vectors.count == 1)
         await worker.stop()
     }
 
@@ -172,7 +172,7 @@ import WorkerBeeModels
         configuration.models.embeddingDimension = 768
         let worker = WorkerProcess(configuration: configuration)
         do {
-            _ = try await worker.embed(["x"])
+            _ = try await worker.embed(.texts(["x"])).vectors
             Issue.record("a 384-dimensional model passed a 768 check")
         } catch let error as WorkerError {
             #expect(error.code == .dimensionMismatch)
@@ -185,7 +185,7 @@ import WorkerBeeModels
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }
         let worker = WorkerProcess(configuration: sandbox.configuration())
-        try await worker.loadModel(ModelDirectory.defaultEmbeddingModel, kind: .embedding)
+        try await worker.loadModel(ModelReference(ModelDirectory.defaultEmbeddingModel), kind: .embedding)
         #expect(sandbox.log.contains("loaded and probed embedding model"))
         try await worker.unloadModel(kind: .embedding)
         #expect(sandbox.log.contains("(unload)"))
@@ -195,7 +195,7 @@ import WorkerBeeModels
         } catch let error as WorkerError {
             #expect(error.code == .modelNotFound)
         }
-        #expect(try await worker.embed(["after loads"]).count == 1)
+        #expect(try await worker.embed(.texts(["after loads"])).vectors.count == 1)
         await worker.stop()
     }
 
@@ -204,7 +204,7 @@ import WorkerBeeModels
         defer { sandbox.remove() }
         let worker = WorkerProcess(configuration: sandbox.configuration())
         do {
-            _ = try await worker.visionOCR(image: Data([0x89, 0x50, 0x4E, 0x47]))
+            _ = try await worker.readText(in: Data([0x89, 0x50, 0x4E, 0x47]), engine: .vision()).text
             Issue.record("vision ran without a model")
         } catch let error as WorkerError {
             #expect(error.code == .visionDisabled)

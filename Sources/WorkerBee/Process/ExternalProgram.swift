@@ -3,22 +3,22 @@ import Foundation
 /// Runs a helper program (`pdftoppm`, `pdfinfo`, the `workerbee` binary in tests) to completion,
 /// with the same launcher as the workers: spawned from the spawner thread with nothing but its
 /// three standard descriptors, its exit awaited as an event, so no thread blocks on it.
-public enum ExternalProgram {
+package enum ExternalProgram {
     /// What a finished program left behind.
-    public struct Output: Sendable {
+    package struct Output: Sendable {
         /// How it ended.
-        public let status: ExitStatus
+        package let status: ExitStatus
         /// Everything it wrote to standard output.
-        public let stdout: Data
+        package let stdout: Data
         /// Everything it wrote to standard error.
-        public let stderr: Data
+        package let stderr: Data
 
         /// Whether it exited with status 0.
-        public var succeeded: Bool { status == .exited(0) }
+        package var succeeded: Bool { status == .exited(0) }
     }
 
     /// The first executable file called `name` in the folders of `PATH`.
-    public static func find(_ name: String, path: String? = ProcessInfo.processInfo.environment["PATH"]) -> URL? {
+    package static func find(_ name: String, path: String? = ProcessInfo.processInfo.environment["PATH"]) -> URL? {
         for directory in (path ?? "/usr/bin:/bin").split(separator: ":") {
             let url = URL(fileURLWithPath: String(directory)).appendingPathComponent(name)
             if FileManager.default.isExecutableFile(atPath: url.path) { return url }
@@ -40,7 +40,7 @@ public enum ExternalProgram {
     ///     (to look at a stuck program while it is still there).
     /// - Throws: ``WorkerError`` `.spawnFailed` if it cannot be started, `.timedOut` if it ran
     ///   past `timeout`; `CancellationError`; or a file error.
-    public static func run(
+    package static func run(
         _ executable: URL, arguments: [String], stdin: Data = Data(), environment: [String: String] = [:], timeout: Duration? = nil,
         onStart: (@Sendable (Int32) -> Void)? = nil, onTimeout: (@Sendable (Int32) async -> Void)? = nil
     ) async throws -> Output {

@@ -6,7 +6,7 @@ import WorkerBee
 let worker = WorkerProcess()
 do {
     let texts = ["The cat sat on the mat.", "A dog slept by the door."]
-    let vectors = try await worker.embed(texts)
+    let vectors = try await worker.embed(.texts(texts)).vectors
     for (text, vector) in zip(texts, vectors) {
         print("\(vector.count) floats, first three \(vector.prefix(3).map { String(format: "%.4f", $0) }.joined(separator: " ")): \(text)")
     }

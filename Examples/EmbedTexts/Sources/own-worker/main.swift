@@ -10,8 +10,8 @@ WorkerBeeWorker.runIfRequested()
 let pool = WorkerPool(processes: 2, threadsPerProcess: 1)
 do {
     let texts = (1...20).map { "Sentence number \($0) about the weather." }
-    let vectors = try await pool.embed(texts)
-    print("\(vectors.count) vectors of \(vectors[0].count) floats from \(await pool.spawnCount()) worker processes of this program")
+    let vectors = try await pool.embed(.texts(texts)).vectors
+    print("\(vectors.count) vectors of \(vectors[0].count) floats from \(await pool.statistics.spawns) worker processes of this program")
 } catch {
     FileHandle.standardError.write(Data("own-worker: \(error)\n".utf8))
     exit(1)
