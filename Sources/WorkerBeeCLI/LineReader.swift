@@ -1,3 +1,4 @@
+import CWorkerBeeSystem
 import Dispatch
 import Foundation
 import Synchronization
@@ -161,9 +162,8 @@ final class LineReader: AsyncSequence, Sendable {
         var number = 0
         while true {
             if buffer.isStopped { return }
-            let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            let count = bytes.withUnsafeMutableBytes { wb_read_retrying(fd, $0.baseAddress, $0.count) }
             if count < 0 {
-                if errno == EINTR { continue }
                 buffer.finish(failure: "\(buffer.source): read failed: \(String(cString: strerror(errno)))")
                 return
             }
