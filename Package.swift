@@ -51,7 +51,8 @@ let package = Package(
             pkgConfig: "llama",
             providers: [.brew(["llama.cpp"])]
         ),
-        // Little C helpers for process spawning and for reading llama.cpp's patch marker.
+        // Little C helpers for process spawning, for reads and writes that go on through signals,
+        // and for reading llama.cpp's patch marker.
         .target(name: "CWorkerBeeSystem"),
         // Little-endian readers and writers shared by the file formats and the wire protocol.
         .target(name: "BinaryCoding"),
@@ -117,7 +118,7 @@ let package = Package(
             name: "WorkerBeeCLI",
             dependencies: [
                 "WorkerBee", "WorkerBeeEngine", "WorkerBeeModels", "WorkerBeeHub", "WorkerBeeDocuments",
-                "WorkerBeeImages", "GGUF", "WorkerBeeFixtures", "WorkerBeeServer",
+                "WorkerBeeImages", "GGUF", "WorkerBeeFixtures", "WorkerBeeServer", "CWorkerBeeSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -136,7 +137,10 @@ let package = Package(
         ),
         .testTarget(
             name: "WorkerBeeTests",
-            dependencies: ["WorkerBee", "WorkerBeeModels", "WorkerBeeDocuments", "GGUF", "WorkerBeeFixtures", "WorkerBeeTestSupport", "WorkerBeeCLI"],
+            dependencies: [
+                "WorkerBee", "WorkerBeeModels", "WorkerBeeDocuments", "GGUF", "WorkerBeeFixtures", "WorkerBeeTestSupport", "WorkerBeeCLI",
+                "CWorkerBeeSystem",
+            ],
             swiftSettings: llamaSwiftSettings,
             linkerSettings: llamaLinkerSettings
         ),

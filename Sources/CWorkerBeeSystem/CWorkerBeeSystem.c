@@ -144,3 +144,25 @@ const char *wb_llama_patches(void) {
     const char *(*patches)(void) = (const char *(*)(void))dlsym(RTLD_DEFAULT, "ggml_cpu_workerbee_patches");
     return patches ? patches() : NULL;
 }
+
+ssize_t wb_read_retrying(int fd, void *buf, size_t n) {
+    ssize_t count;
+    do {
+        count = read(fd, buf, n);
+    } while (count < 0 && errno == EINTR);
+    return count;
+}
+
+int wb_write_all(int fd, const void *buf, size_t n) {
+    const char *bytes = buf;
+    while (n > 0) {
+        ssize_t written = write(fd, bytes, n);
+        if (written < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        bytes += written;
+        n -= (size_t)written;
+    }
+    return 0;
+}

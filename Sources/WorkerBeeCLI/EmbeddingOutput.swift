@@ -1,3 +1,4 @@
+import CWorkerBeeSystem
 import Foundation
 
 /// Writes `{"index": i, ..., "embedding": [...]}` lines, in order, to standard output or a file.
@@ -71,15 +72,8 @@ struct EmbeddingOutput {
 
     /// Writes what is buffered.
     mutating func flush() {
-        var offset = 0
-        while offset < buffer.count {
-            let written = buffer[offset...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                break
-            }
-            offset += written
-        }
+        // A failed write (standard output closed, disk full) drops what is buffered, as before.
+        _ = buffer.withUnsafeBytes { wb_write_all(fd, $0.baseAddress, $0.count) }
         buffer.removeAll(keepingCapacity: true)
     }
 

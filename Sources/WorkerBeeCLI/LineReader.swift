@@ -1,3 +1,4 @@
+import CWorkerBeeSystem
 import Dispatch
 import Foundation
 import Synchronization
@@ -8,6 +9,11 @@ import Synchronization
 /// its producer; no cooperative thread ever blocks on it) and hands lines over through a
 /// bounded buffer: when the consumer falls behind, the thread waits, so memory stays flat
 /// however long the input.
+///
+/// When the reader is released (a `for try await` loop that breaks out early drops it with its
+/// iterator), the thread stops at its next line, or at once if it is waiting for buffer space,
+/// and closes the descriptor if it owns it. A thread blocked in `read(2)` ends when that read
+/// returns (a file's read returns at once; a pipe's, at its next data or end).
 final class LineReader: AsyncSequence, Sendable {
     /// One line without its newline (and without a trailing carriage return).
     struct Line: Sendable {
@@ -19,33 +25,123 @@ final class LineReader: AsyncSequence, Sendable {
 
     typealias Element = Line
 
-    private struct State {
-        var lines: [Line] = []
-        var head = 0
-        var finished = false
-        var failure: String?
-        var waiter: CheckedContinuation<Void, Never>?
-    }
-    private let state = Mutex(State())
-    /// Free places in the buffer; the reader thread takes one per line.
-    private let space: DispatchSemaphore
-    private let source: String
+    /// What the reader thread and the consumer share. The thread holds only this, never the
+    /// reader, so the reader's release is what tells the thread to stop.
+    private final class Buffer: Sendable {
+        private struct State {
+            var lines: [Line] = []
+            var head = 0
+            var finished = false
+            var failure: String?
+            var waiter: CheckedContinuation<Void, Never>?
+            /// The consumer is gone: the thread delivers nothing more and ends.
+            var stopped = false
+        }
+        private let state = Mutex(State())
+        /// Free places in the buffer; the reader thread takes one per line.
+        private let space: DispatchSemaphore
+        let source: String
 
-    /// Starts reading `fd` (closing it at the end when `closeWhenDone`).
+        init(source: String, capacity: Int) {
+            self.source = source
+            // Created at 0 and raised to `capacity`: libdispatch refuses to free a semaphore whose
+            // value is below its initial one, which is what a consumer that stops early leaves.
+            space = DispatchSemaphore(value: 0)
+            for _ in 0..<capacity { space.signal() }
+        }
+
+        /// Whether the consumer is gone.
+        var isStopped: Bool { state.withLock { $0.stopped } }
+
+        /// Tells the thread to end, waking it if it waits for space.
+        func stop() {
+            let alreadyStopped = state.withLock { state in
+                defer { state.stopped = true }
+                return state.stopped
+            }
+            if !alreadyStopped { space.signal() }
+        }
+
+        /// Waits for space and appends `line`; false if the consumer is gone.
+        func deliver(_ line: Line) -> Bool {
+            space.wait()
+            let (stopped, waiter) = state.withLock { state in
+                if state.stopped { return (true, nil as CheckedContinuation<Void, Never>?) }
+                state.lines.append(line)
+                defer { state.waiter = nil }
+                return (false, state.waiter)
+            }
+            waiter?.resume()
+            return !stopped
+        }
+
+        func finish(failure: String?) {
+            let waiter = state.withLock { state in
+                state.finished = true
+                state.failure = failure
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume()
+        }
+
+        func next() async throws -> Line? {
+            while true {
+                enum Step { case line(Line), end, failed(String), wait }
+                let step: Step = state.withLock { state in
+                    if state.head < state.lines.count {
+                        let line = state.lines[state.head]
+                        state.head += 1
+                        if state.head > 4096 && state.head * 2 > state.lines.count {
+                            state.lines.removeFirst(state.head)
+                            state.head = 0
+                        }
+                        return .line(line)
+                    }
+                    if let failure = state.failure { return .failed(failure) }
+                    return state.finished ? .end : .wait
+                }
+                switch step {
+                case .line(let line):
+                    space.signal()
+                    return line
+                case .end:
+                    return nil
+                case .failed(let reason):
+                    throw TextInput.BadLine(source: source, line: 0, reason: reason)
+                case .wait:
+                    await withCheckedContinuation { continuation in
+                        let ready = state.withLock { state in
+                            if state.head < state.lines.count || state.finished { return true }
+                            state.waiter = continuation
+                            return false
+                        }
+                        if ready { continuation.resume() }
+                    }
+                }
+            }
+        }
+    }
+
+    private let buffer: Buffer
+
+    /// Starts reading `fd` (closing it at the end, or when the reader is released, when
+    /// `closeWhenDone`).
     /// - Parameters:
     ///   - capacity: lines buffered ahead of the consumer.
     init(fileDescriptor fd: Int32, source: String, closeWhenDone: Bool, capacity: Int = 8192) {
-        self.source = source
-        // Created at 0 and raised to `capacity`: libdispatch refuses to free a semaphore whose
-        // value is below its initial one, which is what a consumer that stops early leaves.
-        space = DispatchSemaphore(value: 0)
-        for _ in 0..<capacity { space.signal() }
-        let thread = Thread { [self] in
-            readAll(fd)
+        let buffer = Buffer(source: source, capacity: capacity)
+        self.buffer = buffer
+        let thread = Thread {
+            Self.readAll(fd, into: buffer)
             if closeWhenDone { close(fd) }
         }
         thread.name = "workerbee-input"
         thread.start()
+    }
+
+    deinit {
+        buffer.stop()
     }
 
     /// Opens `path` ("-" for standard input).
@@ -59,96 +155,44 @@ final class LineReader: AsyncSequence, Sendable {
         return LineReader(fileDescriptor: fd, source: path, closeWhenDone: true)
     }
 
-    private func readAll(_ fd: Int32) {
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    /// The thread's loop: reads `fd` to its end (or until the consumer is gone) and delivers its lines.
+    private static func readAll(_ fd: Int32, into buffer: Buffer) {
+        var bytes = [UInt8](repeating: 0, count: 1 << 16)
         var partial: [UInt8] = []
         var number = 0
         while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if buffer.isStopped { return }
+            let count = bytes.withUnsafeMutableBytes { wb_read_retrying(fd, $0.baseAddress, $0.count) }
             if count < 0 {
-                if errno == EINTR { continue }
-                finish(failure: "\(source): read failed: \(String(cString: strerror(errno)))")
+                buffer.finish(failure: "\(buffer.source): read failed: \(String(cString: strerror(errno)))")
                 return
             }
             if count == 0 { break }
             var start = 0
-            for index in 0..<count where buffer[index] == UInt8(ascii: "\n") {
-                partial.append(contentsOf: buffer[start..<index])
+            for index in 0..<count where bytes[index] == UInt8(ascii: "\n") {
+                partial.append(contentsOf: bytes[start..<index])
                 number += 1
-                deliver(Line(number: number, bytes: Self.trimmingCarriageReturn(partial)))
+                guard buffer.deliver(Line(number: number, bytes: trimmingCarriageReturn(partial))) else { return }
                 partial.removeAll(keepingCapacity: true)
                 start = index + 1
             }
-            partial.append(contentsOf: buffer[start..<count])
+            partial.append(contentsOf: bytes[start..<count])
         }
         if !partial.isEmpty {
             number += 1
-            deliver(Line(number: number, bytes: Self.trimmingCarriageReturn(partial)))
+            guard buffer.deliver(Line(number: number, bytes: trimmingCarriageReturn(partial))) else { return }
         }
-        finish(failure: nil)
+        buffer.finish(failure: nil)
     }
 
     private static func trimmingCarriageReturn(_ bytes: [UInt8]) -> [UInt8] {
         bytes.last == UInt8(ascii: "\r") ? Array(bytes.dropLast()) : bytes
     }
 
-    private func deliver(_ line: Line) {
-        space.wait()
-        let waiter = state.withLock { state in
-            state.lines.append(line)
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume()
-    }
-
-    private func finish(failure: String?) {
-        let waiter = state.withLock { state in
-            state.finished = true
-            state.failure = failure
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume()
-    }
-
     /// The next line; nil at the end of the input.
     /// - Throws: ``TextInput/BadLine`` if reading failed.
     func next() async throws -> Line? {
-        while true {
-            enum Step { case line(Line), end, failed(String), wait }
-            let step: Step = state.withLock { state in
-                if state.head < state.lines.count {
-                    let line = state.lines[state.head]
-                    state.head += 1
-                    if state.head > 4096 && state.head * 2 > state.lines.count {
-                        state.lines.removeFirst(state.head)
-                        state.head = 0
-                    }
-                    return .line(line)
-                }
-                if let failure = state.failure { return .failed(failure) }
-                return state.finished ? .end : .wait
-            }
-            switch step {
-            case .line(let line):
-                space.signal()
-                return line
-            case .end:
-                return nil
-            case .failed(let reason):
-                throw TextInput.BadLine(source: source, line: 0, reason: reason)
-            case .wait:
-                await withCheckedContinuation { continuation in
-                    let ready = state.withLock { state in
-                        if state.head < state.lines.count || state.finished { return true }
-                        state.waiter = continuation
-                        return false
-                    }
-                    if ready { continuation.resume() }
-                }
-            }
-        }
+        try await buffer.next()
     }
 
     struct AsyncIterator: AsyncIteratorProtocol {

@@ -1,3 +1,4 @@
+import CWorkerBeeSystem
 import Foundation
 import Synchronization
 import WorkerBeeWire
@@ -26,14 +27,8 @@ final class HostChannel: Sendable {
     }
 
     private func writeAll(_ bytes: [UInt8]) {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { write(output, $0.baseAddress, $0.count) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                _exit(0)  // EPIPE: the host is gone
-            }
-            offset += written
+        if bytes.withUnsafeBytes({ wb_write_all(output, $0.baseAddress, $0.count) }) != 0 {
+            _exit(0)  // EPIPE: the host is gone
         }
     }
 
@@ -43,11 +38,8 @@ final class HostChannel: Sendable {
         var decoder = FrameDecoder()
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                return nil
-            }
+            let count = buffer.withUnsafeMutableBytes { wb_read_retrying(input, $0.baseAddress, $0.count) }
+            if count < 0 { return nil }
             if count == 0 {
                 do { try decoder.finish() } catch { return error }
                 return nil

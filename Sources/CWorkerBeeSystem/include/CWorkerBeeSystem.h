@@ -1,6 +1,7 @@
 #ifndef WORKERBEE_SYSTEM_H
 #define WORKERBEE_SYSTEM_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 /// Asks the kernel to send `signal` to this process when its parent dies (Linux:
@@ -37,6 +38,15 @@ int wb_epoll_remove(int epfd, int fd);
 /// Blocks until one watched descriptor is ready and returns it (it stays watched until
 /// `wb_epoll_remove`). Returns -1 with errno set (EINTR included).
 int wb_epoll_wait_one(int epfd);
+
+/// One `read(2)` of at most `n` bytes from `fd`, repeated while a signal interrupts it (EINTR).
+/// Returns the count read (0 at end of file), or -1 with errno set.
+ssize_t wb_read_retrying(int fd, void *buf, size_t n);
+
+/// Writes all `n` bytes of `buf` to `fd`, going on after short writes and after writes a
+/// signal interrupted (EINTR). Returns 0, or -1 with errno set (EPIPE: the reader is gone);
+/// on -1 an unknown prefix of the bytes may have been written.
+int wb_write_all(int fd, const void *buf, size_t n);
 
 /// The file of the loaded library (or program) that holds `address`, or NULL.
 const char *wb_library_path_of(const void *address);

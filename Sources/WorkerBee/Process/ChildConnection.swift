@@ -1,3 +1,4 @@
+internal import CWorkerBeeSystem
 import Dispatch
 import Foundation
 import Logging
@@ -124,16 +125,7 @@ final class ChildConnection: Sendable {
     private func writeAll(_ bytes: [UInt8]) -> Bool {
         guard !writeClosed.load(ordering: .relaxed) else { return false }
         return bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Foundation.write(requestFD, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                offset += written
-            }
-            return true
+            wb_write_all(requestFD, buffer.baseAddress, buffer.count) == 0
         }
     }
 
@@ -143,8 +135,7 @@ final class ChildConnection: Sendable {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
         defer { buffer.deallocate() }
         while !isClosed {
-            let count = Foundation.read(fd, buffer.baseAddress!, capacity)
-            if count < 0 && errno == EINTR { continue }
+            let count = wb_read_retrying(fd, buffer.baseAddress!, capacity)
             guard count > 0 else { break }
             consume(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
         }

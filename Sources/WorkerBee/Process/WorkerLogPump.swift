@@ -1,3 +1,4 @@
+internal import CWorkerBeeSystem
 import Foundation
 import Synchronization
 
@@ -54,8 +55,7 @@ final class WorkerLogPump: Sendable {
         defer { buffer.deallocate() }
         var partial: [UInt8] = []
         while true {
-            let count = read(pipe, buffer.baseAddress!, size)
-            if count < 0 && errno == EINTR { continue }
+            let count = wb_read_retrying(pipe, buffer.baseAddress!, size)
             guard count > 0 else { break }
             let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
             keep(bytes)
@@ -81,16 +81,7 @@ final class WorkerLogPump: Sendable {
     }
 
     private func writeAll(_ bytes: ArraySlice<UInt8>, to file: Int32) {
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = write(file, raw.baseAddress! + offset, raw.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return  // the log cannot be written (disk full); the copy in memory remains
-                }
-                offset += written
-            }
-        }
+        // A failure means the log cannot be written (disk full); the copy in memory remains.
+        _ = bytes.withUnsafeBytes { wb_write_all(file, $0.baseAddress, $0.count) }
     }
 }
