@@ -123,6 +123,7 @@ func referenceVectors(_ texts: [String]) async throws -> [[Float]] {
     let sandbox = try WorkerSandbox()
     defer { sandbox.remove() }
     let worker = WorkerProcess(configuration: sandbox.configuration())
-    defer { Task { await worker.stop() } }
-    return try await worker.embed(.texts(texts)).vectors
+    return try await withCleanup({ await worker.stop() }) {
+        return try await worker.embed(.texts(texts)).vectors
+    }
 }

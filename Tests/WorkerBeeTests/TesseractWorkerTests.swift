@@ -25,41 +25,44 @@ import WorkerBeeFixtures
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }
         let worker = WorkerProcess(configuration: sandbox.configuration())
-        defer { Task { await worker.stop() } }
-        let result = try await worker.readText(in: try await Self.page(Self.sentence, dpi: 300), engine: .tesseract())
-        let rate = TextComparison.characterErrorRate(result.text, reference: Self.sentence)
-        #expect(rate <= 0.01, "read \(result.text.debugDescription), CER \(rate)")
-        #expect((result.confidence ?? 0) > 50)
-        #expect(sandbox.log.contains("started: recognize"))
+        try await withCleanup({ await worker.stop() }) {
+            let result = try await worker.readText(in: try await Self.page(Self.sentence, dpi: 300), engine: .tesseract())
+            let rate = TextComparison.characterErrorRate(result.text, reference: Self.sentence)
+            #expect(rate <= 0.01, "read \(result.text.debugDescription), CER \(rate)")
+            #expect((result.confidence ?? 0) > 50)
+            #expect(sandbox.log.contains("started: recognize"))
+        }
     }
 
     @Test func aLanguageWithoutDataIsRefusedListingTheInstalledOnes() async throws {
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }
         let worker = WorkerProcess(configuration: sandbox.configuration())
-        defer { Task { await worker.stop() } }
-        await #expect {
-            _ = try await worker.readText(in: try await Self.page("x", dpi: 72), engine: .tesseract(language: "qqq"))
-        } throws: { error in
-            let error = try #require(error as? WorkerError)
-            return error.code == .engineUnavailable && error.message.contains("qqq") && error.message.contains("eng")
+        return try await withCleanup({ await worker.stop() }) {
+            await #expect {
+                _ = try await worker.readText(in: try await Self.page("x", dpi: 72), engine: .tesseract(language: "qqq"))
+            } throws: { error in
+                let error = try #require(error as? WorkerError)
+                return error.code == .engineUnavailable && error.message.contains("qqq") && error.message.contains("eng")
+            }
+            // The worker is still up and reads the next page.
+            _ = try await worker.readText(in: try await Self.page("next", dpi: 150), engine: .tesseract())
+            #expect(await worker.spawnCount == 1)
         }
-        // The worker is still up and reads the next page.
-        _ = try await worker.readText(in: try await Self.page("next", dpi: 150), engine: .tesseract())
-        #expect(await worker.spawnCount == 1)
     }
 
     @Test func anImageLeptonicaCannotDecodeIsInvalidInputAndTheWorkerStays() async throws {
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }
         let worker = WorkerProcess(configuration: sandbox.configuration())
-        defer { Task { await worker.stop() } }
-        await #expect {
-            _ = try await worker.readText(in: Data("not an image at all".utf8), engine: .tesseract())
-        } throws: { error in
-            (error as? WorkerError)?.code == .invalidInput
+        try await withCleanup({ await worker.stop() }) {
+            await #expect {
+                _ = try await worker.readText(in: Data("not an image at all".utf8), engine: .tesseract())
+            } throws: { error in
+                (error as? WorkerError)?.code == .invalidInput
+            }
+            #expect(await worker.spawnCount == 1)
         }
-        #expect(await worker.spawnCount == 1)
     }
 
     @Test func withoutTesseractTheErrorSaysWhatToInstall() async throws {
@@ -68,12 +71,13 @@ import WorkerBeeFixtures
         var configuration = sandbox.configuration()
         configuration.launch.environment["WORKERBEE_TESSERACT_LIBRARY"] = "/nonexistent/libtesseract.so.5"
         let worker = WorkerProcess(configuration: configuration)
-        defer { Task { await worker.stop() } }
-        await #expect {
-            _ = try await worker.readText(in: try await Self.page("x", dpi: 72), engine: .tesseract())
-        } throws: { error in
-            let error = try #require(error as? WorkerError)
-            return error.code == .engineUnavailable && error.message.contains("apt-get install tesseract-ocr")
+        return try await withCleanup({ await worker.stop() }) {
+            await #expect {
+                _ = try await worker.readText(in: try await Self.page("x", dpi: 72), engine: .tesseract())
+            } throws: { error in
+                let error = try #require(error as? WorkerError)
+                return error.code == .engineUnavailable && error.message.contains("apt-get install tesseract-ocr")
+            }
         }
     }
 
@@ -81,16 +85,17 @@ import WorkerBeeFixtures
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }
         let worker = WorkerProcess(configuration: sandbox.configuration())
-        defer { Task { await worker.stop() } }
-        // The header claims 20,000 x 20,000 pixels; the pixels are not there, so a decoder would
-        // say it cannot decode it rather than name the size.
-        await #expect {
-            _ = try await worker.readText(in: TinyImages.pngHeaderOnly(width: 20_000, height: 20_000), engine: .tesseract())
-        } throws: { error in
-            let error = try #require(error as? WorkerError)
-            return error.code == .invalidInput && error.message.contains("20000 x 20000") && error.message.contains("megapixels")
+        return try await withCleanup({ await worker.stop() }) {
+            // The header claims 20,000 x 20,000 pixels; the pixels are not there, so a decoder would
+            // say it cannot decode it rather than name the size.
+            await #expect {
+                _ = try await worker.readText(in: TinyImages.pngHeaderOnly(width: 20_000, height: 20_000), engine: .tesseract())
+            } throws: { error in
+                let error = try #require(error as? WorkerError)
+                return error.code == .invalidInput && error.message.contains("20000 x 20000") && error.message.contains("megapixels")
+            }
+            #expect(await worker.spawnCount == 1)
         }
-        #expect(await worker.spawnCount == 1)
     }
 
     @Test func aPageThatIsOneScannedImageIsTakenOutOfThePDFAsStored() async throws {
