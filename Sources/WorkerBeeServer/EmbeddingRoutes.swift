@@ -75,95 +75,9 @@ struct EmbeddingRoutes: Sendable {
         return JSONResponse.make(["object": "list", "data": data])
     }
 
-    // MARK: - Ollama
-
-    /// `POST /api/embed`, as Ollama documents it.
-    func ollamaEmbed(_ body: ByteBuffer) async throws -> Response {
-        let started = ContinuousClock.now
-        let request = try RequestBodies.decode(RequestBodies.OllamaEmbed.self, from: body)
-        let model = try resolveModel(request.model)
-        guard case .texts(let texts) = request.input else { throw APIError.badRequest("input is required", param: "input") }
-        guard !texts.isEmpty else { throw APIError.badRequest("input is empty", param: "input") }
-        let dimensions = try Self.dimensions(request.dimensions)
-        let answer = try await embed(texts, model: model)
-        let cut = answer.truncated.filter { $0 }.count
-        if request.truncate == false && cut > 0 {
-            throw APIError.badRequest("input length exceeds the context length (\(cut) of \(texts.count) inputs); send shorter inputs or \"truncate\": true")
-        }
-        var out: [UInt8] = []
-        out.append(contentsOf: #"{"model":"#.utf8)
-        JSONResponse.append(string: request.model ?? configuration.modelName, to: &out)
-        out.append(contentsOf: #","embeddings":["#.utf8)
-        for (index, vector) in answer.vectors.enumerated() {
-            if index > 0 { out.append(UInt8(ascii: ",")) }
-            JSONResponse.append(try Self.shorten(vector, to: dimensions), to: &out)
-        }
-        let elapsed = (ContinuousClock.now - started).components
-        let total = elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000
-        out.append(contentsOf: #"],"total_duration":\#(total),"load_duration":0,"prompt_eval_count":\#(answer.tokenCounts.reduce(0, +))}"#.utf8)
-        return JSONResponse.make(bytes: out, headers: [Self.truncatedHeader: "\(cut)"])
-    }
-
-    /// `POST /api/embeddings`, Ollama's older route: one `prompt`, one `embedding`.
-    func ollamaEmbeddings(_ body: ByteBuffer) async throws -> Response {
-        let request = try RequestBodies.decode(RequestBodies.OllamaEmbeddings.self, from: body)
-        let model = try resolveModel(request.model)
-        guard let prompt = request.prompt else { throw APIError.badRequest("prompt is required", param: "prompt") }
-        let answer = try await embed([prompt], model: model)
-        var out: [UInt8] = []
-        out.append(contentsOf: #"{"embedding":"#.utf8)
-        JSONResponse.append(answer.vectors[0], to: &out)
-        out.append(UInt8(ascii: "}"))
-        return JSONResponse.make(bytes: out, headers: [Self.truncatedHeader: "\(answer.truncated.filter { $0 }.count)"])
-    }
-
-    /// `GET /api/tags`: the models that can embed, in Ollama's shape.
-    func ollamaTags() -> Response {
-        let formatter = ISO8601DateFormatter()
-        let models = catalog.embeddingModels().map { model -> [String: Any] in
-            [
-                "name": model.name, "model": model.name, "modified_at": formatter.string(from: model.modified), "size": model.size, "digest": "",
-                "details": ["format": "gguf", "family": model.architecture, "families": [model.architecture], "parameter_size": "", "quantization_level": model.fileType],
-            ]
-        }
-        return JSONResponse.make(["models": models])
-    }
-
-    // MARK: - WorkerBee's own
-
-    /// `POST /tokenize`: `{"content": "text"}` (or `"text"`) in, `{"tokens": [...], "count": n}` out.
-    func tokenize(_ body: ByteBuffer) async throws -> Response {
-        let request = try RequestBodies.decode(RequestBodies.Tokenize.self, from: body)
-        guard let text = request.content ?? request.text else {
-            throw APIError.badRequest("send {\"content\": \"some text\"}", param: "content")
-        }
-        let model = try resolveModel(request.model)
-        try checkReady()
-        let tokens = try await pool.tokenize([text], model: model.map { ModelReference($0) })[0]
-        return JSONResponse.make(["tokens": tokens.map(Int.init), "count": tokens.count])
-    }
-
-    /// `GET /health`: the process answers.
-    func health() -> Response { JSONResponse.make(["status": "ok"]) }
-
-    /// `GET /ready`: 200 when a worker is up and the model loads; 503 with the reason otherwise.
-    func ready() -> Response {
-        if let refusal = readiness.refusal {
-            return JSONResponse.make(["status": "unavailable", "reason": refusal], status: .serviceUnavailable)
-        }
-        return JSONResponse.make(["status": "ready"])
-    }
-
-    /// `GET /metrics`: Prometheus text format.
-    func metricsText() -> Response {
-        Response(
-            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
-    }
-
     // MARK: - Helpers
 
-    private func embed(_ texts: [String], model: String?) async throws -> EmbeddingBatcher.Answer {
+    func embed(_ texts: [String], model: String?) async throws -> EmbeddingBatcher.Answer {
         try checkReady()
         try checkCount(texts.count)
         do {
@@ -175,7 +89,7 @@ struct EmbeddingRoutes: Sendable {
         }
     }
 
-    private func checkReady() throws {
+    func checkReady() throws {
         if let refusal = readiness.refusal {
             var error = APIError(.serviceUnavailable, refusal, type: "server_error", code: "not_ready")
             error.retryAfter = 1
@@ -183,14 +97,14 @@ struct EmbeddingRoutes: Sendable {
         }
     }
 
-    private func checkCount(_ count: Int) throws {
+    func checkCount(_ count: Int) throws {
         if count > configuration.maxInputs {
             throw APIError(.contentTooLarge, "\(count) inputs is more than the \(configuration.maxInputs) one request may hold", param: "input", code: "too_many_inputs")
         }
     }
 
     /// nil for the server's default model, or the name of another model in the models folder.
-    private func resolveModel(_ name: String?) throws -> String? {
+    func resolveModel(_ name: String?) throws -> String? {
         guard let name else { return nil }
         let bare = name.hasSuffix(":latest") ? String(name.dropLast(7)) : name
         if bare.isEmpty || bare == configuration.modelName { return nil }
@@ -200,14 +114,14 @@ struct EmbeddingRoutes: Sendable {
         return bare
     }
 
-    private static func dimensions(_ value: Int?) throws -> Int? {
+    static func dimensions(_ value: Int?) throws -> Int? {
         guard let value else { return nil }
         guard value > 0 else { throw APIError.badRequest("dimensions must be a positive integer", param: "dimensions") }
         return value
     }
 
     /// The first `dimensions` components, L2-normalised again.
-    private static func shorten(_ vector: [Float], to dimensions: Int?) throws -> [Float] {
+    static func shorten(_ vector: [Float], to dimensions: Int?) throws -> [Float] {
         guard let dimensions else { return vector }
         guard dimensions <= vector.count else {
             throw APIError.badRequest("dimensions is \(dimensions), but the model makes \(vector.count)-dimensional vectors", param: "dimensions")

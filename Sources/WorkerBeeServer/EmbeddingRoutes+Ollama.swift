@@ -1,0 +1,63 @@
+import Foundation
+import GGUF
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import WorkerBee
+import WorkerBeeWire
+import WorkerBeeModels
+
+/// Ollama's embedding routes: `/api/embed`, `/api/embeddings` and the model list `/api/tags`.
+extension EmbeddingRoutes {
+    /// `POST /api/embed`, as Ollama documents it.
+    func ollamaEmbed(_ body: ByteBuffer) async throws -> Response {
+        let started = ContinuousClock.now
+        let request = try RequestBodies.decode(RequestBodies.OllamaEmbed.self, from: body)
+        let model = try resolveModel(request.model)
+        guard case .texts(let texts) = request.input else { throw APIError.badRequest("input is required", param: "input") }
+        guard !texts.isEmpty else { throw APIError.badRequest("input is empty", param: "input") }
+        let dimensions = try Self.dimensions(request.dimensions)
+        let answer = try await embed(texts, model: model)
+        let cut = answer.truncated.filter { $0 }.count
+        if request.truncate == false && cut > 0 {
+            throw APIError.badRequest("input length exceeds the context length (\(cut) of \(texts.count) inputs); send shorter inputs or \"truncate\": true")
+        }
+        var out: [UInt8] = []
+        out.append(contentsOf: #"{"model":"#.utf8)
+        JSONResponse.append(string: request.model ?? configuration.modelName, to: &out)
+        out.append(contentsOf: #","embeddings":["#.utf8)
+        for (index, vector) in answer.vectors.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            JSONResponse.append(try Self.shorten(vector, to: dimensions), to: &out)
+        }
+        let elapsed = (ContinuousClock.now - started).components
+        let total = elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000
+        out.append(contentsOf: #"],"total_duration":\#(total),"load_duration":0,"prompt_eval_count":\#(answer.tokenCounts.reduce(0, +))}"#.utf8)
+        return JSONResponse.make(bytes: out, headers: [Self.truncatedHeader: "\(cut)"])
+    }
+
+    /// `POST /api/embeddings`, Ollama's older route: one `prompt`, one `embedding`.
+    func ollamaEmbeddings(_ body: ByteBuffer) async throws -> Response {
+        let request = try RequestBodies.decode(RequestBodies.OllamaEmbeddings.self, from: body)
+        let model = try resolveModel(request.model)
+        guard let prompt = request.prompt else { throw APIError.badRequest("prompt is required", param: "prompt") }
+        let answer = try await embed([prompt], model: model)
+        var out: [UInt8] = []
+        out.append(contentsOf: #"{"embedding":"#.utf8)
+        JSONResponse.append(answer.vectors[0], to: &out)
+        out.append(UInt8(ascii: "}"))
+        return JSONResponse.make(bytes: out, headers: [Self.truncatedHeader: "\(answer.truncated.filter { $0 }.count)"])
+    }
+
+    /// `GET /api/tags`: the models that can embed, in Ollama's shape.
+    func ollamaTags() -> Response {
+        let formatter = ISO8601DateFormatter()
+        let models = catalog.embeddingModels().map { model -> [String: Any] in
+            [
+                "name": model.name, "model": model.name, "modified_at": formatter.string(from: model.modified), "size": model.size, "digest": "",
+                "details": ["format": "gguf", "family": model.architecture, "families": [model.architecture], "parameter_size": "", "quantization_level": model.fileType],
+            ]
+        }
+        return JSONResponse.make(["models": models])
+    }
+}
