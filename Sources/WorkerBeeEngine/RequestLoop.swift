@@ -11,9 +11,7 @@ struct RequestLoop {
     let channel: HostChannel
     let queue = RequestQueue()
     var faults = FaultInjector()
-    var embedding: (name: String, model: EmbeddingModel)?
-    var vision: (key: String, model: VisionModel)?
-    var visionModelName: String?
+    var models: LoadedModels
     var tesseract: TesseractEngine?
     /// The last embed answer sent, for the `late-answer` fault.
     var lastEmbedAnswer: (id: UInt64, result: EmbedResult)?
@@ -21,6 +19,7 @@ struct RequestLoop {
     init(settings: WorkerSettings, channel: HostChannel) {
         self.settings = settings
         self.channel = channel
+        models = LoadedModels(settings: settings)
     }
 
     mutating func run() -> Never {
@@ -57,8 +56,7 @@ struct RequestLoop {
             queue.finish()
         }
         log("shutdown requested; exiting")
-        embedding = nil
-        vision = nil
+        models.unloadAll()
         exit(0)
     }
 
@@ -74,7 +72,7 @@ struct RequestLoop {
                 return
             }
             do {
-                let model = try embeddingModel(named: embed.model.isEmpty ? settings.embeddingModel : embed.model)
+                let model = try models.embeddingModel(named: embed.model.isEmpty ? settings.embeddingModel : embed.model)
                 let result = try model.embed(embed.texts, normalize: embed.normalize, abort: queue.abort)
                 channel.send(.embeddings(result), requestID: id)
                 lastEmbedAnswer = (id, result)
@@ -87,21 +85,21 @@ struct RequestLoop {
             if let action = faults.fire(at: "load") { inject(action, requestID: id) }
             switch kind {
             case .embedding:
-                embedding = nil
+                models.unload(.embedding)
                 if !model.isEmpty {
                     do {
-                        _ = try embeddingModel(named: model)
+                        _ = try models.embeddingModel(named: model)
                     } catch {
                         fail(error, id: id)
                         return
                     }
                 }
             case .vision:
-                vision = nil
-                visionModelName = model.isEmpty ? nil : model
+                models.unload(.vision)
+                models.visionModelName = model.isEmpty ? nil : model
                 if !model.isEmpty {
                     do {
-                        _ = try visionModel(named: model, projector: settings.visionProjector ?? "")
+                        _ = try models.visionModel(named: model, projector: settings.visionProjector ?? "")
                     } catch {
                         fail(error, id: id)
                         return
@@ -114,13 +112,13 @@ struct RequestLoop {
             log("request \(id) started: vision \(vision.image.count) bytes")
             if let action = faults.fire(at: "vision") { inject(action, requestID: id) }
             if queue.abort.isRaised { return cancelled(id) }
-            let name = vision.model.isEmpty ? (visionModelName ?? settings.visionModel ?? "") : vision.model
+            let name = vision.model.isEmpty ? (models.visionModelName ?? settings.visionModel ?? "") : vision.model
             if name.isEmpty {
                 channel.send(.failure(WorkerFailure(code: .visionDisabled, message: "No vision model configured; vision OCR is disabled.")), requestID: id)
                 return
             }
             do {
-                let model = try visionModel(named: name, projector: vision.projector.isEmpty ? (settings.visionProjector ?? "") : vision.projector)
+                let model = try models.visionModel(named: name, projector: vision.projector.isEmpty ? (settings.visionProjector ?? "") : vision.projector)
                 let result = try model.read(image: vision.image, instruction: vision.prompt, maxTokens: Int(vision.maxTokens), abort: queue.abort)
                 channel.send(.text(result), requestID: id)
                 let ms = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
@@ -145,14 +143,14 @@ struct RequestLoop {
         case .embedTokens(let model, let normalize, let tokens):
             log("request \(id) started: embed \(tokens.count) token sequences")
             do {
-                let loaded = try embeddingModel(named: model.isEmpty ? settings.embeddingModel : model)
+                let loaded = try models.embeddingModel(named: model.isEmpty ? settings.embeddingModel : model)
                 channel.send(.embeddings(try loaded.embed(tokens: tokens, normalize: normalize, abort: queue.abort)), requestID: id)
             } catch {
                 fail(error, id: id)
             }
         case .tokenize(let model, let texts):
             do {
-                let loaded = try embeddingModel(named: model.isEmpty ? settings.embeddingModel : model)
+                let loaded = try models.embeddingModel(named: model.isEmpty ? settings.embeddingModel : model)
                 var tokens: [[Int32]] = []
                 for text in texts { tokens.append(try loaded.tokenize(text)) }
                 channel.send(.tokens(tokens), requestID: id)
@@ -162,52 +160,6 @@ struct RequestLoop {
         case .cancel, .shutdown:
             break  // handled by the queue
         }
-    }
-
-    private mutating func embeddingModel(named name: String) throws -> EmbeddingModel {
-        if let embedding, embedding.name == name { return embedding.model }
-        embedding = nil  // free the old model before loading the next
-        let url = ModelDirectory(url: URL(fileURLWithPath: settings.modelsDirectory)).resolve(name)
-        let start = DispatchTime.now()
-        let options = EmbeddingModel.Options(
-            threads: settings.threads, contextSize: settings.contextSize, batchTokens: settings.batchTokens ?? EmbeddingModel.Options().batchTokens,
-            gpuLayers: settings.gpuLayers, batchInvariant: settings.batchInvariant)
-        // The two marker lines bracket the load and a one-text probe decode: if the worker dies
-        // between them, the host knows the model itself crashed llama.cpp (ModelLoadMarker).
-        let pid = getpid()
-        log(ModelLoadMarker.loading(url.path, pid: pid))
-        let model: EmbeddingModel
-        do {
-            model = try EmbeddingModel(url: url, options: options)
-            _ = try model.embed(["probe"])
-        } catch {
-            log(ModelLoadMarker.failed(url.path, pid: pid))
-            throw error
-        }
-        let ms = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
-        log(ModelLoadMarker.ready(url.path, pid: pid))
-        log(String(format: "loaded and probed embedding model %@ (%@, dim %d, %d threads, batch-invariant %@) in %.1f ms", name, url.path, model.dimension, model.threads,
-                   model.batchInvariant ? (model.packsUnderTiledAttention ? "yes, small micro-batches" : "yes") : "no", ms))
-        embedding = (name, model)
-        return model
-    }
-
-    private mutating func visionModel(named name: String, projector: String) throws -> VisionModel {
-        let directory = ModelDirectory(url: URL(fileURLWithPath: settings.modelsDirectory))
-        let modelURL = directory.resolve(name)
-        guard FileManager.default.fileExists(atPath: modelURL.path) else {
-            throw EngineError(.modelNotFound, "vision model \(name) does not exist (looked for \(modelURL.path))")
-        }
-        let projectorURL = try ProjectorLocator.projector(for: modelURL, explicit: projector.isEmpty ? directory.storedProjector(for: name)?.path : projector)
-        let key = modelURL.path + "\n" + projectorURL.path
-        if let vision, vision.key == key { return vision.model }
-        vision = nil  // free the old model before loading the next
-        let start = DispatchTime.now()
-        let model = try VisionModel(model: modelURL, projector: projectorURL, options: .init(threads: settings.threads, contextSize: settings.contextSize ?? 4096, gpuLayers: settings.gpuLayers))
-        let ms = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
-        log(String(format: "loaded vision model %@ with projector %@ (%@) in %.1f ms", modelURL.path, projectorURL.path, model.projectorType, ms))
-        vision = (key, model)
-        return model
     }
 
     /// Answers a request that was cancelled before it did its work.
@@ -233,46 +185,9 @@ struct RequestLoop {
         channel.send(.failure(failure), requestID: id)
     }
 
+    /// Takes a fault-injection action (tests only).
     private func inject(_ action: FaultInjector.Action, requestID: UInt64) {
-        log("fault injection: \(action) (request \(requestID))")
-        switch action {
-        case .segv:
-            // A real invalid access, as native code would make (raise() would let a signal
-            // handler return into this function).
-            UnsafeMutablePointer<Int>(bitPattern: 0x10)!.pointee = 1
-        case .abort:
-            abort()
-        case .sigill:
-            signal(SIGILL, SIG_DFL)
-            raise(SIGILL)
-        case .exit:
-            _exit(3)
-        case .hang:
-            while true { sleep(60) }
-        case .slow(let seconds):
-            let deadline = Date().addingTimeInterval(seconds)
-            while Date() < deadline {
-                if queue.abort.isRaised { return }
-                usleep(10_000)
-            }
-        case .exitMidFrame:
-            let frame = WorkerResponse.loaded.frame(requestID: requestID).encoded()
-            channel.writeRaw(Array(frame.prefix(frame.count / 2)))
-            _exit(4)
-        case .garbage:
-            channel.writeRaw(Array("this is not a frame\n".utf8) + [UInt8](repeating: 0xFF, count: 16))
-        case .stdoutNoise:
-            print("native code says hello on stdout")
-            fflush(nil)
-            _ = "raw write to fd 1\n".withCString { write(1, $0, strlen($0)) }
-            _ = "raw write to fd 2\n".withCString { write(2, $0, strlen($0)) }
-        case .wrongID:
-            channel.send(.embeddings(EmbedResult(dimension: 1, values: [42], tokenCounts: [1], truncated: [false])), requestID: requestID &- 1)
-        case .lateAnswer:
-            if let (id, result) = lastEmbedAnswer { channel.send(.embeddings(result), requestID: id) }
-        case .deaf:
-            while true { sleep(60) }
-        }
+        action.perform(requestID: requestID, channel: channel, abort: queue.abort, lastEmbedAnswer: lastEmbedAnswer)
     }
 
     func log(_ message: String) { WorkerLog.write(message) }
