@@ -26,7 +26,6 @@ let package = Package(
     products: [
         .library(name: "WorkerBee", targets: ["WorkerBee"]),
         .library(name: "WorkerBeeModels", targets: ["WorkerBeeModels"]),
-        .library(name: "WorkerBeeHub", targets: ["WorkerBeeHub"]),
         .library(name: "WorkerBeeDocuments", targets: ["WorkerBeeDocuments"]),
         .library(name: "WorkerBeeServer", targets: ["WorkerBeeServer"]),
         .library(name: "GGUF", targets: ["GGUF"]),

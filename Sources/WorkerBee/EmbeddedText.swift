@@ -11,6 +11,6 @@ public struct EmbeddedText: Sendable {
     /// Whether the text was cut to fit the model's context.
     public let truncated: Bool
     /// Why this text has no vector: it crashes the worker every time (`.poisonInput`). Only
-    /// streams made with `poisonTexts: .report` give such items.
+    /// streams made with `EmbedOptions(poisonTexts: .report)` give such items.
     public let error: WorkerError?
 }

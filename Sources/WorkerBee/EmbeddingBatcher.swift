@@ -64,11 +64,11 @@ public actor EmbeddingBatcher {
     /// The queue is full: come back later.
     public struct QueueFull: Error {}
 
-    /// Embeds one batch; the pool's `embedAllowingPoison` in production.
-    typealias Backend = @Sendable (_ texts: [String], _ model: String, _ normalize: Bool) async throws -> Embeddings
+    /// Embeds one batch, reporting the texts that crash the worker every time (a pool in production).
+    typealias Backend = @Sendable (_ texts: [String], _ model: ModelReference?, _ normalize: Bool) async throws -> Embeddings
 
     private struct Job {
-        let model: String
+        let model: ModelReference?
         let normalize: Bool
         let texts: [String]
         var answer: Answer
@@ -101,7 +101,7 @@ public actor EmbeddingBatcher {
     public init(pool: WorkerPool, limits: Limits = Limits(), observer: Observer = Observer()) {
         self.init(workers: pool.size, limits: limits, observer: observer) { texts, model, normalize in
             // One batch per worker at a time: each runs on its own worker and is done sooner.
-            try await pool.embedAllowingPoison(texts, model: model.isEmpty ? nil : ModelReference(model), normalize: normalize, spreadOverWorkers: false)
+            try await pool.embed(.texts(texts), options: EmbedOptions(model: model, normalize: normalize, poisonTexts: .report, spreadOverWorkers: false))
         }
     }
 
@@ -114,17 +114,19 @@ public actor EmbeddingBatcher {
     }
 
     /// The tokens a text is estimated to hold, for queue and batch budgets.
-    public static func estimatedTokens(_ text: String) -> Int { text.utf8.count / 4 + 2 }
+    static func estimatedTokens(_ text: String) -> Int { text.utf8.count / 4 + 2 }
 
     /// Callers whose texts are queued or in flight (for tests).
     var pendingCallers: Int { jobs.count }
 
-    /// Embeds `texts` with `model` ("" for the pool's configured model), batched with other
+    /// Embeds `texts` with `model` (nil: the pool's configured model), batched with other
     /// callers' texts. The texts take their place in the queue before this call first suspends,
-    /// so calls are served in the order they reach the batcher.
+    /// so calls are served in the order they reach the batcher; a caller already cancelled
+    /// queues nothing.
     /// - Throws: ``QueueFull``, ``WorkerError`` (a `.poisonInput` names the caller's own text
     ///   index), or `CancellationError`.
-    public func embed(_ texts: [String], model: String, normalize: Bool) async throws -> Answer {
+    public func embed(_ texts: [String], model: ModelReference?, normalize: Bool) async throws -> Answer {
+        try Task.checkCancellation()
         nextID += 1
         let id = nextID
         return try await withTaskCancellationHandler {
@@ -138,7 +140,7 @@ public actor EmbeddingBatcher {
         }
     }
 
-    private func enqueue(_ id: UInt64, texts: [String], model: String, normalize: Bool, continuation: CheckedContinuation<Answer, any Error>) {
+    private func enqueue(_ id: UInt64, texts: [String], model: ModelReference?, normalize: Bool, continuation: CheckedContinuation<Answer, any Error>) {
         let cost = texts.reduce(0) { $0 + Self.estimatedTokens($1) }
         if queuedTokens > 0 && queuedTokens + cost > limits.maxQueuedTokens {
             continuation.resume(throwing: QueueFull())
@@ -191,7 +193,7 @@ public actor EmbeddingBatcher {
     }
 
     /// The texts of the next batch: from the oldest waiting job's model, in arrival order.
-    private func nextBatch() -> (model: String, normalize: Bool, slices: [Slice], texts: [String])? {
+    private func nextBatch() -> (model: ModelReference?, normalize: Bool, slices: [Slice], texts: [String])? {
         waiting.removeAll { jobs[$0] == nil || jobs[$0]!.unsent.isEmpty }
         guard let first = waiting.first, let head = jobs[first] else { return nil }
         // Share what is queued among the free workers, so that one worker does not take it all

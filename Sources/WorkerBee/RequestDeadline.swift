@@ -53,13 +53,16 @@ final class RequestDeadline: Sendable {
     }
 
     /// The exchange is over: no limit applies any more.
-    func finish() {
-        let timers = state.withLock { state in
+    /// - Returns: the limit that passed first, if one did (the worker is then being killed).
+    @discardableResult
+    func finish() -> Reason? {
+        let (timers, reason) = state.withLock { state in
             state.finished = true
             defer { state.timers = [] }
-            return state.timers
+            return (state.timers, state.reason)
         }
         for timer in timers { timer.cancel() }
+        return reason
     }
 
     private func fire(_ reason: Reason) {

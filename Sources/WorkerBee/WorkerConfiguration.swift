@@ -77,7 +77,7 @@ public struct WorkerConfiguration: Sendable {
     /// When a worker is considered stuck. A request that runs past its timeout kills the worker.
     ///
     /// Timeouts apply to each request the host sends to a worker, not to a whole call: a call
-    /// with many texts is split into bounded requests (see ``WorkerProcess/embedResult(_:model:normalize:)``),
+    /// with many texts is split into bounded requests (see ``WorkerProcess/embed(_:options:)``),
     /// each of which must finish within ``embed``.
     public struct Timeouts: Sendable, Equatable {
         /// How long one embed request may take (default 30 s); nil means no limit.
@@ -111,7 +111,7 @@ public struct WorkerConfiguration: Sendable {
 
     /// How the worker process is started and where it logs.
     public struct Launch: Sendable, Equatable {
-        /// The worker executable; nil means search for it (see ``WorkerExecutable/locate(configured:)``).
+        /// The worker executable; nil means search for it (the configured path, the running program if it is `workerbee`, `workerbee` beside it, `$WORKERBEE_HOME/bin`, `PATH`).
         public var executable: URL?
         /// Arguments placed before the worker options (default `["worker"]`).
         public var arguments: [String]

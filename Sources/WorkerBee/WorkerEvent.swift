@@ -7,7 +7,9 @@ public enum WorkerEvent: Sendable, Equatable {
     case spawned(pid: Int32)
     /// A caller found the worker busy and waits; `waiting` callers are queued, this one included.
     case queued(waiting: Int)
-    /// A request went to the worker. `items` is the number of texts (1 for an image, 0 otherwise).
+    /// A request was handed to the worker: queued for writing to its input, behind nothing but
+    /// earlier requests (its bytes may still be on their way). `items` is the number of texts (1
+    /// for an image, 0 otherwise).
     case sent(requestID: UInt64, label: String, items: Int)
     /// The worker answered a request (with a result or a failure it reported).
     case answered(requestID: UInt64)

@@ -78,20 +78,6 @@ public actor WorkerPool {
         }
     }
 
-    /// The pids of the running workers.
-    func pids() async -> [Int32] {
-        var pids: [Int32] = []
-        for worker in workers { if let pid = await worker.pid { pids.append(pid) } }
-        return pids
-    }
-
-    /// Workers spawned so far, over all workers.
-    func spawnCount() async -> Int {
-        var total = 0
-        for worker in workers { total += await worker.spawnCount }
-        return total
-    }
-
     /// What the workers have been through, summed, with the running workers' pids.
     public var statistics: WorkerStatistics {
         get async {

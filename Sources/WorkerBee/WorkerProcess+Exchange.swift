@@ -29,7 +29,10 @@ extension WorkerProcess {
                 guard attempt == 1, let model = crashedModel else {
                     // Under a memory limit the model may simply not fit: no verdict on the file.
                     if let model = crashedModel, configuration.engine.memoryLimit == nil {
-                        verdicts.record(URL(fileURLWithPath: model), reason: "\(ModelLoadMarker.nativeReason(in: error.logTail ?? "").map { $0 + ", " } ?? "")\(error.exitStatus.map(String.init(describing:)) ?? "crashed")")
+                        let reason = "\(ModelLoadMarker.nativeReason(in: error.logTail ?? "").map { $0 + ", " } ?? "")\(error.exitStatus.map(String.init(describing:)) ?? "crashed")"
+                        // Recording takes a lock other processes may hold: not on this actor.
+                        let verdicts = self.verdicts
+                        await Task.detached { verdicts.record(URL(fileURLWithPath: model), reason: reason) }.value
                         modelsKnownGood.remove(model)
                     }
                     throw error
@@ -63,21 +66,31 @@ extension WorkerProcess {
         let id = nextRequestID
         connection.expect(id)
         let grace = configuration.timeouts.cancelGrace
+        // A caller cancelled while its worker started sends nothing. Otherwise the request is
+        // queued for writing here, before the cancellation handler exists, so that a cancel is
+        // always written after the request it cancels (the worker ignores a cancel for an id it
+        // has not seen, and would then be killed at the end of the grace period).
+        try Task.checkCancellation()
         let deadline = RequestDeadline(connection: connection, requestID: id)
         if let timeout { deadline.expire(after: timeout, reason: .timedOut) }
-        defer { deadline.finish() }
+        let written = connection.enqueue(request.frame(requestID: id))
+        emit(.sent(requestID: id, label: label, items: Self.items(in: request)))
         let response: WorkerResponse
         do {
             response = try await withTaskCancellationHandler {
-                emit(.sent(requestID: id, label: label, items: Self.items(in: request)))
-                try await connection.send(request.frame(requestID: id))
+                guard await written.wait(timeout: nil) == true else { throw ChildConnection.Closed() }
                 return try await connection.awaitResponse()
             } onCancel: {
                 connection.sendDetached(WorkerRequest.cancel.frame(requestID: id))
                 deadline.expire(after: grace, reason: .cancelIgnored)
             }
         } catch {
-            throw await failure(error, deadline: deadline.reason, connection: connection, timeout: timeout, label: label)
+            throw await failure(error, deadline: deadline.finish(), connection: connection, timeout: timeout, label: label)
+        }
+        if deadline.finish() != nil {
+            // A limit passed just as the answer came: the worker is being killed, so it is not
+            // kept for the next request, but the answer stands.
+            await discard(connection)
         }
         emit(.answered(requestID: id))
         if case .failure(let failure) = response {

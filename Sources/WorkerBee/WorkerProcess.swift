@@ -1,9 +1,8 @@
 internal import CWorkerBeeSystem
 import Foundation
 import Logging
-import WorkerBeeWire
-
 import WorkerBeeModels
+import WorkerBeeWire
 
 /// Runs llama.cpp in a supervised child process and talks to it.
 ///
@@ -158,6 +157,9 @@ public actor WorkerProcess {
                 .embedTokens(model: model.description, normalize: options.normalize, tokens: tokens), timeout: configuration.timeouts.embed, label: "embed tokens")
             guard case .embeddings(let result) = response, result.count == tokens.count, result.values.count == result.count * result.dimension else {
                 throw WorkerError(.protocolViolation, "the worker answered an embed request of \(tokens.count) token lists with \(Self.describe(response))")
+            }
+            if let expected = configuration.models.embeddingDimension, expected != result.dimension {
+                throw WorkerError(.dimensionMismatch, "model \(model) makes \(result.dimension)-dimensional vectors, but the configuration expects \(expected)")
             }
             return Embeddings(result: result)
         }

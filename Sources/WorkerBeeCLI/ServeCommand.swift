@@ -71,7 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
         let vision = (visionModel ?? ProcessInfo.processInfo.environment["WORKERBEE_VISION_MODEL"]).flatMap { $0.isEmpty ? nil : $0 }
         let pool = WorkerPool(
             configuration: WorkerConfiguration(
-                models: .init(directory: models.url, embedding: ModelReference(model), vision: vision.map { ModelReference($0) }, visionProjector: mmproj.map { URL(fileURLWithPath: $0) }),
+                models: .init(directory: models.url, embedding: ModelReference(model), vision: vision.map { ModelReference($0) }, visionProjector: mmproj.map { URL(fileURLWithPath: ($0 as NSString).expandingTildeInPath) }),
                 engine: embedding.engine,
                 timeouts: .init(ocr: WorkerConfiguration.Timeouts.limit(seconds: ocrTimeout))),
             processes: embedding.workers, threadsPerProcess: embedding.threads)

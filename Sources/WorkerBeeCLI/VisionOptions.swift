@@ -39,7 +39,7 @@ struct VisionOptions: ParsableArguments {
 
     func configuration(ocrTimeout: Duration?) -> WorkerConfiguration {
         WorkerConfiguration(
-            models: .init(directory: modelsDirectory(modelsDir).url, vision: resolvedModel.isEmpty ? nil : ModelReference(resolvedModel), visionProjector: mmproj.map { URL(fileURLWithPath: $0) }),
+            models: .init(directory: modelsDirectory(modelsDir).url, vision: resolvedModel.isEmpty ? nil : ModelReference(resolvedModel), visionProjector: mmproj.map { URL(fileURLWithPath: ($0 as NSString).expandingTildeInPath) }),
             engine: .init(threads: threads), timeouts: .init(ocr: ocrTimeout))
     }
 }

@@ -13,12 +13,12 @@ package struct BlobLock {
     /// - Throws: `CancellationError` if the task is cancelled while it waits (the lock is then
     ///   released as soon as the waiting thread gets it); ``HubError`` `.server` if the lock file
     ///   cannot be opened or locked.
-    package static func acquire(progress: HubProgress = .silent, _ file: URL) async throws -> BlobLock {
-        try await acquire(progress: progress, file, onAttempt: {})
+    package static func acquire(_ file: URL, progress: HubProgress = .silent) async throws -> BlobLock {
+        try await acquire(file, progress: progress, onAttempt: {})
     }
 
-    /// ``acquire(progress:_:)``, calling `onAttempt` before each `flock` call (tests count them).
-    static func acquire(progress: HubProgress, _ file: URL, onAttempt: @escaping @Sendable () -> Void) async throws -> BlobLock {
+    /// ``acquire(_:progress:)``, calling `onAttempt` before each `flock` call (tests count them).
+    static func acquire(_ file: URL, progress: HubProgress, onAttempt: @escaping @Sendable () -> Void) async throws -> BlobLock {
         try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
         let descriptor = open(file.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw HubError(.server, "cannot open the lock file \(file.path): \(String(cString: strerror(errno)))") }

@@ -149,7 +149,7 @@ package struct HubClient: Sendable {
         let manager = FileManager.default
         try manager.createDirectory(at: blob.deletingLastPathComponent(), withIntermediateDirectories: true)
         if !manager.fileExists(atPath: blob.path) {
-            let lock = try await BlobLock.acquire(progress: progress, cache.url.appendingPathComponent(".locks").appendingPathComponent(folder.lastPathComponent).appendingPathComponent(metadata.etag + ".lock"))
+            let lock = try await BlobLock.acquire(cache.url.appendingPathComponent(".locks").appendingPathComponent(folder.lastPathComponent).appendingPathComponent(metadata.etag + ".lock"), progress: progress)
             defer { lock.release() }
             // Another pull may have finished it while this one waited for the lock.
             if !manager.fileExists(atPath: blob.path) { try await download(metadata, named: "\(repository):\(path)", into: blob) }

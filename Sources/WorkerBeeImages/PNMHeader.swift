@@ -4,8 +4,11 @@
 public struct PNMHeader: Equatable, Sendable {
     /// Gray (PGM) or colour (PPM).
     public let isColour: Bool
+    /// Width in pixels.
     public let width: Int
+    /// Height in pixels.
     public let height: Int
+    /// The largest sample value (255 for 8-bit samples).
     public let maximumValue: Int
     /// Where the pixels start.
     public let pixelOffset: Int

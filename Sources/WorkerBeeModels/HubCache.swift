@@ -51,8 +51,11 @@ public struct HubCache: Sendable, Equatable {
     /// A GGUF file found in the cache, under the name `hf:ORG/NAME:PATH` that ``ModelDirectory``
     /// resolves.
     public struct Entry: Sendable, Equatable {
+        /// The repository, `ORG/NAME`.
         public let repository: String
+        /// The file's path inside the repository.
         public let path: String
+        /// The file in the cache (a link into `blobs/`).
         public let url: URL
         /// The model reference, `hf:ORG/NAME:PATH`.
         public var name: String { "hf:\(repository):\(path)" }

@@ -76,3 +76,8 @@ public struct ModelDirectory: Sendable, Equatable {
         return files.filter { $0.hasSuffix(".gguf") && !$0.hasPrefix(".") }.map { String($0.dropLast(5)) }.sorted()
     }
 }
+
+extension ModelDirectory {
+    /// The file `model` points at (see ``resolve(_:)``, the text form).
+    public func resolve(_ model: ModelReference) -> URL { resolve(model.description) }
+}

@@ -49,7 +49,8 @@ public struct ModelReference: Sendable, Hashable, Codable, CustomStringConvertib
                 rest = String(rest[..<at])
             }
             let parts = rest.split(separator: ":", maxSplits: 1).map(String.init)
-            return .huggingFace(repository: parts[0], file: parts.count == 2 ? parts[1] : nil, revision: revision)
+            guard let repository = parts.first else { return .huggingFace(repository: "", file: nil, revision: revision) }
+            return .huggingFace(repository: repository, file: parts.count == 2 ? parts[1] : nil, revision: revision)
         }
         if ModelDirectory.isPath(description) { return .file(path: (description as NSString).expandingTildeInPath) }
         return .folder(name: description)
@@ -73,9 +74,4 @@ public struct ModelReference: Sendable, Hashable, Codable, CustomStringConvertib
         var container = encoder.singleValueContainer()
         try container.encode(description)
     }
-}
-
-extension ModelDirectory {
-    /// The file `model` points at (see ``resolve(_:)-(String)``).
-    public func resolve(_ model: ModelReference) -> URL { resolve(model.description) }
 }

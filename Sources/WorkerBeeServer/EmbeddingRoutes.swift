@@ -81,7 +81,7 @@ struct EmbeddingRoutes: Sendable {
         try checkReady()
         try checkCount(texts.count)
         do {
-            return try await batcher.embed(texts, model: model ?? "", normalize: true)
+            return try await batcher.embed(texts, model: model.map { ModelReference($0) }, normalize: true)
         } catch is EmbeddingBatcher.QueueFull {
             var error = APIError(.tooManyRequests, "the server's queue is full; retry shortly", type: "rate_limit_error", code: "queue_full")
             error.retryAfter = 1

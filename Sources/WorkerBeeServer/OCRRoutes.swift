@@ -39,7 +39,7 @@ struct OCRRoutes: Sendable {
 
     func ocr(_ request: Request, body: ByteBuffer) async throws -> Response {
         let upload = try Self.upload(request, body: Data(buffer: body))
-        let vision = pool.configuration.models.vision
+        let vision = pool.configuration.models.vision.flatMap { $0.description.isEmpty ? nil : $0 }
         let useVision: Bool
         switch upload.engine {
         case "vision":

@@ -23,7 +23,7 @@ import Testing
         let (notes, noted) = AsyncStream<String>.makeStream()
         let progress = HubProgress(note: { noted.yield($0) }, meter: { _ in { _ in } })
         let attempts = Counter()
-        let waiting = Task { try await BlobLock.acquire(progress: progress, file, onAttempt: { attempts.increment() }) }
+        let waiting = Task { try await BlobLock.acquire(file, progress: progress, onAttempt: { attempts.increment() }) }
 
         let note = await notes.first { _ in true }
         #expect(note?.contains("waiting for another pull of the same file") == true, "\(note ?? "no note")")
@@ -43,7 +43,7 @@ import Testing
         let holder = try Self.hold(file)
         let (notes, noted) = AsyncStream<String>.makeStream()
         let progress = HubProgress(note: { noted.yield($0) }, meter: { _ in { _ in } })
-        let waiting = Task { try await BlobLock.acquire(progress: progress, file) }
+        let waiting = Task { try await BlobLock.acquire(file, progress: progress) }
         _ = await notes.first { _ in true }
         waiting.cancel()
         await #expect(throws: CancellationError.self) { try await waiting.value }

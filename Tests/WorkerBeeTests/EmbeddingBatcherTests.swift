@@ -43,11 +43,11 @@ import WorkerBeeWire
     @Test func textsQueuedWhileTheWorkerIsBusyGoOutInTheOrderTheirCallsArrived() async throws {
         let backend = GatedBackend()
         let batcher = batcher(backend)
-        let first = Task { try await batcher.embed(["first"], model: "", normalize: true) }
+        let first = Task { try await batcher.embed(["first"], model: nil, normalize: true) }
         #expect(await ProcessProbe.poll { backend.batches.count == 1 })
         var calls: [Task<EmbeddingBatcher.Answer, any Error>] = []
         for index in 0..<20 {
-            calls.append(Task { try await batcher.embed(["text \(index)"], model: "", normalize: true) })
+            calls.append(Task { try await batcher.embed(["text \(index)"], model: nil, normalize: true) })
             #expect(await ProcessProbe.poll { await batcher.pendingCallers == index + 2 })
         }
         backend.release()
@@ -63,10 +63,10 @@ import WorkerBeeWire
     @Test func aCancelledCallersQueuedTextsNeverReachAWorker() async throws {
         let backend = GatedBackend()
         let batcher = batcher(backend)
-        let first = Task { try await batcher.embed(["first"], model: "", normalize: true) }
+        let first = Task { try await batcher.embed(["first"], model: nil, normalize: true) }
         #expect(await ProcessProbe.poll { backend.batches.count == 1 })
-        let cancelled = Task { try await batcher.embed(["gone"], model: "", normalize: true) }
-        let kept = Task { try await batcher.embed(["kept"], model: "", normalize: true) }
+        let cancelled = Task { try await batcher.embed(["gone"], model: nil, normalize: true) }
+        let kept = Task { try await batcher.embed(["kept"], model: nil, normalize: true) }
         #expect(await ProcessProbe.poll { await batcher.pendingCallers == 3 })
         cancelled.cancel()
         await #expect(throws: CancellationError.self) { try await cancelled.value }
@@ -83,7 +83,7 @@ import WorkerBeeWire
             Embeddings(result: EmbedResult(dimension: 1, values: texts.map { _ in 1 }, tokenCounts: texts.map { _ in 1 }, truncated: texts.map { _ in false }), failures: [])
         }
         for round in 0..<200 {
-            let call = Task { try await batcher.embed(["text \(round)"], model: "", normalize: true) }
+            let call = Task { try await batcher.embed(["text \(round)"], model: nil, normalize: true) }
             if round % 2 == 0 { await Task.yield() }
             call.cancel()
             _ = try? await call.value

@@ -32,7 +32,7 @@ import WorkerBeeModels
                 #expect(maximumDifference(partial.result.vector(at: row), expected.vector(at: row)) < 1e-3, "text \(row)")
             }
         }
-        let spawns = await pool.spawnCount()
+        let spawns = await pool.statistics.spawns
         #expect(spawns <= 2 + 2 + 2 * 10, "\(spawns) spawns to find one poison text in 1,000")
         await pool.stop()
     }
@@ -86,8 +86,8 @@ import WorkerBeeModels
         let pool = WorkerPool(configuration: model.configuration(fault: "embed#2:abort", once: true), processes: 1)
         let result = try await pool.embed(.texts(TinyEmbeddingModel.texts(2_000))).result
         #expect(result.count == 2_000)
-        #expect(await pool.spawnCount() == 2, "the first worker and the one that replaced it")
-        #expect(await pool.lossCount == 1)
+        #expect(await pool.statistics.spawns == 2, "the first worker and the one that replaced it")
+        #expect(await pool.statistics.losses == 1)
         await pool.stop()
     }
 
@@ -106,7 +106,7 @@ import WorkerBeeModels
         var events = await pool.workers[0].events().makeAsyncIterator()
         var kills = 0
         while kills < 12, await events.next(where: { $0.isAnswered }) != nil {
-            for pid in await pool.pids() { kill(pid, SIGKILL) }
+            for pid in await pool.statistics.pids { kill(pid, SIGKILL) }
             kills += 1
         }
         let result = try await job.value
@@ -114,7 +114,7 @@ import WorkerBeeModels
         for row in stride(from: 0, to: texts.count, by: 13) {
             #expect(maximumDifference(result.vector(at: row), expected.vector(at: row)) < 1e-3, "text \(row)")
         }
-        #expect(await pool.lossCount >= 1)
+        #expect(await pool.statistics.losses >= 1)
         await pool.stop()
     }
 

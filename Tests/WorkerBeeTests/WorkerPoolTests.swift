@@ -18,9 +18,9 @@ import WorkerBeeWire
         let result = try await pool.embed(.texts(texts)).result
         #expect(result.count == 60)
         for (vector, reference) in zip(result.vectors, expected) { #expect(vector == reference) }
-        #expect(await pool.pids().count == 2)
+        #expect(await pool.statistics.pids.count == 2)
         await pool.stop()
-        #expect(await pool.pids().isEmpty)
+        #expect(await pool.statistics.pids.isEmpty)
     }
 
     @Test func aCrashInOneWorkerDoesNotDisturbTheOthers() async throws {
@@ -28,10 +28,10 @@ import WorkerBeeWire
         defer { sandbox.remove() }
         let pool = WorkerPool(configuration: sandbox.configuration(fault: "embed-text=BOOM:abort"), processes: 2, threadsPerProcess: 1)
         try await pool.start()
-        let before = Set(await pool.pids())
+        let before = Set(await pool.statistics.pids)
         #expect(before.count == 2)
         await #expect(throws: WorkerError.self) { try await pool.embed(.texts(["BOOM"])).vectors }
-        let after = Set(await pool.pids())
+        let after = Set(await pool.statistics.pids)
         // The worker that held BOOM died twice; the other one is the same process, still running.
         #expect(before.intersection(after).count == 1)
         #expect(try await pool.embed(.texts((0..<20).map { "fine \($0)" })).vectors.count == 20)

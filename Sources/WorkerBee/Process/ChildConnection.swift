@@ -114,6 +114,16 @@ final class ChildConnection: Sendable {
         }
     }
 
+    /// Queues a frame behind the writes queued before it and returns at once; `written` gets
+    /// whether its bytes went into the pipe (false: the worker is gone). A request queued this
+    /// way is always written before a cancel queued after it.
+    func enqueue(_ frame: Frame) -> AsyncLatch<Bool> {
+        let bytes = frame.encoded()
+        let written = AsyncLatch<Bool>()
+        writes.async { [self] in written.set(writeAll(bytes)) }
+        return written
+    }
+
     /// Sends a frame without waiting (used for cancels from a cancellation handler).
     func sendDetached(_ frame: Frame) {
         let bytes = frame.encoded()
