@@ -146,7 +146,7 @@ let package = Package(
         .testTarget(
             name: "WorkerBeeServerTests",
             dependencies: [
-                "WorkerBeeServer", "WorkerBee", "WorkerBeeModels", "WorkerBeeDocuments", "WorkerBeeFixtures", "WorkerBeeTestSupport", "WorkerBeeCLI",
+                "WorkerBeeServer", "WorkerBee", "WorkerBeeModels", "WorkerBeeDocuments", "WorkerBeeFixtures", "WorkerBeeTestSupport", "WorkerBeeCLI", "GGUF",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

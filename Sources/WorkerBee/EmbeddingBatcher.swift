@@ -105,6 +105,14 @@ public actor EmbeddingBatcher {
         }
     }
 
+    /// A batcher for one model of a ``ModelPools``: as many batches in flight as the model has
+    /// workers; each batch loads the model if it was unloaded and restarts its keep-alive.
+    public init(models: ModelPools, model: ModelReference, limits: Limits = Limits(), observer: Observer = Observer()) {
+        self.init(workers: models.processesPerModel, limits: limits, observer: observer) { texts, _, normalize in
+            try await models.embed(.texts(texts), options: EmbedOptions(model: model, normalize: normalize, poisonTexts: .report, spreadOverWorkers: false))
+        }
+    }
+
     /// A batcher that sends its batches to `backend`, `workers` at a time.
     init(workers: Int, limits: Limits, observer: Observer = Observer(), backend: @escaping Backend) {
         self.workers = max(1, workers)

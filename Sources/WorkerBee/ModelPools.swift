@@ -85,6 +85,8 @@ public actor ModelPools {
 
     /// The configuration each model's workers are made from (its model fields are replaced).
     public nonisolated let template: WorkerConfiguration
+    /// Worker processes per model.
+    public nonisolated let processesPerModel: Int
     /// The bounds on what is loaded.
     public nonisolated let limits: Limits
     private let processes: Int?
@@ -106,6 +108,7 @@ public actor ModelPools {
         logger: Logger = Logger(label: "workerbee.model-pools")
     ) {
         template = configuration
+        processesPerModel = max(1, processes ?? WorkerPool.defaultProcessCount())
         self.processes = processes
         self.threadsPerProcess = threadsPerProcess
         self.limits = limits
@@ -182,6 +185,23 @@ public actor ModelPools {
             return
         }
         await remove(key, reason: "unloaded on request")
+    }
+
+    /// Sets how long `model` stays loaded after its calls from now on (Ollama's `keep_alive`
+    /// on a request); a model that is idle now starts that keep-alive at once (zero unloads it).
+    /// Nothing happens for a model that is not loaded.
+    public func setKeepAlive(_ keepAlive: KeepAlive, for model: ModelReference, kind: ModelKind = .embedding) async {
+        let key = Key(model: model, kind: kind)
+        guard var entry = entries[key] else { return }
+        entry.keepAlive = keepAlive
+        guard entry.activeCalls == 0 else {
+            entries[key] = entry
+            return
+        }
+        // Idle: start the keep-alive over as if its last call had just ended.
+        entry.activeCalls = 1
+        entries[key] = entry
+        await release(key)
     }
 
     /// Unloads every model and refuses calls from now on.
@@ -292,7 +312,7 @@ public actor ModelPools {
     private func cost(of key: Key) -> Int {
         let url = ModelDirectory(url: template.models.directory).resolve(key.model)
         let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue ?? 0
-        return size * max(1, processes ?? WorkerPool.defaultProcessCount())
+        return size * processesPerModel
     }
 
     private func waitForRoom() async {

@@ -56,12 +56,33 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds to finish requests in flight on shutdown.")
     var drainTimeout: Double = 30
 
+    @Option(help: "How long a model that a request named (other than --model) stays loaded after its last request: 5m, 1h, 30s, 0 (unload at once), -1 (until the server stops).")
+    var keepAlive: String = "5m"
+
+    @Option(help: "Most models loaded at once besides --model; a load that does not fit unloads the least recently used idle one (default: no limit).")
+    var maxLoadedModels: Int?
+
+    @Option(help: "Most memory for models loaded besides --model, e.g. 8G: each counts its file size once per worker (default: no limit).")
+    var memoryBudget: ByteCount?
+
     func validate() throws {
         if port < 0 || port > 65535 { throw ValidationError("--port must be between 0 and 65535") }
         if maxInputs < 1 { throw ValidationError("--max-inputs must be at least 1") }
         if batchTexts < 1 { throw ValidationError("--batch-texts must be at least 1") }
         if ocrTimeout < 0 { throw ValidationError("--ocr-timeout cannot be negative") }
         if maxPages < 1 { throw ValidationError("--max-pages must be at least 1") }
+        if KeepAliveValue.parse(keepAlive) == nil { throw ValidationError("--keep-alive must be a duration such as 5m, 30s or 1h, a number of seconds, 0 or -1") }
+        if let maxLoadedModels, maxLoadedModels < 1 { throw ValidationError("--max-loaded-models must be at least 1") }
+    }
+
+    /// The limits on models loaded on demand.
+    var modelLimits: ModelPools.Limits {
+        let keep: Duration? = switch KeepAliveValue.parse(keepAlive) ?? .standard {
+        case .duration(let duration): duration
+        case .forever: nil
+        case .standard: .seconds(300)
+        }
+        return ModelPools.Limits(keepAlive: keep, maxLoadedModels: maxLoadedModels, memoryBudget: memoryBudget?.bytes)
     }
 
     func run() async throws {
@@ -75,13 +96,12 @@ struct ServeCommand: AsyncParsableCommand {
                 engine: embedding.engine,
                 timeouts: .init(ocr: WorkerConfiguration.Timeouts.limit(seconds: ocrTimeout))),
             processes: embedding.workers, threadsPerProcess: embedding.threads)
-        let server = EmbeddingServer(
-            pool: pool,
-            configuration: ServerConfiguration(
-                host: host, port: port, apiKey: apiKey ?? ProcessInfo.processInfo.environment["WORKERBEE_API_KEY"].flatMap { $0.isEmpty ? nil : $0 },
-                modelName: name, maxBodyBytes: maxBody.bytes, maxInputs: maxInputs, maxQueuedTokens: maxQueuedTokens, batchTexts: batchTexts,
-                drainTimeout: .milliseconds(Int64(drainTimeout * 1000)), maxOCRPages: maxPages),
-            logger: Logger(label: "workerbee.server"))
+        var configuration = ServerConfiguration(
+            host: host, port: port, apiKey: apiKey ?? ProcessInfo.processInfo.environment["WORKERBEE_API_KEY"].flatMap { $0.isEmpty ? nil : $0 },
+            modelName: name, maxBodyBytes: maxBody.bytes, maxInputs: maxInputs, maxQueuedTokens: maxQueuedTokens, batchTexts: batchTexts,
+            drainTimeout: .milliseconds(Int64(drainTimeout * 1000)), maxOCRPages: maxPages)
+        configuration.modelLimits = modelLimits
+        let server = EmbeddingServer(pool: pool, configuration: configuration, logger: Logger(label: "workerbee.server"))
         // READY=1 to a supervisor's $NOTIFY_SOCKET once the model answers (systemd Type=notify).
         let notifier = ServiceNotifier()
         let readiness = Task {

@@ -17,7 +17,7 @@ extension EmbeddingRoutes {
         guard case .texts(let texts) = request.input else { throw APIError.badRequest("input is required", param: "input") }
         guard !texts.isEmpty else { throw APIError.badRequest("input is empty", param: "input") }
         let dimensions = try Self.dimensions(request.dimensions)
-        let answer = try await embed(texts, model: model)
+        let answer = try await embed(texts, model: model, keepAlive: request.keep_alive?.keepAlive)
         let cut = answer.truncated.filter { $0 }.count
         if request.truncate == false && cut > 0 {
             throw APIError.badRequest("input length exceeds the context length (\(cut) of \(texts.count) inputs); send shorter inputs or \"truncate\": true")
@@ -41,7 +41,7 @@ extension EmbeddingRoutes {
         let request = try RequestBodies.decode(RequestBodies.OllamaEmbeddings.self, from: body)
         let model = try resolveModel(request.model)
         guard let prompt = request.prompt else { throw APIError.badRequest("prompt is required", param: "prompt") }
-        let answer = try await embed([prompt], model: model)
+        let answer = try await embed([prompt], model: model, keepAlive: request.keep_alive?.keepAlive)
         var out: [UInt8] = []
         out.append(contentsOf: #"{"embedding":"#.utf8)
         JSONResponse.append(answer.vectors[0], to: &out)
@@ -59,5 +59,34 @@ extension EmbeddingRoutes {
             ]
         }
         return JSONResponse.make(["models": models])
+    }
+
+    /// `GET /api/ps`: the loaded models in Ollama's shape, most recently used first. The default
+    /// model is loaded for the life of the server; the others until their keep-alive passes
+    /// (`expires_at`; a model in use, or kept until unloaded, shows the farthest date).
+    func ollamaLoaded() async -> Response {
+        let formatter = ISO8601DateFormatter()
+        let forever = "2262-04-11T23:47:16Z"
+        func expiry(_ instant: ContinuousClock.Instant?) -> String {
+            guard let instant else { return forever }
+            let left = instant - .now
+            return formatter.string(from: Date().addingTimeInterval(Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18))
+        }
+        func fileSize(_ model: ModelReference) -> Int {
+            let url = ModelDirectory(url: pool.configuration.models.directory).resolve(model)
+            return (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue ?? 0
+        }
+        let defaultModel = pool.configuration.models.embedding
+        var entries: [[String: Any]] = [[
+            "name": configuration.modelName, "model": configuration.modelName, "size": fileSize(defaultModel) * pool.size, "digest": "",
+            "expires_at": forever, "size_vram": 0, "kind": "embedding",
+        ]]
+        for loaded in await models.loaded() {
+            entries.append([
+                "name": loaded.model.description, "model": loaded.model.description, "size": loaded.size, "digest": "",
+                "expires_at": expiry(loaded.expiresAt), "size_vram": 0, "kind": "\(loaded.kind)", "active_calls": loaded.activeCalls,
+            ])
+        }
+        return JSONResponse.make(["models": entries])
     }
 }

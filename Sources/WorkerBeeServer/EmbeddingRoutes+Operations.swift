@@ -17,7 +17,11 @@ extension EmbeddingRoutes {
         }
         let model = try resolveModel(request.model)
         try checkReady()
-        let tokens = try await pool.tokenize([text], model: model.map { ModelReference($0) })[0]
+        let tokens = if let model {
+            try await models.withPool(for: ModelReference(model)) { try await $0.tokenize([text]) }[0]
+        } else {
+            try await pool.tokenize([text])[0]
+        }
         return JSONResponse.make(["tokens": tokens.map(Int.init), "count": tokens.count])
     }
 

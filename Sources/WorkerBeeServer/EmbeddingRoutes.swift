@@ -11,8 +11,14 @@ import WorkerBeeModels
 /// `/v1/embeddings` and `/v1/models`, Ollama's `/api/embed`, `/api/embeddings` and `/api/tags`,
 /// and WorkerBee's own `/tokenize`, `/health`, `/ready` and `/metrics`.
 struct EmbeddingRoutes: Sendable {
+    /// The default model's workers.
     let pool: WorkerPool
+    /// The default model's batcher.
     let batcher: EmbeddingBatcher
+    /// The other models requests name, loaded on demand.
+    let models: ModelPools
+    /// Their batchers.
+    let batchers: ModelBatchers
     let configuration: ServerConfiguration
     let metrics: ServerMetrics
     let readiness: Readiness
@@ -44,7 +50,12 @@ struct EmbeddingRoutes: Sendable {
             guard tokens.allSatisfy({ $0.allSatisfy { $0 >= 0 } }) else { throw APIError.badRequest("token ids cannot be negative", param: "input") }
             try checkReady()
             do {
-                let result = try await pool.embed(.tokens(tokens), options: EmbedOptions(model: model.map { ModelReference($0) }))
+                let input = EmbedInput.tokens(tokens)
+                let result = if let model {
+                    try await models.withPool(for: ModelReference(model)) { try await $0.embed(input) }
+                } else {
+                    try await pool.embed(input)
+                }
                 answer = EmbeddingBatcher.Answer(vectors: result.vectors, tokenCounts: result.tokenCounts, truncated: result.truncated)
             } catch let error as WorkerError where error.code == .invalidInput {
                 throw APIError.badRequest(error.message, param: "input")
@@ -77,11 +88,17 @@ struct EmbeddingRoutes: Sendable {
 
     // MARK: - Helpers
 
-    func embed(_ texts: [String], model: String?) async throws -> EmbeddingBatcher.Answer {
+    /// Embeds with the default model (nil) or another model, batched with other requests for
+    /// the same model; `keepAlive` then applies to that other model.
+    func embed(_ texts: [String], model: String?, keepAlive: ModelPools.KeepAlive? = nil) async throws -> EmbeddingBatcher.Answer {
         try checkReady()
         try checkCount(texts.count)
         do {
-            return try await batcher.embed(texts, model: model.map { ModelReference($0) }, normalize: true)
+            guard let model else { return try await batcher.embed(texts, model: nil, normalize: true) }
+            let reference = ModelReference(model)
+            let answer = try await batchers.batcher(for: reference).embed(texts, model: nil, normalize: true)
+            if let keepAlive { await models.setKeepAlive(keepAlive, for: reference) }
+            return answer
         } catch is EmbeddingBatcher.QueueFull {
             var error = APIError(.tooManyRequests, "the server's queue is full; retry shortly", type: "rate_limit_error", code: "queue_full")
             error.retryAfter = 1

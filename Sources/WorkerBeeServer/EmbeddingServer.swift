@@ -16,8 +16,11 @@ import WorkerBeeModels
 /// requests are refused), then the HTTP server finishes the requests in flight (within the drain
 /// timeout), then the workers are stopped.
 public final class EmbeddingServer: Sendable {
-    /// The workers.
+    /// The default model's workers.
     public let pool: WorkerPool
+    /// The other models requests name, each in workers of its own, loaded on demand and
+    /// unloaded when idle (``ServerConfiguration/modelLimits``).
+    public let models: ModelPools
     /// How the server listens and batches.
     public let configuration: ServerConfiguration
     let logger: Logger
@@ -28,6 +31,9 @@ public final class EmbeddingServer: Sendable {
     /// Creates a server over `pool`; nothing runs until ``run(onListening:)``.
     public init(pool: WorkerPool, configuration: ServerConfiguration, logger: Logger = Logger(label: "workerbee.server")) {
         self.pool = pool
+        models = ModelPools(
+            configuration: pool.configuration, processes: pool.size, threadsPerProcess: pool.configuration.engine.threads,
+            limits: configuration.modelLimits, logger: logger)
         self.configuration = configuration
         self.logger = logger
     }
@@ -58,7 +64,9 @@ public final class EmbeddingServer: Sendable {
     public func services(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> [ServiceGroupConfiguration.ServiceConfiguration] {
         let batcher = EmbeddingBatcher(pool: pool, limits: configuration.batchLimits, observer: metrics.batcherObserver)
         let routes = EmbeddingRoutes(
-            pool: pool, batcher: batcher, configuration: configuration, metrics: metrics, readiness: readiness,
+            pool: pool, batcher: batcher, models: models,
+            batchers: ModelBatchers(models: models, limits: configuration.batchLimits, observer: metrics.batcherObserver),
+            configuration: configuration, metrics: metrics, readiness: readiness,
             catalog: ModelCatalog(folder: ModelDirectory(url: pool.configuration.models.directory)))
         let router = Router(context: ServerRequestContext.self)
         let hangUps = HangUpDetector()
@@ -86,6 +94,7 @@ public final class EmbeddingServer: Sendable {
         post("/v1/ocr") { try await ocr.ocr($0, body: $1) }
         router.get("/v1/models") { _, _ in routes.openAIModels() }
         router.get("/api/tags") { _, _ in routes.ollamaTags() }
+        router.get("/api/ps") { _, _ in await routes.ollamaLoaded() }
         router.get("/health") { _, _ in routes.health() }
         router.get("/ready") { _, _ in routes.ready() }
         router.get("/metrics") { _, _ in routes.metricsText() }
@@ -96,6 +105,7 @@ public final class EmbeddingServer: Sendable {
         let startup = ServerStartup(pool: pool, readiness: readiness, metrics: metrics, logger: logger)
         return [
             .init(service: pool),
+            .init(service: models),
             .init(service: app),
             .init(service: startup, successTerminationBehavior: .ignore),
         ]

@@ -47,12 +47,13 @@ enum RequestBodies {
         }
     }
 
-    /// Ollama's `POST /api/embed` body (`keep_alive` and `options` are accepted and ignored).
+    /// Ollama's `POST /api/embed` body (`options` is accepted and ignored).
     struct OllamaEmbed: Decodable {
         let model: String?
         let input: OllamaInput?
         let truncate: Bool?
         let dimensions: Int?
+        let keep_alive: KeepAliveValue?
     }
 
     /// Ollama's `input`: a string or strings.
@@ -75,6 +76,7 @@ enum RequestBodies {
     struct OllamaEmbeddings: Decodable {
         let model: String?
         let prompt: String?
+        let keep_alive: KeepAliveValue?
     }
 
     /// `POST /tokenize`: `content` (as llama-server) or `text`.

@@ -32,6 +32,10 @@ public struct ServerConfiguration: Sendable {
     public var drainTimeout: Duration
     /// Most pages in one `/v1/ocr` document (default 100; more gets 413).
     public var maxOCRPages: Int
+    /// How models other than the default one, loaded when a request names them, stay loaded
+    /// (keep-alive 5 minutes, no count or memory bound by default). The default model stays
+    /// loaded for the life of the server.
+    public var modelLimits: ModelPools.Limits = ModelPools.Limits()
 
     /// Creates a configuration with the defaults described on each property.
     public init(

@@ -1,0 +1,81 @@
+import Foundation
+import GGUF
+import Testing
+import WorkerBee
+import WorkerBeeFixtures
+import WorkerBeeServer
+import WorkerBeeTestSupport
+
+/// One server, several models: generated tiny BERT models `tiny-a` (the default) and `tiny-b`.
+@Suite(.timeLimit(.minutes(5))) struct MultiModelServerTests {
+    static let texts = ["hello world", "the worker bee", "a vector text"]
+
+    /// Writes `tiny-a` and `tiny-b` into `folder`.
+    static func writeModels(to folder: URL) throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for (index, name) in ["tiny-a", "tiny-b"].enumerated() {
+            let source = folder.deletingLastPathComponent().appendingPathComponent("source-\(name)")
+            try TinyModels.writeSentenceTransformersBERT(to: source, seed: UInt64(200 + index))
+            try SentenceTransformersConverter.convert(directory: source, to: folder.appendingPathComponent("\(name).gguf"))
+        }
+    }
+
+    /// What one worker of `model` alone gives for `texts`.
+    static func reference(_ texts: [String], model: String, folder: URL) async throws -> [[Float]] {
+        let sandbox = try WorkerSandbox()
+        defer { sandbox.remove() }
+        var configuration = sandbox.configuration()
+        configuration.models.directory = folder
+        configuration.models.embedding = ModelReference(model)
+        let worker = WorkerProcess(configuration: configuration)
+        return try await withCleanup({ await worker.stop() }) { try await worker.embed(.texts(texts)).vectors }
+    }
+
+    @Test func eachRequestGetsTheModelItNamesAndKeepAliveZeroUnloadsIt() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-multimodel-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let folder = scratch.appendingPathComponent("models")
+        try Self.writeModels(to: folder)
+        let expectedA = try await Self.reference(Self.texts, model: "tiny-a", folder: folder)
+        let expectedB = try await Self.reference(Self.texts, model: "tiny-b", folder: folder)
+        #expect(expectedA != expectedB)
+        let server = try await ServerHarness.start({ $0.modelName = "tiny-a" }, workers: 1) { configuration in
+            configuration.models.directory = folder
+            configuration.models.embedding = "tiny-a"
+        }
+        try await withCleanup({ await server.stop() }) {
+            for round in 0..<2 {
+                let a = try await server.post("/v1/embeddings", json: ["model": "tiny-a", "input": Self.texts])
+                let b = try await server.post("/v1/embeddings", json: ["model": "tiny-b", "input": Self.texts])
+                #expect(a.status == .ok && b.status == .ok)
+                #expect(try a.openAIVectors == expectedA, "round \(round)")
+                #expect(try b.openAIVectors == expectedB, "round \(round)")
+            }
+            let loaded = try await server.get("/api/ps").json
+            let names = try #require(loaded["models"] as? [[String: Any]]).compactMap { $0["name"] as? String }
+            #expect(names.sorted() == ["tiny-a", "tiny-b"])
+            let pids = try await server.server.models.withPool(for: "tiny-b") { await $0.statistics.pids }
+            #expect(pids.count == 1)
+
+            let unload = try await server.post("/api/embed", json: ["model": "tiny-b", "input": "bye", "keep_alive": 0])
+            #expect(unload.status == .ok)
+            let after = try await server.get("/api/ps").json
+            #expect(try #require(after["models"] as? [[String: Any]]).compactMap { $0["name"] as? String } == ["tiny-a"])
+            #expect(pids.allSatisfy(ProcessProbe.isGone), "tiny-b's worker was stopped")
+            let missing = try await server.post("/v1/embeddings", json: ["model": "tiny-c", "input": "x"])
+            #expect(missing.status == .notFound)
+        }
+    }
+
+    @Test func keepAliveIsReadAsOllamaWritesIt() {
+        #expect(KeepAliveValue.parse("5m") == .duration(.seconds(300)))
+        #expect(KeepAliveValue.parse("1h30m") == .duration(.seconds(5400)))
+        #expect(KeepAliveValue.parse("250ms") == .duration(.milliseconds(250)))
+        #expect(KeepAliveValue.parse("300") == .duration(.seconds(300)))
+        #expect(KeepAliveValue.parse("0") == .duration(.zero))
+        #expect(KeepAliveValue.parse("-1") == .forever)
+        #expect(KeepAliveValue.parse("-5m") == .forever)
+        #expect(KeepAliveValue.parse("soon") == nil)
+        #expect(KeepAliveValue.parse("5x") == nil)
+    }
+}
