@@ -93,6 +93,10 @@ public actor WorkerProcess {
     /// Starts the worker if it is not running and waits for its hello.
     /// - Throws: ``WorkerError`` (`.spawnFailed`, `.crashed`, `.timedOut`, `.protocolViolation`).
     public func start() async throws {
+        // In line with requests: a start and a first request at once must not spawn two workers.
+        let ticket = requestLock.enter()
+        try await requestLock.wait(for: ticket)
+        defer { requestLock.release() }
         _ = try await runningConnection()
     }
 

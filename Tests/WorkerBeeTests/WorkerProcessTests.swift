@@ -8,6 +8,19 @@ import WorkerBeeFixtures
 import WorkerBeeModels
 
 @Suite(.serialized, .timeLimit(.minutes(10))) struct WorkerProcessTests {
+    @Test func startingWhileACallStartsTheWorkerSpawnsOneWorker() async throws {
+        let sandbox = try WorkerSandbox()
+        defer { sandbox.remove() }
+        let worker = WorkerProcess(configuration: sandbox.configuration())
+        try await withCleanup({ await worker.stop() }) {
+            // A server starts its pool as a service while its warm-up sends the first request.
+            async let started: Void = worker.start()
+            async let vectors = worker.embed(["hello"])
+            _ = try await (started, vectors)
+            #expect(await worker.spawnCount == 1, "one worker, not one per caller")
+        }
+    }
+
     @Test func firstRequestStartsTheWorkerLazily() async throws {
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }
