@@ -79,9 +79,12 @@ struct EmbeddingRoutes: Sendable {
     }
 
     /// `GET /v1/models`: the models that can embed, in OpenAI's list shape.
-    func openAIModels() -> Response {
+    /// `GET /v1/models`: the models that can embed; `loaded` says which are in workers now (the
+    /// default model always).
+    func openAIModels() async -> Response {
+        let loaded = Set(await models.loaded().map(\.model.description)).union([configuration.modelName])
         let data = catalog.embeddingModels().map { model -> [String: Any] in
-            ["id": model.name, "object": "model", "created": Int(model.modified.timeIntervalSince1970), "owned_by": "workerbee"]
+            ["id": model.name, "object": "model", "created": Int(model.modified.timeIntervalSince1970), "owned_by": "workerbee", "loaded": loaded.contains(model.name)]
         }
         return JSONResponse.make(["object": "list", "data": data])
     }

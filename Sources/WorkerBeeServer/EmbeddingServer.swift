@@ -92,7 +92,7 @@ public final class EmbeddingServer: Sendable {
         post("/api/embeddings") { try await routes.ollamaEmbeddings($1) }
         post("/tokenize") { try await routes.tokenize($1) }
         post("/v1/ocr") { try await ocr.ocr($0, body: $1) }
-        router.get("/v1/models") { _, _ in routes.openAIModels() }
+        router.get("/v1/models") { _, _ in await routes.openAIModels() }
         router.get("/api/tags") { _, _ in routes.ollamaTags() }
         router.get("/api/ps") { _, _ in await routes.ollamaLoaded() }
         router.get("/health") { _, _ in routes.health() }

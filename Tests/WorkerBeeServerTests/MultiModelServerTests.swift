@@ -54,6 +54,8 @@ import WorkerBeeTestSupport
             let loaded = try await server.get("/api/ps").json
             let names = try #require(loaded["models"] as? [[String: Any]]).compactMap { $0["name"] as? String }
             #expect(names.sorted() == ["tiny-a", "tiny-b"])
+            let listed = try #require(try await server.get("/v1/models").json["data"] as? [[String: Any]])
+            #expect(listed.filter { $0["loaded"] as? Bool == true }.compactMap { $0["id"] as? String }.sorted() == ["tiny-a", "tiny-b"])
             let pids = try await server.server.models.withPool(for: "tiny-b") { await $0.statistics.pids }
             #expect(pids.count == 1)
 
