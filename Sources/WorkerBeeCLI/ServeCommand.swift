@@ -59,6 +59,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "How long a model that a request named (other than --model) stays loaded after its last request: 5m, 1h, 30s, 0 (unload at once), -1 (until the server stops).")
     var keepAlive: String = "5m"
 
+    @Option(parsing: .upToNextOption, help: "Models (names in the models folder) to load at start besides --model and keep loaded; the server is ready once they answer.")
+    var preload: [String] = []
+
     @Option(help: "Most models loaded at once besides --model; a load that does not fit unloads the least recently used idle one (default: no limit).")
     var maxLoadedModels: Int?
 
@@ -101,6 +104,7 @@ struct ServeCommand: AsyncParsableCommand {
             modelName: name, maxBodyBytes: maxBody.bytes, maxInputs: maxInputs, maxQueuedTokens: maxQueuedTokens, batchTexts: batchTexts,
             drainTimeout: .milliseconds(Int64(drainTimeout * 1000)), maxOCRPages: maxPages)
         configuration.modelLimits = modelLimits
+        configuration.preload = preload
         let server = EmbeddingServer(pool: pool, configuration: configuration, logger: Logger(label: "workerbee.server"))
         // READY=1 to a supervisor's $NOTIFY_SOCKET once the model answers (systemd Type=notify).
         let notifier = ServiceNotifier()

@@ -37,8 +37,9 @@ extension EmbeddingRoutes {
     }
 
     /// `GET /metrics`: Prometheus text format.
-    func metricsText() -> Response {
-        Response(
+    func metricsText() async -> Response {
+        metrics.modelsLoaded.record(1 + (await models.loaded().count))
+        return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
     }

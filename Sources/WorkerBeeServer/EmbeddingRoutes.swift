@@ -38,30 +38,32 @@ struct EmbeddingRoutes: Sendable {
             throw APIError.badRequest("encoding_format must be \"float\" or \"base64\"", param: "encoding_format")
         }
         let dimensions = try Self.dimensions(request.dimensions)
+        let normalize = request.normalize ?? true
         guard let input = request.input else { throw APIError.badRequest("input is required", param: "input") }
         guard input.count > 0 else { throw APIError.badRequest("input is an empty list", param: "input") }
         try checkCount(input.count)
         let answer: EmbeddingBatcher.Answer
         switch input {
         case .texts(let texts):
-            answer = try await embed(texts, model: model)
+            answer = try await embed(texts, model: model, normalize: normalize)
         case .tokens(let tokens):
             guard tokens.allSatisfy({ !$0.isEmpty }) else { throw APIError.badRequest("a token list is empty", param: "input") }
             guard tokens.allSatisfy({ $0.allSatisfy { $0 >= 0 } }) else { throw APIError.badRequest("token ids cannot be negative", param: "input") }
             try checkReady()
             do {
                 let input = EmbedInput.tokens(tokens)
+                let options = EmbedOptions(normalize: normalize)
                 let result = if let model {
-                    try await models.withPool(for: ModelReference(model)) { try await $0.embed(input) }
+                    try await models.withPool(for: ModelReference(model)) { try await $0.embed(input, options: options) }
                 } else {
-                    try await pool.embed(input)
+                    try await pool.embed(input, options: options)
                 }
                 answer = EmbeddingBatcher.Answer(vectors: result.vectors, tokenCounts: result.tokenCounts, truncated: result.truncated)
             } catch let error as WorkerError where error.code == .invalidInput {
                 throw APIError.badRequest(error.message, param: "input")
             }
         }
-        let vectors = try answer.vectors.map { try Self.shorten($0, to: dimensions) }
+        let vectors = try answer.vectors.map { try Self.shorten($0, to: dimensions, normalize: normalize) }
         var out: [UInt8] = []
         out.reserveCapacity(vectors.count * (vectors.first?.count ?? 0) * 12 + 200)
         out.append(contentsOf: #"{"object":"list","data":["#.utf8)
@@ -93,13 +95,13 @@ struct EmbeddingRoutes: Sendable {
 
     /// Embeds with the default model (nil) or another model, batched with other requests for
     /// the same model; `keepAlive` then applies to that other model.
-    func embed(_ texts: [String], model: String?, keepAlive: ModelPools.KeepAlive? = nil) async throws -> EmbeddingBatcher.Answer {
+    func embed(_ texts: [String], model: String?, keepAlive: ModelPools.KeepAlive? = nil, normalize: Bool = true) async throws -> EmbeddingBatcher.Answer {
         try checkReady()
         try checkCount(texts.count)
         do {
-            guard let model else { return try await batcher.embed(texts, model: nil, normalize: true) }
+            guard let model else { return try await batcher.embed(texts, model: nil, normalize: normalize) }
             let reference = ModelReference(model)
-            let answer = try await batchers.batcher(for: reference).embed(texts, model: nil, normalize: true)
+            let answer = try await batchers.batcher(for: reference).embed(texts, model: nil, normalize: normalize)
             if let keepAlive { await models.setKeepAlive(keepAlive, for: reference) }
             return answer
         } catch is EmbeddingBatcher.QueueFull {
@@ -140,13 +142,14 @@ struct EmbeddingRoutes: Sendable {
         return value
     }
 
-    /// The first `dimensions` components, L2-normalised again.
-    static func shorten(_ vector: [Float], to dimensions: Int?) throws -> [Float] {
+    /// The first `dimensions` components, L2-normalised again unless `normalize` is false.
+    static func shorten(_ vector: [Float], to dimensions: Int?, normalize: Bool = true) throws -> [Float] {
         guard let dimensions else { return vector }
         guard dimensions <= vector.count else {
             throw APIError.badRequest("dimensions is \(dimensions), but the model makes \(vector.count)-dimensional vectors", param: "dimensions")
         }
         var head = Array(vector.prefix(dimensions))
+        guard normalize else { return head }
         let norm = head.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()
         if norm > 0 { head = head.map { Float(Double($0) / norm) } }
         return head

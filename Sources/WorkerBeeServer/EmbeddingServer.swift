@@ -97,12 +97,12 @@ public final class EmbeddingServer: Sendable {
         router.get("/api/ps") { _, _ in await routes.ollamaLoaded() }
         router.get("/health") { _, _ in routes.health() }
         router.get("/ready") { _, _ in routes.ready() }
-        router.get("/metrics") { _, _ in routes.metricsText() }
+        router.get("/metrics") { _, _ in await routes.metricsText() }
 
         let app = Application(
             router: router, server: .http1(additionalChannelHandlers: [hangUps.makeHandler()]), configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "WorkerBee"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) }, logger: logger)
-        let startup = ServerStartup(pool: pool, readiness: readiness, metrics: metrics, logger: logger)
+        let startup = ServerStartup(pool: pool, models: models, preload: configuration.preload.filter { $0 != configuration.modelName }.map { ModelReference($0) }, readiness: readiness, metrics: metrics, logger: logger)
         return [
             .init(service: pool),
             .init(service: models),
@@ -138,6 +138,8 @@ extension EmbeddingServer {
 /// events into the metrics, and on graceful shutdown turns readiness to draining first.
 struct ServerStartup: Service {
     let pool: WorkerPool
+    let models: ModelPools
+    let preload: [ModelReference]
     let readiness: Readiness
     let metrics: ServerMetrics
     let logger: Logger
@@ -153,8 +155,13 @@ struct ServerStartup: Service {
                 while !Task.isCancelled {
                     do {
                         _ = try await pool.embed(["warm up"])
+                        // Models to preload stay loaded until the server stops.
+                        for model in preload {
+                            _ = try await models.embed(["warm up"], options: EmbedOptions(model: model), keepAlive: .forever)
+                        }
                         readiness.set(.ready)
-                        logger.info("ready: \(pool.size) worker(s), model \(pool.configuration.models.embedding)")
+                        let also = preload.isEmpty ? "" : " (and \(preload.map(\.description).joined(separator: ", ")))"
+                        logger.info("ready: \(pool.size) worker(s), model \(pool.configuration.models.embedding)\(also)")
                         return
                     } catch {
                         let reason = (error as? WorkerError)?.summary ?? "\(error)"

@@ -11,9 +11,11 @@ enum RequestBodies {
         let encodingFormat: String?
         let dimensions: Int?
         let user: String?
+        /// TEI's `normalize` (default true): false gives the model's vectors as they are.
+        let normalize: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case input, model, dimensions, user
+            case input, model, dimensions, user, normalize
             case encodingFormat = "encoding_format"
         }
     }

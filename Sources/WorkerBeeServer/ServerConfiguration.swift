@@ -36,6 +36,9 @@ public struct ServerConfiguration: Sendable {
     /// (keep-alive 5 minutes, no count or memory bound by default). The default model stays
     /// loaded for the life of the server.
     public var modelLimits: ModelPools.Limits = ModelPools.Limits()
+    /// Models (names in the models folder) loaded at start besides the default one and kept
+    /// until the server stops; the server is ready once they all answer.
+    public var preload: [String] = []
 
     /// Creates a configuration with the defaults described on each property.
     public init(

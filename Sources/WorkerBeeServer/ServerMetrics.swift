@@ -21,6 +21,8 @@ final class ServerMetrics: Sendable {
     let tokensEmbedded: CoreMetrics.Counter
     let workerSpawns: CoreMetrics.Counter
     let retries: CoreMetrics.Counter
+    /// Models in workers now, the default one included.
+    let modelsLoaded: CoreMetrics.Gauge
 
     init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -33,6 +35,7 @@ final class ServerMetrics: Sendable {
         tokensEmbedded = CoreMetrics.Counter(label: "workerbee_tokens_embedded_total", factory: factory)
         workerSpawns = CoreMetrics.Counter(label: "workerbee_worker_spawns_total", factory: factory)
         retries = CoreMetrics.Counter(label: "workerbee_retries_total", factory: factory)
+        modelsLoaded = CoreMetrics.Gauge(label: "workerbee_models_loaded", factory: factory)
     }
 
     /// Counts a finished request and records its duration.

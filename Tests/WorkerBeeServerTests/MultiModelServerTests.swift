@@ -80,4 +80,69 @@ import WorkerBeeTestSupport
         #expect(KeepAliveValue.parse("soon") == nil)
         #expect(KeepAliveValue.parse("5x") == nil)
     }
+
+    @Test func normalizeFalseGivesTheModelsRawVectorsForEveryModel() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-normalize-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let folder = scratch.appendingPathComponent("models")
+        try Self.writeModels(to: folder)
+        let sandbox = try WorkerSandbox()
+        defer { sandbox.remove() }
+        var configuration = sandbox.configuration()
+        configuration.models.directory = folder
+        configuration.models.embedding = "tiny-b"
+        let worker = WorkerProcess(configuration: configuration)
+        let raw = try await withCleanup({ await worker.stop() }) {
+            try await worker.embed(.texts(Self.texts), options: EmbedOptions(normalize: false)).vectors
+        }
+        #expect(raw.contains { abs($0.reduce(0) { $0 + $1 * $1 } - 1) > 1e-3 }, "the tiny model's raw vectors are not unit vectors")
+        let server = try await ServerHarness.start({ $0.modelName = "tiny-a" }, workers: 1) { configuration in
+            configuration.models.directory = folder
+            configuration.models.embedding = "tiny-a"
+        }
+        try await withCleanup({ await server.stop() }) {
+            let reply = try await server.post("/v1/embeddings", json: ["model": "tiny-b", "input": Self.texts, "normalize": false])
+            #expect(reply.status == .ok)
+            #expect(try reply.openAIVectors == raw)
+        }
+    }
+
+    @Test func preloadedModelsAreLoadedBeforeTheServerIsReadyAndStay() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-preload-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let folder = scratch.appendingPathComponent("models")
+        try Self.writeModels(to: folder)
+        let server = try await ServerHarness.start({ configuration in
+            configuration.modelName = "tiny-a"
+            configuration.preload = ["tiny-b"]
+        }, workers: 1) { configuration in
+            configuration.models.directory = folder
+            configuration.models.embedding = "tiny-a"
+        }
+        try await withCleanup({ await server.stop() }) {
+            let loaded = await server.server.models.loaded()
+            #expect(loaded.map(\.model) == ["tiny-b"], "loaded before ready")
+            #expect(loaded.first?.expiresAt == nil, "kept until the server stops")
+            let metrics = String(decoding: try await server.get("/metrics").body, as: UTF8.self)
+            #expect(metrics.contains("workerbee_models_loaded 2"), "the default model and tiny-b")
+        }
+    }
+
+    @Test func aPreloadThatDoesNotExistKeepsTheServerUnreadyAndSaysWhy() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-preload-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let folder = scratch.appendingPathComponent("models")
+        try Self.writeModels(to: folder)
+        let server = try await ServerHarness.start(waitForReady: false, { configuration in
+            configuration.modelName = "tiny-a"
+            configuration.preload = ["tiny-z"]
+        }, workers: 1) { configuration in
+            configuration.models.directory = folder
+            configuration.models.embedding = "tiny-a"
+        }
+        try await withCleanup({ await server.stop() }) {
+            let problem = await server.server.waitUntilReadyOrBroken()
+            #expect(problem?.contains("tiny-z") == true, "\(problem ?? "ready")")
+        }
+    }
 }
