@@ -86,6 +86,10 @@ public enum SentenceTransformersConverter {
         writer.set("bert.attention.causal", .bool(false))
         writer.set("bert.pooling_type", .uint32(UInt32(pooling)))
         writer.set("tokenizer.ggml.token_type_count", .uint32(UInt32(hp.tokenTypeCount)))
+        if let prompts = try ModelPrompts.read(directory: directory) {
+            prompts.write(into: &writer)
+            notes.append("prompts kept: \(prompts.prompts.keys.sorted().joined(separator: ", "))\(prompts.defaultName.map { " (default \($0))" } ?? "")")
+        }
         vocabulary.write(to: &writer)
 
         var written = Set<String>()

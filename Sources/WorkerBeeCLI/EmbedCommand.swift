@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GGUF
 import WorkerBee
 import WorkerBeeEngine
 import WorkerBeeWire
@@ -56,6 +57,9 @@ struct EmbedCommand: AsyncParsableCommand {
     @Flag(help: "Do not L2-normalise the vectors.")
     var noNormalize = false
 
+    @Option(help: "Put the model's prompt of this name before every text (e.g. query or passage for e5; `workerbee models info` lists a model's prompts). Without it, the model's default prompt, if it has one.")
+    var promptName: String?
+
     @Flag(help: "Run llama.cpp in this process instead of a worker (no crash isolation).")
     var inProcess = false
 
@@ -69,6 +73,17 @@ struct EmbedCommand: AsyncParsableCommand {
     }
 
     private var inputFormat: TextInput.Format { lines ? .lines : format }
+
+    /// The text `--prompt-name` (or the model's default prompt) puts before every input; "" for none.
+    private func promptText(models: ModelDirectory) throws -> String {
+        let file = try? GGUFFile(contentsOf: models.resolve(embedding.model))
+        let prompts = file.map(ModelPrompts.init(gguf:)) ?? ModelPrompts()
+        do {
+            return try prompts.text(name: promptName, inputType: nil)
+        } catch {
+            throw ValidationError("--prompt-name: \(error.message.replacingOccurrences(of: "the model", with: embedding.model))")
+        }
+    }
 
     func run() async throws {
         var skip = 0
@@ -87,9 +102,10 @@ struct EmbedCommand: AsyncParsableCommand {
         var truncated = 0
         var failed = 0
         let models = modelsDirectory(embedding.modelsDir)
+        let prompt = try promptText(models: models)
         do {
             if inProcess {
-                try await embedInProcess(items, skip: skip, url: models.resolve(embedding.model), output: &out, written: &written)
+                try await embedInProcess(items, skip: skip, url: models.resolve(embedding.model), prompt: prompt, output: &out, written: &written)
             } else {
                 var configuration = WorkerConfiguration(
                     models: .init(directory: models.url, embedding: ModelReference(embedding.model)), engine: embedding.engine)
@@ -99,7 +115,7 @@ struct EmbedCommand: AsyncParsableCommand {
                 let pending = PendingFields()
                 let texts = items.dropFirst(skip).map { item -> String in
                     pending.push(item.fields)
-                    return item.text
+                    return prompt + item.text
                 }
                 do {
                     for try await result in pool.embeddings(of: texts, options: EmbedOptions(normalize: !noNormalize, poisonTexts: onError == .skip ? .report : .fail)) {
@@ -132,11 +148,11 @@ struct EmbedCommand: AsyncParsableCommand {
         if repaired > 0 { printError("note: \(repaired) line(s) were not valid UTF-8; their bad bytes were replaced by U+FFFD") }
     }
 
-    private func embedInProcess(_ items: InputItems, skip: Int, url: URL, output: inout EmbeddingOutput, written: inout Int) async throws {
+    private func embedInProcess(_ items: InputItems, skip: Int, url: URL, prompt: String, output: inout EmbeddingOutput, written: inout Int) async throws {
         let engine = try EmbeddingModel(url: url, options: .init(threads: embedding.threads))
         var batch: [TextInput.Item] = []
         func flush(_ batch: [TextInput.Item], output: inout EmbeddingOutput, written: inout Int) throws {
-            let result = try engine.embed(batch.map(\.text), normalize: !noNormalize)
+            let result = try engine.embed(batch.map { prompt + $0.text }, normalize: !noNormalize)
             for (offset, item) in batch.enumerated() {
                 output.write(index: written, fields: item.fields, vector: result.vector(at: offset))
                 written += 1

@@ -12,6 +12,8 @@ struct ModelInfo: Encodable {
     let embeddingLength: Int?
     let blockCount: Int?
     let pooling: String?
+    /// The prompts the model carries (from its sentence-transformers configuration).
+    let prompts: ModelPrompts
     let fileType: String
     let tensorCount: Int
     let vocabularySize: Int?
@@ -34,6 +36,7 @@ struct ModelInfo: Encodable {
         embeddingLength = file["\(arch).embedding_length"]?.intValue
         blockCount = file["\(arch).block_count"]?.intValue
         pooling = file["\(arch).pooling_type"]?.intValue.map { ["none", "mean", "cls", "last", "rank"].indices.contains($0) ? ["none", "mean", "cls", "last", "rank"][$0] : "type \($0)" }
+        prompts = ModelPrompts(gguf: file)
         fileType = file.fileTypeName
         tensorCount = file.tensors.count
         vocabularySize = file["tokenizer.ggml.tokens"]?.arrayValue?.count
@@ -82,6 +85,9 @@ struct ModelInfo: Encodable {
         if let embeddingLength { lines.append("embedding length: \(embeddingLength)") }
         if let blockCount { lines.append("layers: \(blockCount)") }
         if let pooling { lines.append("pooling: \(pooling)") }
+        for name in prompts.prompts.keys.sorted() {
+            lines.append("prompt \(name): \(prompts.prompts[name]!.debugDescription)\(name == prompts.defaultName ? " (default)" : "")")
+        }
         if let projector { lines.append("projector: \(projector)") }
         if let projectorType { lines.append("projector type: \(projectorType)") }
         lines.append("file type: \(fileType)")

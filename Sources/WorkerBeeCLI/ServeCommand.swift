@@ -59,6 +59,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "How long a model that a request named (other than --model) stays loaded after its last request: 5m, 1h, 30s, 0 (unload at once), -1 (until the server stops).")
     var keepAlive: String = "5m"
 
+    @Option(name: .customLong("prompt"), help: "A prompt every model gets, adding to or overriding its own: NAME=TEXT, e.g. query='query: ' (repeat for more). Requests choose one with prompt_name or input_type.")
+    var promptOptions: [String] = []
+
     @Option(parsing: .upToNextOption, help: "Models (names in the models folder) to load at start besides --model and keep loaded; the server is ready once they answer.")
     var preload: [String] = []
 
@@ -76,6 +79,9 @@ struct ServeCommand: AsyncParsableCommand {
         if maxPages < 1 { throw ValidationError("--max-pages must be at least 1") }
         if KeepAliveValue.parse(keepAlive) == nil { throw ValidationError("--keep-alive must be a duration such as 5m, 30s or 1h, a number of seconds, 0 or -1") }
         if let maxLoadedModels, maxLoadedModels < 1 { throw ValidationError("--max-loaded-models must be at least 1") }
+        for prompt in promptOptions where !prompt.contains("=") || prompt.hasPrefix("=") {
+            throw ValidationError("--prompt takes NAME=TEXT, e.g. query='query: '; got \(prompt)")
+        }
     }
 
     /// The limits on models loaded on demand.
@@ -105,6 +111,10 @@ struct ServeCommand: AsyncParsableCommand {
             drainTimeout: .milliseconds(Int64(drainTimeout * 1000)), maxOCRPages: maxPages)
         configuration.modelLimits = modelLimits
         configuration.preload = preload
+        configuration.prompts = Dictionary(promptOptions.map { option in
+            let parts = option.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (String(parts[0]), String(parts[1]))
+        }, uniquingKeysWith: { _, last in last })
         let server = EmbeddingServer(pool: pool, configuration: configuration, logger: Logger(label: "workerbee.server"))
         // READY=1 to a supervisor's $NOTIFY_SOCKET once the model answers (systemd Type=notify).
         let notifier = ServiceNotifier()

@@ -17,7 +17,8 @@ extension EmbeddingRoutes {
         guard case .texts(let texts) = request.input else { throw APIError.badRequest("input is required", param: "input") }
         guard !texts.isEmpty else { throw APIError.badRequest("input is empty", param: "input") }
         let dimensions = try Self.dimensions(request.dimensions)
-        let answer = try await embed(texts, model: model, keepAlive: request.keep_alive?.keepAlive)
+        let prompt = try promptText(model: model, name: request.prompt_name, inputType: request.input_type)
+        let answer = try await embed(prompt.isEmpty ? texts : texts.map { prompt + $0 }, model: model, keepAlive: request.keep_alive?.keepAlive)
         let cut = answer.truncated.filter { $0 }.count
         if request.truncate == false && cut > 0 {
             throw APIError.badRequest("input length exceeds the context length (\(cut) of \(texts.count) inputs); send shorter inputs or \"truncate\": true")

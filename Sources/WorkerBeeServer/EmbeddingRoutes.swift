@@ -19,6 +19,8 @@ struct EmbeddingRoutes: Sendable {
     let models: ModelPools
     /// Their batchers.
     let batchers: ModelBatchers
+    /// Every model's prompts.
+    let prompts: PromptBook
     let configuration: ServerConfiguration
     let metrics: ServerMetrics
     let readiness: Readiness
@@ -45,7 +47,8 @@ struct EmbeddingRoutes: Sendable {
         let answer: EmbeddingBatcher.Answer
         switch input {
         case .texts(let texts):
-            answer = try await embed(texts, model: model, normalize: normalize)
+            let prompt = try promptText(model: model, name: request.promptName, inputType: request.inputType)
+            answer = try await embed(prompt.isEmpty ? texts : texts.map { prompt + $0 }, model: model, normalize: normalize)
         case .tokens(let tokens):
             guard tokens.allSatisfy({ !$0.isEmpty }) else { throw APIError.badRequest("a token list is empty", param: "input") }
             guard tokens.allSatisfy({ $0.allSatisfy { $0 >= 0 } }) else { throw APIError.badRequest("token ids cannot be negative", param: "input") }
@@ -117,6 +120,11 @@ struct EmbeddingRoutes: Sendable {
             error.retryAfter = 1
             throw error
         }
+    }
+
+    /// The prompt a request asks for on `model` (nil: the default model); "" for none.
+    func promptText(model: String?, name: String?, inputType: String?) throws -> String {
+        try prompts.text(for: model.map { ModelReference($0) } ?? pool.configuration.models.embedding, name: name, inputType: inputType)
     }
 
     func checkCount(_ count: Int) throws {

@@ -66,6 +66,7 @@ public final class EmbeddingServer: Sendable {
         let routes = EmbeddingRoutes(
             pool: pool, batcher: batcher, models: models,
             batchers: ModelBatchers(models: models, limits: configuration.batchLimits, observer: metrics.batcherObserver),
+            prompts: PromptBook(directory: ModelDirectory(url: pool.configuration.models.directory), overrides: configuration.prompts),
             configuration: configuration, metrics: metrics, readiness: readiness,
             catalog: ModelCatalog(folder: ModelDirectory(url: pool.configuration.models.directory)))
         let router = Router(context: ServerRequestContext.self)

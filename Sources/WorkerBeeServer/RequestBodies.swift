@@ -13,9 +13,16 @@ enum RequestBodies {
         let user: String?
         /// TEI's `normalize` (default true): false gives the model's vectors as they are.
         let normalize: Bool?
+        /// TEI's `prompt_name`: one of the model's prompts, put before every input.
+        let promptName: String?
+        /// Cohere's `input_type` (`search_query`, `search_document`, `classification`,
+        /// `clustering`), mapped to the model's prompts.
+        let inputType: String?
 
         enum CodingKeys: String, CodingKey {
             case input, model, dimensions, user, normalize
+            case promptName = "prompt_name"
+            case inputType = "input_type"
             case encodingFormat = "encoding_format"
         }
     }
@@ -56,6 +63,8 @@ enum RequestBodies {
         let truncate: Bool?
         let dimensions: Int?
         let keep_alive: KeepAliveValue?
+        let prompt_name: String?
+        let input_type: String?
     }
 
     /// Ollama's `input`: a string or strings.

@@ -39,6 +39,8 @@ public struct ServerConfiguration: Sendable {
     /// Models (names in the models folder) loaded at start besides the default one and kept
     /// until the server stops; the server is ready once they all answer.
     public var preload: [String] = []
+    /// Prompts added to every model's own (or overriding them), by name: `query` → `query: `.
+    public var prompts: [String: String] = [:]
 
     /// Creates a configuration with the defaults described on each property.
     public init(

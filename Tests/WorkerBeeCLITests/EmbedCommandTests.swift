@@ -49,6 +49,12 @@ import WorkerBeeModels
         }
     }
 
+    @Test func aPromptNameTheModelDoesNotHaveIsRefusedBeforeAnyWork() async throws {
+        let run = try await CommandRun.run(["embed", "--prompt-name", "query", "hello"])
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("has no prompt \"query\"") && run.stderr.contains("it has none"), "\(run.stderr)")
+    }
+
     @Test func embedTakesTextsAsArguments() async throws {
         let run = try await CommandRun.run(["embed", "first text", "second text"])
         #expect(run.status == 0, "\(run.stderr)")

@@ -10,12 +10,16 @@ import WorkerBeeTestSupport
 @Suite(.timeLimit(.minutes(5))) struct MultiModelServerTests {
     static let texts = ["hello world", "the worker bee", "a vector text"]
 
-    /// Writes `tiny-a` and `tiny-b` into `folder`.
+    /// Writes `tiny-a` and `tiny-b` into `folder`; `tiny-b` carries e5-style prompts.
     static func writeModels(to folder: URL) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         for (index, name) in ["tiny-a", "tiny-b"].enumerated() {
             let source = folder.deletingLastPathComponent().appendingPathComponent("source-\(name)")
             try TinyModels.writeSentenceTransformersBERT(to: source, seed: UInt64(200 + index))
+            if name == "tiny-b" {
+                let prompts: [String: Any] = ["prompts": ["query": "the ", "passage": "a "]]
+                try JSONSerialization.data(withJSONObject: prompts).write(to: source.appendingPathComponent("config_sentence_transformers.json"))
+            }
             try SentenceTransformersConverter.convert(directory: source, to: folder.appendingPathComponent("\(name).gguf"))
         }
     }
@@ -143,6 +147,41 @@ import WorkerBeeTestSupport
         try await withCleanup({ await server.stop() }) {
             let problem = await server.server.waitUntilReadyOrBroken()
             #expect(problem?.contains("tiny-z") == true, "\(problem ?? "ready")")
+        }
+    }
+
+    @Test func aPromptNameChangesTheVectorExactlyAsPrependingItsTextDoes() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-prompts-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let folder = scratch.appendingPathComponent("models")
+        try Self.writeModels(to: folder)
+        let server = try await ServerHarness.start({ configuration in
+            configuration.modelName = "tiny-a"
+            configuration.prompts = ["bee": "bee "]
+        }, workers: 1) { configuration in
+            configuration.models.directory = folder
+            configuration.models.embedding = "tiny-a"
+        }
+        try await withCleanup({ await server.stop() }) {
+            let plain = try await server.post("/v1/embeddings", json: ["model": "tiny-b", "input": ["the hello world", "a worker text"]])
+            let named = try await server.post("/v1/embeddings", json: ["model": "tiny-b", "input": ["hello world"], "prompt_name": "query"])
+            let typed = try await server.post("/v1/embeddings", json: ["model": "tiny-b", "input": ["worker text"], "input_type": "search_document"])
+            #expect(plain.status == .ok && named.status == .ok && typed.status == .ok)
+            let expected = try plain.openAIVectors
+            #expect(try named.openAIVectors == [expected[0]], "prompt_name query puts \"the \" first")
+            #expect(try typed.openAIVectors == [expected[1]], "input_type search_document maps to passage")
+            let usage = try #require(try named.json["usage"] as? [String: Any])
+            let reference = try await server.post("/v1/embeddings", json: ["model": "tiny-b", "input": ["the hello world"]])
+            #expect(usage["prompt_tokens"] as? Int == (try reference.json["usage"] as? [String: Any])?["prompt_tokens"] as? Int, "token counts include the prompt")
+
+            let override = try await server.post("/api/embed", json: ["input": "hello", "prompt_name": "bee"])
+            let prepended = try await server.post("/api/embed", json: ["input": "bee hello"])
+            #expect(try override.json["embeddings"] as? [[Double]] == (try prepended.json["embeddings"] as? [[Double]]), "--prompt adds a prompt to every model")
+
+            let unknown = try await server.post("/v1/embeddings", json: ["model": "tiny-b", "input": ["x"], "prompt_name": "summary"])
+            #expect(unknown.status == .badRequest)
+            let message = String(decoding: unknown.body, as: UTF8.self)
+            #expect(message.contains("passage") && message.contains("query"), "\(message)")
         }
     }
 }
