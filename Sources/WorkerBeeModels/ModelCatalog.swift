@@ -29,6 +29,23 @@ package final class ModelCatalog: Sendable {
         folder.modelNames().compactMap(entry(named:))
     }
 
+    /// Why the model called `name` cannot embed, when it is in the folder but is something else
+    /// (a reranker, a vision model, a projector); nil when it can embed or is not there.
+    package func whyCannotEmbed(_ name: String) -> String? {
+        guard entry(named: name) == nil, let file = try? GGUFFile(contentsOf: folder.resolve(name)) else { return nil }
+        return Self.refusal(of: file) ?? "it is a \(file.architecture ?? "unknown") model without a pooling type (a text generator or a vision model); it cannot embed"
+    }
+
+    /// Why a model that declares a pooling type still cannot embed.
+    private static func refusal(of file: GGUFFile) -> String? {
+        guard let architecture = file.architecture else { return "it declares no architecture" }
+        if architecture == "clip" { return "it is a vision projector (mmproj), used with a vision model; it cannot embed" }
+        if file["\(architecture).pooling_type"]?.intValue == 4 {
+            return "it is a reranker (rank pooling): it scores query-document pairs and cannot embed"
+        }
+        return nil
+    }
+
     /// The model called `name`, if it is in the folder and can embed.
     package func entry(named name: String) -> Entry? {
         let url = folder.resolve(name)
@@ -37,7 +54,7 @@ package final class ModelCatalog: Sendable {
         let modified = attributes[.modificationDate] as? Date ?? Date(timeIntervalSince1970: 0)
         if let cached = cache.withLock({ $0[url.path] }), cached.size == size, cached.modified == modified { return cached.entry }
         var entry: Entry?
-        if let file = try? GGUFFile(contentsOf: url), file.canEmbed, let architecture = file.architecture {
+        if let file = try? GGUFFile(contentsOf: url), file.canEmbed, Self.refusal(of: file) == nil, let architecture = file.architecture {
             entry = Entry(name: name, size: size, modified: modified, architecture: architecture, fileType: file.fileTypeName)
         }
         cache.withLock { $0[url.path] = (size, modified, entry) }

@@ -138,6 +138,9 @@ struct EmbeddingRoutes: Sendable {
         guard let name else { return nil }
         let bare = name.hasSuffix(":latest") ? String(name.dropLast(7)) : name
         if bare.isEmpty || bare == configuration.modelName { return nil }
+        if !ModelDirectory.isPath(bare), let why = catalog.whyCannotEmbed(bare) {
+            throw APIError(.badRequest, "the model \(name) exists, but \(why)", param: "model", code: "model_cannot_embed")
+        }
         guard !ModelDirectory.isPath(bare), catalog.entry(named: bare) != nil else {
             throw APIError(.notFound, "the model \(name) does not exist; GET /v1/models lists the models", param: "model", code: "model_not_found")
         }

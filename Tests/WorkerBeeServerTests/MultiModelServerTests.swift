@@ -184,4 +184,25 @@ import WorkerBeeTestSupport
             #expect(message.contains("passage") && message.contains("query"), "\(message)")
         }
     }
+
+    @Test func aModelThatCannotEmbedIsA400SayingWhatItIs() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-kinds-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let folder = scratch.appendingPathComponent("models")
+        try Self.writeModels(to: folder)
+        _ = try TinyModels.writeVisionModel(to: folder)
+        let server = try await ServerHarness.start({ $0.modelName = "tiny-a" }, workers: 1) { configuration in
+            configuration.models.directory = folder
+            configuration.models.embedding = "tiny-a"
+        }
+        try await withCleanup({ await server.stop() }) {
+            let vision = try await server.post("/v1/embeddings", json: ["model": "tiny-vision", "input": "x"])
+            #expect(vision.status == .badRequest)
+            #expect(String(decoding: vision.body, as: UTF8.self).contains("cannot embed"))
+            let projector = try await server.post("/api/embed", json: ["model": "mmproj-tiny-vision", "input": "x"])
+            #expect(projector.status == .badRequest)
+            #expect(String(decoding: projector.body, as: UTF8.self).contains("vision projector"))
+            #expect(await server.server.models.loaded().isEmpty, "nothing was loaded for them")
+        }
+    }
 }
