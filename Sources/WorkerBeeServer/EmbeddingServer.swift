@@ -87,7 +87,7 @@ public final class EmbeddingServer: Sendable {
                 return try await hangUps.cancellingOnHangUp(context.channel) { try await handle(complete, body) }
             }
         }
-        let ocr = OCRRoutes(pool: pool, configuration: configuration, readiness: readiness)
+        let ocr = OCRRoutes(pool: pool, models: models, configuration: configuration, readiness: readiness)
         post("/v1/embeddings") { try await routes.openAIEmbeddings($1) }
         post("/api/embed") { try await routes.ollamaEmbed($1) }
         post("/api/embeddings") { try await routes.ollamaEmbeddings($1) }

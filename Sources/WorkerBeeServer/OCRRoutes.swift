@@ -13,13 +13,16 @@ import WorkerBeeModels
 ///
 /// Parameters come from the query string or, in a form, from fields of the same names:
 /// `engine` (`auto`: the vision model if the server has one, else Tesseract; `tesseract`;
-/// `vision`), `lang` (Tesseract's, default `eng`), `force_ocr` (`true`: ignore text layers),
+/// `vision`), `model` (a vision model in the models folder other than the server's, loaded on
+/// demand in workers of its own), `lang` (Tesseract's, default `eng`), `force_ocr` (`true`: ignore text layers),
 /// `prompt` (the vision instruction; default: transcribe the page as Markdown), `max_tokens` (per
 /// page; default up to the context) and `dpi` (PDF rasterization, default 300 for Tesseract, 150 for a vision model). Pages are read one after
 /// at once over the pool's workers (one per worker ahead), answered in order. A failed page of a PDF is reported in its place (and
 /// counted in `X-Failed-Pages`); a request whose every page fails gets the error status.
 struct OCRRoutes: Sendable {
     let pool: WorkerPool
+    /// Vision models a request names other than the server's.
+    let models: ModelPools
     let configuration: ServerConfiguration
     let readiness: Readiness
 
@@ -35,11 +38,14 @@ struct OCRRoutes: Sendable {
         var engine = "auto"
         var language = "eng"
         var forceOCR = false
+        /// A vision model other than the server's, by name in the models folder.
+        var model: ModelReference?
     }
 
     func ocr(_ request: Request, body: ByteBuffer) async throws -> Response {
         let upload = try Self.upload(request, body: Data(buffer: body))
-        let vision = pool.configuration.models.vision.flatMap { $0.description.isEmpty ? nil : $0 }
+        let configured = pool.configuration.models.vision.flatMap { $0.description.isEmpty ? nil : $0 }
+        let vision = upload.model ?? configured
         let useVision: Bool
         switch upload.engine {
         case "vision":
@@ -75,6 +81,21 @@ struct OCRRoutes: Sendable {
             throw APIError(.contentTooLarge, "the document has \(pages.count) pages; this server reads at most \(configuration.maxOCRPages) per request", param: "file", code: "too_many_pages")
         }
 
+        if let model = upload.model, useVision, model != configured {
+            // Another vision model than the server's: in workers of its own, loaded on demand.
+            guard !ModelDirectory.isPath(model.description),
+                  FileManager.default.fileExists(atPath: ModelDirectory(url: pool.configuration.models.directory).resolve(model).path) else {
+                throw APIError(.notFound, "the vision model \(model) does not exist in the models folder", param: "model", code: "model_not_found")
+            }
+            return try await models.withPool(for: model, kind: .vision) { other in
+                try await readPages(pages, upload: upload, useVision: true, name: model.displayName, with: other)
+            }
+        }
+        return try await readPages(pages, upload: upload, useVision: useVision, name: useVision ? vision?.displayName ?? "" : "tesseract", with: pool)
+    }
+
+    /// Reads every page with `pool`'s workers, up to one per worker ahead, in order.
+    private func readPages(_ pages: DocumentPages, upload: Upload, useVision: Bool, name: String, with pool: WorkerPool) async throws -> Response {
         var entries: [[String: Any]] = []
         var failures: [any Error] = []
         var promptTokens = 0, generatedTokens = 0
@@ -108,7 +129,6 @@ struct OCRRoutes: Sendable {
             }
         }
         if failures.count == pages.count, let first = failures.first { throw APIError.from(first) }
-        let name = useVision ? vision?.displayName ?? "" : "tesseract"
         var response = JSONResponse.make([
             "object": "ocr", "model": name, "pages": entries,
             "usage": ["prompt_tokens": promptTokens, "completion_tokens": generatedTokens, "total_tokens": promptTokens + generatedTokens],
@@ -123,7 +143,7 @@ struct OCRRoutes: Sendable {
         let query = request.uri.queryParameters
         var upload = Upload(document: body)
         var prompt = query.get("prompt"), maxTokens = query.get("max_tokens"), dpi = query.get("dpi")
-        var engine = query.get("engine"), language = query.get("lang"), forceOCR = query.get("force_ocr")
+        var engine = query.get("engine"), language = query.get("lang"), forceOCR = query.get("force_ocr"), model = query.get("model")
         if let boundary = MultipartForm.boundary(contentType: contentType) {
             let form = try MultipartForm(body: body, boundary: boundary)
             guard let file = form.file else {
@@ -136,6 +156,7 @@ struct OCRRoutes: Sendable {
             engine = form.field("engine") ?? engine
             language = form.field("lang") ?? language
             forceOCR = form.field("force_ocr") ?? forceOCR
+            model = form.field("model") ?? model
         } else {
             let type = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
             let accepted: Set<String> = ["image/png", "image/jpeg", "image/jpg", "image/x-portable-anymap", "image/x-portable-graymap", "image/x-portable-pixmap", "application/pdf", "application/octet-stream", ""]
@@ -148,6 +169,7 @@ struct OCRRoutes: Sendable {
         upload.engine = engine.flatMap { $0.isEmpty ? nil : $0.lowercased() } ?? "auto"
         upload.language = language.flatMap { $0.isEmpty ? nil : $0 } ?? "eng"
         upload.forceOCR = ["1", "true", "yes"].contains(forceOCR?.lowercased() ?? "")
+        upload.model = model.flatMap { $0.isEmpty ? nil : ModelReference($0) }
         if let maxTokens {
             guard let value = Int(maxTokens), value >= 0 else { throw APIError.badRequest("max_tokens must be a whole number, 0 or more", param: "max_tokens") }
             upload.maxTokens = value

@@ -205,4 +205,28 @@ import WorkerBeeTestSupport
             #expect(await server.server.models.loaded().isEmpty, "nothing was loaded for them")
         }
     }
+
+    @Test func anOCRRequestNamesItsVisionModelAndItLoadsInWorkersOfItsOwn() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-ocr-models-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let folder = scratch.appendingPathComponent("models")
+        try Self.writeModels(to: folder)
+        _ = try TinyModels.writeVisionModel(to: folder)
+        let server = try await ServerHarness.start({ $0.modelName = "tiny-a" }, workers: 1) { configuration in
+            configuration.models.directory = folder
+            configuration.models.embedding = "tiny-a"
+        }
+        try await withCleanup({ await server.stop() }) {
+            let page = TinyImages.png(width: 40, height: 40) { x, y in (UInt8(x * 6), UInt8(y * 6), 128) }
+            let reply = try await server.post("/v1/ocr?engine=vision&model=tiny-vision&max_tokens=4", raw: page, headers: [("Content-Type", "image/png")])
+            #expect(reply.status == .ok, "\(String(decoding: reply.body, as: UTF8.self))")
+            let json = try reply.json
+            #expect(json["model"] as? String == "tiny-vision")
+            #expect((json["pages"] as? [[String: Any]])?.first?["generatedTokens"] as? Int == 4)
+            let loaded = await server.server.models.loaded()
+            #expect(loaded.map(\.model) == ["tiny-vision"] && loaded.first?.kind == .vision)
+            let missing = try await server.post("/v1/ocr?engine=vision&model=nope", raw: page, headers: [("Content-Type", "image/png")])
+            #expect(missing.status == .notFound)
+        }
+    }
 }
