@@ -13,6 +13,16 @@ public struct EmbedOptions: Sendable, Equatable {
         case report
     }
 
+    /// Which end of a text longer than the model's context is cut (the text is reported as
+    /// truncated either way).
+    public enum Truncation: Sendable, Equatable {
+        /// Cut the end, keep the start (the default; TEI's `right`).
+        case end
+        /// Cut the start, keep the end (TEI's `left`): for texts whose end matters most, such as
+        /// a conversation's last turns.
+        case start
+    }
+
     /// The model; nil means the configured embedding model.
     public var model: ModelReference?
     /// L2-normalise each vector (default true).
@@ -24,12 +34,18 @@ public struct EmbedOptions: Sendable, Equatable {
     /// ``EmbeddingBatcher`` does, sets false: each call then runs on one worker and finishes
     /// sooner. A single ``WorkerProcess`` ignores it.
     public var spreadOverWorkers: Bool
+    /// Which end of an over-long text is cut (default ``Truncation/end``). Token-id inputs are
+    /// always cut at the end.
+    public var truncation: Truncation
 
     /// Options with the defaults described on each property.
-    public init(model: ModelReference? = nil, normalize: Bool = true, poisonTexts: PoisonTexts = .fail, spreadOverWorkers: Bool = true) {
+    public init(
+        model: ModelReference? = nil, normalize: Bool = true, poisonTexts: PoisonTexts = .fail, spreadOverWorkers: Bool = true, truncation: Truncation = .end
+    ) {
         self.model = model
         self.normalize = normalize
         self.poisonTexts = poisonTexts
         self.spreadOverWorkers = spreadOverWorkers
+        self.truncation = truncation
     }
 }

@@ -65,11 +65,12 @@ public actor EmbeddingBatcher {
     public struct QueueFull: Error {}
 
     /// Embeds one batch, reporting the texts that crash the worker every time (a pool in production).
-    typealias Backend = @Sendable (_ texts: [String], _ model: ModelReference?, _ normalize: Bool) async throws -> Embeddings
+    typealias Backend = @Sendable (_ texts: [String], _ model: ModelReference?, _ normalize: Bool, _ truncation: EmbedOptions.Truncation) async throws -> Embeddings
 
     private struct Job {
         let model: ModelReference?
         let normalize: Bool
+        let truncation: EmbedOptions.Truncation
         let texts: [String]
         var answer: Answer
         var remaining: Int
@@ -99,17 +100,17 @@ public actor EmbeddingBatcher {
     /// A batcher over `pool`: as many batches in flight as the pool has workers, each on one
     /// worker.
     public init(pool: WorkerPool, limits: Limits = Limits(), observer: Observer = Observer()) {
-        self.init(workers: pool.size, limits: limits, observer: observer) { texts, model, normalize in
+        self.init(workers: pool.size, limits: limits, observer: observer) { texts, model, normalize, truncation in
             // One batch per worker at a time: each runs on its own worker and is done sooner.
-            try await pool.embed(.texts(texts), options: EmbedOptions(model: model, normalize: normalize, poisonTexts: .report, spreadOverWorkers: false))
+            try await pool.embed(.texts(texts), options: EmbedOptions(model: model, normalize: normalize, poisonTexts: .report, spreadOverWorkers: false, truncation: truncation))
         }
     }
 
     /// A batcher for one model of a ``ModelPools``: as many batches in flight as the model has
     /// workers; each batch loads the model if it was unloaded and restarts its keep-alive.
     public init(models: ModelPools, model: ModelReference, limits: Limits = Limits(), observer: Observer = Observer()) {
-        self.init(workers: models.processesPerModel, limits: limits, observer: observer) { texts, _, normalize in
-            try await models.embed(.texts(texts), options: EmbedOptions(model: model, normalize: normalize, poisonTexts: .report, spreadOverWorkers: false))
+        self.init(workers: models.processesPerModel, limits: limits, observer: observer) { texts, _, normalize, truncation in
+            try await models.embed(.texts(texts), options: EmbedOptions(model: model, normalize: normalize, poisonTexts: .report, spreadOverWorkers: false, truncation: truncation))
         }
     }
 
@@ -133,13 +134,13 @@ public actor EmbeddingBatcher {
     /// queues nothing.
     /// - Throws: ``QueueFull``, ``WorkerError`` (a `.poisonInput` names the caller's own text
     ///   index), or `CancellationError`.
-    public func embed(_ texts: [String], model: ModelReference?, normalize: Bool) async throws -> Answer {
+    public func embed(_ texts: [String], model: ModelReference?, normalize: Bool, truncation: EmbedOptions.Truncation = .end) async throws -> Answer {
         try Task.checkCancellation()
         nextID += 1
         let id = nextID
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                enqueue(id, texts: texts, model: model, normalize: normalize, continuation: continuation)
+                enqueue(id, texts: texts, model: model, normalize: normalize, truncation: truncation, continuation: continuation)
             }
         } onCancel: {
             // Runs once this call has suspended (it needs the actor), so the job is queued by
@@ -148,7 +149,9 @@ public actor EmbeddingBatcher {
         }
     }
 
-    private func enqueue(_ id: UInt64, texts: [String], model: ModelReference?, normalize: Bool, continuation: CheckedContinuation<Answer, any Error>) {
+    private func enqueue(
+        _ id: UInt64, texts: [String], model: ModelReference?, normalize: Bool, truncation: EmbedOptions.Truncation, continuation: CheckedContinuation<Answer, any Error>
+    ) {
         let cost = texts.reduce(0) { $0 + Self.estimatedTokens($1) }
         if queuedTokens > 0 && queuedTokens + cost > limits.maxQueuedTokens {
             continuation.resume(throwing: QueueFull())
@@ -156,7 +159,7 @@ public actor EmbeddingBatcher {
         }
         let empty = Answer(vectors: Array(repeating: [], count: texts.count), tokenCounts: Array(repeating: 0, count: texts.count), truncated: Array(repeating: false, count: texts.count))
         jobs[id] = Job(
-            model: model, normalize: normalize, texts: texts, answer: empty, remaining: texts.count, unsent: 0..<texts.count, cost: cost,
+            model: model, normalize: normalize, truncation: truncation, texts: texts, answer: empty, remaining: texts.count, unsent: 0..<texts.count, cost: cost,
             enqueued: .now, continuation: continuation)
         waiting.append(id)
         queuedTokens += cost
@@ -184,14 +187,14 @@ public actor EmbeddingBatcher {
 
     /// Sends batches while workers are free and texts are waiting.
     private func dispatch() {
-        while inFlight < workers, let (model, normalize, slices, texts) = nextBatch() {
+        while inFlight < workers, let (model, normalize, truncation, slices, texts) = nextBatch() {
             inFlight += 1
             observer.batch(texts.count, texts.reduce(0) { $0 + Self.estimatedTokens($1) })
             let backend = self.backend
             Task {
                 let outcome: Result<Embeddings, any Error>
                 do {
-                    outcome = .success(try await backend(texts, model, normalize))
+                    outcome = .success(try await backend(texts, model, normalize, truncation))
                 } catch {
                     outcome = .failure(error)
                 }
@@ -200,8 +203,8 @@ public actor EmbeddingBatcher {
         }
     }
 
-    /// The texts of the next batch: from the oldest waiting job's model, in arrival order.
-    private func nextBatch() -> (model: ModelReference?, normalize: Bool, slices: [Slice], texts: [String])? {
+    /// The texts of the next batch: from the oldest waiting job's model and settings, in arrival order.
+    private func nextBatch() -> (model: ModelReference?, normalize: Bool, truncation: EmbedOptions.Truncation, slices: [Slice], texts: [String])? {
         waiting.removeAll { jobs[$0] == nil || jobs[$0]!.unsent.isEmpty }
         guard let first = waiting.first, let head = jobs[first] else { return nil }
         // Share what is queued among the free workers, so that one worker does not take it all
@@ -212,7 +215,7 @@ public actor EmbeddingBatcher {
         var texts: [String] = []
         var tokens = 0
         for id in waiting {
-            guard var job = jobs[id], job.model == head.model, job.normalize == head.normalize else { continue }
+            guard var job = jobs[id], job.model == head.model, job.normalize == head.normalize, job.truncation == head.truncation else { continue }
             var end = job.unsent.lowerBound
             while end < job.unsent.upperBound {
                 let cost = Self.estimatedTokens(job.texts[end])
@@ -232,7 +235,7 @@ public actor EmbeddingBatcher {
         queuedTokens -= tokens
         queuedTexts -= texts.count
         observer.queueDepth(queuedTexts)
-        return texts.isEmpty ? nil : (head.model, head.normalize, slices, texts)
+        return texts.isEmpty ? nil : (head.model, head.normalize, head.truncation, slices, texts)
     }
 
     private func finish(_ slices: [Slice], _ outcome: Result<Embeddings, any Error>) {

@@ -113,7 +113,9 @@ public struct EmbeddingStream<Input: AsyncSequence>: AsyncSequence where Input.E
                 guard !texts.isEmpty else { break }
                 let (pool, options) = (self.pool, self.options)
                 let request = texts
-                inFlight.append(start: nextIndex, Task { try await pool.embedAllowingPoison(request, model: options.model, normalize: options.normalize) })
+                inFlight.append(start: nextIndex, Task {
+                    try await pool.embedAllowingPoison(request, model: options.model, normalize: options.normalize, truncateStart: options.truncation == .start)
+                })
                 nextIndex += texts.count
             }
         }

@@ -115,7 +115,8 @@ public actor WorkerPool {
         case .texts(let given):
             texts = given
         }
-        let embeddings = try await embedAllowingPoison(texts, model: options.model, normalize: options.normalize, spreadOverWorkers: options.spreadOverWorkers)
+        let embeddings = try await embedAllowingPoison(
+            texts, model: options.model, normalize: options.normalize, spreadOverWorkers: options.spreadOverWorkers, truncateStart: options.truncation == .start)
         guard options.poisonTexts == .fail, let first = embeddings.failures.first else { return embeddings }
         var error = WorkerError(
             .poisonInput,
@@ -126,7 +127,9 @@ public actor WorkerPool {
     }
 
     /// Embeds texts and reports the ones that crash the worker instead of throwing for them.
-    func embedAllowingPoison(_ texts: [String], model: ModelReference?, normalize: Bool, spreadOverWorkers: Bool = true) async throws -> Embeddings {
+    func embedAllowingPoison(
+        _ texts: [String], model: ModelReference?, normalize: Bool, spreadOverWorkers: Bool = true, truncateStart: Bool = false
+    ) async throws -> Embeddings {
         let model = model ?? configuration.models.embedding
         let dimension = configuration.models.embeddingDimension ?? 0
         if texts.isEmpty { return Embeddings(result: .empty(dimension: dimension), failures: []) }
@@ -147,7 +150,8 @@ public actor WorkerPool {
                     try await self.withWorker { worker in
                         do {
                             let result = try await worker.embedRequest(
-                                part, model: model, normalize: normalize, retryOnLoss: false, freshWorker: piece.losses > 0 || piece.killedFromOutside > 0)
+                                part, model: model, normalize: normalize, truncateStart: truncateStart, retryOnLoss: false,
+                                freshWorker: piece.losses > 0 || piece.killedFromOutside > 0)
                             return .finished(piece, result)
                         } catch let error as WorkerError where [.crashed, .protocolViolation, .timedOut].contains(error.code) {
                             return .lost(piece, error, worker)

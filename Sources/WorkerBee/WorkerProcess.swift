@@ -149,7 +149,7 @@ public actor WorkerProcess {
         case .texts(let texts):
             var result = EmbedResult(dimension: configuration.models.embeddingDimension ?? 0, values: [], tokenCounts: [], truncated: [])
             for range in configuration.requestLimit.requests(for: texts) {
-                let part = try await embedRequest(Array(texts[range]), model: model, normalize: options.normalize)
+                let part = try await embedRequest(Array(texts[range]), model: model, normalize: options.normalize, truncateStart: options.truncation == .start)
                 if result.count == 0 { result.reserveCapacity(texts.count, dimension: part.dimension) }
                 result.append(part)
             }
@@ -175,8 +175,10 @@ public actor WorkerProcess {
     /// - Parameter freshWorker: send it as the first request of a newly started worker (the
     ///   pool's second try of a text suspected of crashing workers, so that a worker that was
     ///   failing anyway cannot get a good text declared poison).
-    func embedRequest(_ texts: [String], model: ModelReference, normalize: Bool, retryOnLoss: Bool = true, freshWorker: Bool = false) async throws -> EmbedResult {
-        let request = EmbedRequest(model: model.description, normalize: normalize, texts: texts)
+    func embedRequest(
+        _ texts: [String], model: ModelReference, normalize: Bool, truncateStart: Bool = false, retryOnLoss: Bool = true, freshWorker: Bool = false
+    ) async throws -> EmbedResult {
+        let request = EmbedRequest(model: model.description, normalize: normalize, texts: texts, truncateStart: truncateStart)
         try refuseKnownBrokenModel(model)
         let response = try await perform(
             .embed(request), timeout: configuration.timeouts.embed, label: "embed", retryOnLoss: retryOnLoss, freshWorker: freshWorker)

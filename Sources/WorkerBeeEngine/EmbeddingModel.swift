@@ -222,11 +222,11 @@ public final class EmbeddingModel {
     ///   - normalize: L2-normalise each vector (default true).
     ///   - abort: raised by another thread to stop early.
     /// - Throws: ``EngineError`` `.cancelled` when aborted, `.inferenceFailed` when llama.cpp fails.
-    public func embed(_ texts: [String], normalize: Bool = true, abort: AbortSignal? = nil) throws(EngineError) -> EmbedResult {
+    public func embed(_ texts: [String], normalize: Bool = true, truncateStart: Bool = false, abort: AbortSignal? = nil) throws(EngineError) -> EmbedResult {
         var tokenized: [[llama_token]] = []
         tokenized.reserveCapacity(texts.count)
         for text in texts { tokenized.append(try tokenize(text)) }
-        return try embed(tokens: tokenized, normalize: normalize, abort: abort)
+        return try embed(tokens: tokenized, normalize: normalize, truncateStart: truncateStart, abort: abort)
     }
 
     /// The number of tokens in the model's vocabulary.
@@ -236,7 +236,7 @@ public final class EmbeddingModel {
     /// one vector per sequence in input order. Sequences longer than the context are truncated.
     /// - Throws: ``EngineError`` `.invalidInput` for an empty sequence or an id outside the
     ///   vocabulary, `.cancelled`, `.inferenceFailed`.
-    public func embed(tokens sequences: [[Int32]], normalize: Bool = true, abort: AbortSignal? = nil) throws(EngineError) -> EmbedResult {
+    public func embed(tokens sequences: [[Int32]], normalize: Bool = true, truncateStart: Bool = false, abort: AbortSignal? = nil) throws(EngineError) -> EmbedResult {
         if sequences.isEmpty { return EmbedResult(dimension: dimension, values: [], tokenCounts: [], truncated: []) }
         let vocabulary = Int32(vocabularySize)
         var tokenized: [[llama_token]] = []
@@ -249,9 +249,12 @@ public final class EmbeddingModel {
             }
             var tokens = sequence
             if tokens.count > maxTokensPerText {
-                // Keep the head and the closing special token (e.g. [SEP]) the model expects.
-                let last = tokens[tokens.count - 1]
-                tokens = Array(tokens.prefix(maxTokensPerText - 1)) + [last]
+                // Keep the special tokens the model expects at both ends ([CLS] ... [SEP]) and
+                // cut the end of the text, or its start.
+                let (first, last) = (tokens[0], tokens[tokens.count - 1])
+                tokens = truncateStart
+                    ? [first] + Array(tokens.suffix(maxTokensPerText - 1))
+                    : Array(tokens.prefix(maxTokensPerText - 1)) + [last]
                 truncated[index] = true
             }
             tokenized.append(tokens)

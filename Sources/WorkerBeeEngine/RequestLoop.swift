@@ -73,7 +73,7 @@ struct RequestLoop {
             }
             do {
                 let model = try models.embeddingModel(named: embed.model.isEmpty ? settings.embeddingModel : embed.model)
-                let result = try model.embed(embed.texts, normalize: embed.normalize, abort: queue.abort)
+                let result = try model.embed(embed.texts, normalize: embed.normalize, truncateStart: embed.truncateStart, abort: queue.abort)
                 channel.send(.embeddings(result), requestID: id)
                 lastEmbedAnswer = (id, result)
                 let ms = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6

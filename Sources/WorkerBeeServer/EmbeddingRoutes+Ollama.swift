@@ -18,7 +18,9 @@ extension EmbeddingRoutes {
         guard !texts.isEmpty else { throw APIError.badRequest("input is empty", param: "input") }
         let dimensions = try Self.dimensions(request.dimensions)
         let prompt = try promptText(model: model, name: request.prompt_name, inputType: request.input_type)
-        let answer = try await embed(prompt.isEmpty ? texts : texts.map { prompt + $0 }, model: model, keepAlive: request.keep_alive?.keepAlive)
+        let answer = try await embed(
+            prompt.isEmpty ? texts : texts.map { prompt + $0 }, model: model, keepAlive: request.keep_alive?.keepAlive,
+            truncation: try Self.truncation(request.truncation_direction))
         let cut = answer.truncated.filter { $0 }.count
         if request.truncate == false && cut > 0 {
             throw APIError.badRequest("input length exceeds the context length (\(cut) of \(texts.count) inputs); send shorter inputs or \"truncate\": true")

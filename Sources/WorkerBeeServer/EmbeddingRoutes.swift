@@ -48,7 +48,9 @@ struct EmbeddingRoutes: Sendable {
         switch input {
         case .texts(let texts):
             let prompt = try promptText(model: model, name: request.promptName, inputType: request.inputType)
-            answer = try await embed(prompt.isEmpty ? texts : texts.map { prompt + $0 }, model: model, normalize: normalize)
+            answer = try await embed(
+                prompt.isEmpty ? texts : texts.map { prompt + $0 }, model: model, normalize: normalize,
+                truncation: try Self.truncation(request.truncationDirection))
         case .tokens(let tokens):
             guard tokens.allSatisfy({ !$0.isEmpty }) else { throw APIError.badRequest("a token list is empty", param: "input") }
             guard tokens.allSatisfy({ $0.allSatisfy { $0 >= 0 } }) else { throw APIError.badRequest("token ids cannot be negative", param: "input") }
@@ -98,13 +100,15 @@ struct EmbeddingRoutes: Sendable {
 
     /// Embeds with the default model (nil) or another model, batched with other requests for
     /// the same model; `keepAlive` then applies to that other model.
-    func embed(_ texts: [String], model: String?, keepAlive: ModelPools.KeepAlive? = nil, normalize: Bool = true) async throws -> EmbeddingBatcher.Answer {
+    func embed(
+        _ texts: [String], model: String?, keepAlive: ModelPools.KeepAlive? = nil, normalize: Bool = true, truncation: EmbedOptions.Truncation = .end
+    ) async throws -> EmbeddingBatcher.Answer {
         try checkReady()
         try checkCount(texts.count)
         do {
-            guard let model else { return try await batcher.embed(texts, model: nil, normalize: normalize) }
+            guard let model else { return try await batcher.embed(texts, model: nil, normalize: normalize, truncation: truncation) }
             let reference = ModelReference(model)
-            let answer = try await batchers.batcher(for: reference).embed(texts, model: nil, normalize: normalize)
+            let answer = try await batchers.batcher(for: reference).embed(texts, model: nil, normalize: normalize, truncation: truncation)
             if let keepAlive { await models.setKeepAlive(keepAlive, for: reference) }
             return answer
         } catch is EmbeddingBatcher.QueueFull {
@@ -145,6 +149,15 @@ struct EmbeddingRoutes: Sendable {
             throw APIError(.notFound, "the model \(name) does not exist; GET /v1/models lists the models", param: "model", code: "model_not_found")
         }
         return bare
+    }
+
+    /// TEI's `truncation_direction`: `right` (or none) cuts the end, `left` the start.
+    static func truncation(_ value: String?) throws -> EmbedOptions.Truncation {
+        switch value?.lowercased() {
+        case nil, "right": return .end
+        case "left": return .start
+        default: throw APIError.badRequest("truncation_direction must be \"right\" (cut the end) or \"left\" (cut the start)", param: "truncation_direction")
+        }
     }
 
     static func dimensions(_ value: Int?) throws -> Int? {

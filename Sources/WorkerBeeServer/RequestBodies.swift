@@ -18,9 +18,13 @@ enum RequestBodies {
         /// Cohere's `input_type` (`search_query`, `search_document`, `classification`,
         /// `clustering`), mapped to the model's prompts.
         let inputType: String?
+        /// TEI's `truncation_direction`: `right` (default) cuts the end of an over-long input,
+        /// `left` its start.
+        let truncationDirection: String?
 
         enum CodingKeys: String, CodingKey {
             case input, model, dimensions, user, normalize
+            case truncationDirection = "truncation_direction"
             case promptName = "prompt_name"
             case inputType = "input_type"
             case encodingFormat = "encoding_format"
@@ -65,6 +69,7 @@ enum RequestBodies {
         let keep_alive: KeepAliveValue?
         let prompt_name: String?
         let input_type: String?
+        let truncation_direction: String?
     }
 
     /// Ollama's `input`: a string or strings.

@@ -8,11 +8,15 @@ public struct EmbedRequest: Sendable, Equatable {
     public var normalize: Bool
     /// The texts, in order.
     public var texts: [String]
+    /// Which end of a text longer than the context is cut: false cuts the end (keeps the
+    /// start, the default), true cuts the start (keeps the end).
+    public var truncateStart: Bool
 
     /// Creates a request.
-    public init(model: String, normalize: Bool = true, texts: [String]) {
+    public init(model: String, normalize: Bool = true, texts: [String], truncateStart: Bool = false) {
         self.model = model
         self.normalize = normalize
         self.texts = texts
+        self.truncateStart = truncateStart
     }
 }

@@ -32,6 +32,7 @@ public enum WorkerRequest: Sendable, Equatable {
             kind = .embed
             out.appendString(request.model, lengthType: UInt32.self)
             out.append(request.normalize)
+            out.append(request.truncateStart)
             out.append(UInt32(request.texts.count))
             for text in request.texts { out.appendString(text, lengthType: UInt32.self) }
         case .vision(let request):
@@ -80,11 +81,12 @@ public enum WorkerRequest: Sendable, Equatable {
             case .embed:
                 let model = try reader.string()
                 let normalize = try reader.bool()
+                let truncateStart = try reader.bool()
                 let count = try reader.count(minimumBytesEach: 4)
                 var texts: [String] = []
                 texts.reserveCapacity(count)
                 for _ in 0..<count { texts.append(try reader.string()) }
-                return .embed(EmbedRequest(model: model, normalize: normalize, texts: texts))
+                return .embed(EmbedRequest(model: model, normalize: normalize, texts: texts, truncateStart: truncateStart))
             case .vision:
                 let model = try reader.string()
                 let projector = try reader.string()

@@ -229,4 +229,31 @@ import WorkerBeeTestSupport
             #expect(missing.status == .notFound)
         }
     }
+
+    @Test func truncationDirectionLeftKeepsTheEndOfAnOverLongInput() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-truncation-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let folder = scratch.appendingPathComponent("models")
+        try Self.writeModels(to: folder)
+        let server = try await ServerHarness.start({ $0.modelName = "tiny-a" }, workers: 1) { configuration in
+            configuration.models.directory = folder
+            configuration.models.embedding = "tiny-a"
+        }
+        try await withCleanup({ await server.stop() }) {
+            // Two texts longer than the tiny model's 64 positions: different starts, the same end.
+            let end = Array(repeating: "worker bee vector", count: 30).joined(separator: " ")
+            let texts = [Array(repeating: "hello", count: 80).joined(separator: " ") + " " + end, Array(repeating: "text", count: 80).joined(separator: " ") + " " + end]
+            let left = try await server.post("/v1/embeddings", json: ["input": texts, "truncation_direction": "left"])
+            let right = try await server.post("/v1/embeddings", json: ["input": texts, "truncation_direction": "right"])
+            #expect(left.status == .ok && right.status == .ok)
+            #expect(left.headers["X-Truncated-Inputs"].first == "2")
+            let kept = try left.openAIVectors, cut = try right.openAIVectors
+            #expect(kept[0] == kept[1], "cutting the start leaves the same end of both texts")
+            #expect(cut[0] != cut[1], "cutting the end leaves their different starts")
+            let ollama = try await server.post("/api/embed", json: ["input": texts, "truncation_direction": "Left"])
+            #expect(try (ollama.json["embeddings"] as? [[Double]])?.map { $0.map(Float.init) } == kept)
+            let bad = try await server.post("/v1/embeddings", json: ["input": texts, "truncation_direction": "middle"])
+            #expect(bad.status == .badRequest)
+        }
+    }
 }

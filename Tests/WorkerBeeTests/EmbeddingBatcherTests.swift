@@ -37,7 +37,7 @@ import WorkerBeeWire
     }
 
     private func batcher(_ backend: GatedBackend, workers: Int = 1) -> EmbeddingBatcher {
-        EmbeddingBatcher(workers: workers, limits: .init(batchTexts: 64)) { texts, _, _ in await backend.embed(texts) }
+        EmbeddingBatcher(workers: workers, limits: .init(batchTexts: 64)) { texts, _, _, _ in await backend.embed(texts) }
     }
 
     @Test func textsQueuedWhileTheWorkerIsBusyGoOutInTheOrderTheirCallsArrived() async throws {
@@ -79,7 +79,7 @@ import WorkerBeeWire
     }
 
     @Test func callsCancelledAsTheyAreAnsweredLeaveNothingBehind() async throws {
-        let batcher = EmbeddingBatcher(workers: 2, limits: .init()) { texts, _, _ in
+        let batcher = EmbeddingBatcher(workers: 2, limits: .init()) { texts, _, _, _ in
             Embeddings(result: EmbedResult(dimension: 1, values: texts.map { _ in 1 }, tokenCounts: texts.map { _ in 1 }, truncated: texts.map { _ in false }), failures: [])
         }
         for round in 0..<200 {
