@@ -164,6 +164,13 @@ public actor ModelPools {
         }
     }
 
+    /// What each loaded model's workers have been through since it was loaded.
+    public func statistics() async -> [ModelReference: WorkerStatistics] {
+        var all: [ModelReference: WorkerStatistics] = [:]
+        for (key, entry) in entries { all[key.model] = await entry.pool.statistics }
+        return all
+    }
+
     /// Calls waiting for room (for tests).
     var callsWaitingForRoom: Int { roomWaiters.count }
 

@@ -39,6 +39,13 @@ extension EmbeddingRoutes {
     /// `GET /metrics`: Prometheus text format.
     func metricsText() async -> Response {
         metrics.modelsLoaded.record(1 + (await models.loaded().count))
+        // Each model's workers since it was loaded: spawns and losses.
+        var perModel = await models.statistics()
+        perModel[ModelReference(configuration.modelName)] = await pool.statistics
+        for (model, statistics) in perModel {
+            metrics.gauge("workerbee_model_worker_spawns", model: model.description).record(statistics.spawns)
+            metrics.gauge("workerbee_model_worker_losses", model: model.description).record(statistics.losses + statistics.restarts)
+        }
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))

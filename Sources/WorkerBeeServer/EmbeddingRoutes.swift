@@ -105,6 +105,7 @@ struct EmbeddingRoutes: Sendable {
     ) async throws -> EmbeddingBatcher.Answer {
         try checkReady()
         try checkCount(texts.count)
+        metrics.counter("workerbee_model_requests_total", model: model ?? configuration.modelName).increment()
         do {
             guard let model else { return try await batcher.embed(texts, model: nil, normalize: normalize, truncation: truncation) }
             let reference = ModelReference(model)

@@ -62,10 +62,10 @@ public final class EmbeddingServer: Sendable {
     /// graceful shutdown.
     /// - Parameter onListening: called with the bound port once the server accepts connections.
     public func services(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> [ServiceGroupConfiguration.ServiceConfiguration] {
-        let batcher = EmbeddingBatcher(pool: pool, limits: configuration.batchLimits, observer: metrics.batcherObserver)
+        let batcher = EmbeddingBatcher(pool: pool, limits: configuration.batchLimits, observer: metrics.batcherObserver(model: configuration.modelName))
         let routes = EmbeddingRoutes(
             pool: pool, batcher: batcher, models: models,
-            batchers: ModelBatchers(models: models, limits: configuration.batchLimits, observer: metrics.batcherObserver),
+            batchers: ModelBatchers(models: models, limits: configuration.batchLimits, metrics: metrics),
             prompts: PromptBook(directory: ModelDirectory(url: pool.configuration.models.directory), overrides: configuration.prompts),
             configuration: configuration, metrics: metrics, readiness: readiness,
             catalog: ModelCatalog(folder: ModelDirectory(url: pool.configuration.models.directory)))

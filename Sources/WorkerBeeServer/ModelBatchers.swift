@@ -7,20 +7,20 @@ import WorkerBee
 final class ModelBatchers: Sendable {
     private let models: ModelPools
     private let limits: EmbeddingBatcher.Limits
-    private let observer: EmbeddingBatcher.Observer
+    private let metrics: ServerMetrics
     private let batchers = Mutex<[ModelReference: EmbeddingBatcher]>([:])
 
-    init(models: ModelPools, limits: EmbeddingBatcher.Limits, observer: EmbeddingBatcher.Observer) {
+    init(models: ModelPools, limits: EmbeddingBatcher.Limits, metrics: ServerMetrics) {
         self.models = models
         self.limits = limits
-        self.observer = observer
+        self.metrics = metrics
     }
 
     /// The batcher for `model`.
     func batcher(for model: ModelReference) -> EmbeddingBatcher {
         batchers.withLock { batchers in
             if let batcher = batchers[model] { return batcher }
-            let batcher = EmbeddingBatcher(models: models, model: model, limits: limits, observer: observer)
+            let batcher = EmbeddingBatcher(models: models, model: model, limits: limits, observer: metrics.batcherObserver(model: model.description))
             batchers[model] = batcher
             return batcher
         }

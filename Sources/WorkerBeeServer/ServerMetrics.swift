@@ -13,6 +13,10 @@ final class ServerMetrics: Sendable {
     private let factory: PrometheusMetricsFactory
     private let timers = Mutex<[String: Metrics.Timer]>([:])
     private let counters = Mutex<[String: CoreMetrics.Counter]>([:])
+    private let gauges = Mutex<[String: CoreMetrics.Gauge]>([:])
+    private let recorders = Mutex<[String: CoreMetrics.Recorder]>([:])
+    /// Each model's queued texts, so that the server-wide gauge is their sum.
+    private let queuedByModel = Mutex<[String: Int]>([:])
 
     let queueDepth: CoreMetrics.Gauge
     let queueWait: Metrics.Timer
@@ -93,17 +97,62 @@ final class ServerMetrics: Sendable {
         return buffer
     }
 
-    /// Feeds the batcher's reports into these metrics.
-    var batcherObserver: EmbeddingBatcher.Observer {
+    /// A gauge of `label` for one model, made on first use.
+    func gauge(_ label: String, model: String) -> CoreMetrics.Gauge {
+        gauges.withLock { gauges in
+            if let gauge = gauges[label + " " + model] { return gauge }
+            let gauge = CoreMetrics.Gauge(label: label, dimensions: [("model", model)], factory: factory)
+            gauges[label + " " + model] = gauge
+            return gauge
+        }
+    }
+
+    /// A counter of `label` for one model, made on first use.
+    func counter(_ label: String, model: String) -> CoreMetrics.Counter {
+        counters.withLock { counters in
+            if let counter = counters[label + " " + model] { return counter }
+            let counter = CoreMetrics.Counter(label: label, dimensions: [("model", model)], factory: factory)
+            counters[label + " " + model] = counter
+            return counter
+        }
+    }
+
+    private func recorder(_ label: String, model: String) -> CoreMetrics.Recorder {
+        recorders.withLock { recorders in
+            if let recorder = recorders[label + " " + model] { return recorder }
+            let recorder = CoreMetrics.Recorder(label: label, dimensions: [("model", model)], aggregate: true, factory: factory)
+            recorders[label + " " + model] = recorder
+            return recorder
+        }
+    }
+
+    /// Feeds one model's batcher into these metrics: the server-wide figures (the queue gauge is
+    /// the sum over models) and the model's own (`workerbee_model_queue_texts`,
+    /// `workerbee_model_batch_texts`, `workerbee_model_tokens_embedded_total`, labelled `model`).
+    func batcherObserver(model: String) -> EmbeddingBatcher.Observer {
         var observer = EmbeddingBatcher.Observer()
         let (queueDepth, queueWait, batchTexts, batchTokens, tokensEmbedded) = (self.queueDepth, self.queueWait, self.batchTexts, self.batchTokens, self.tokensEmbedded)
-        observer.queueDepth = { queueDepth.record($0) }
+        let (modelQueue, modelBatch, modelTokens) = (
+            gauge("workerbee_model_queue_texts", model: model), recorder("workerbee_model_batch_texts", model: model),
+            counter("workerbee_model_tokens_embedded_total", model: model))
+        observer.queueDepth = { [self] depth in
+            let total = self.queuedByModel.withLock { queued in
+                queued[model] = depth
+                return queued.values.reduce(0, +)
+            }
+            queueDepth.record(total)
+            modelQueue.record(depth)
+        }
         observer.queueWait = { queueWait.record(duration: $0) }
         observer.batch = { texts, tokens in
             batchTexts.record(texts)
             batchTokens.record(tokens)
+            modelBatch.record(texts)
         }
-        observer.tokensEmbedded = { tokensEmbedded.increment(by: $0) }
+        observer.tokensEmbedded = {
+            tokensEmbedded.increment(by: $0)
+            modelTokens.increment(by: $0)
+        }
         return observer
     }
 }

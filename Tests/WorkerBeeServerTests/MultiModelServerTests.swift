@@ -62,6 +62,11 @@ import WorkerBeeTestSupport
             #expect(listed.filter { $0["loaded"] as? Bool == true }.compactMap { $0["id"] as? String }.sorted() == ["tiny-a", "tiny-b"])
             let pids = try await server.server.models.withPool(for: "tiny-b") { await $0.statistics.pids }
             #expect(pids.count == 1)
+            let metrics = String(decoding: try await server.get("/metrics").body, as: UTF8.self)
+            for line in [#"workerbee_model_requests_total{model="tiny-b"} 2"#, #"workerbee_model_requests_total{model="tiny-a"} 2"#,
+                         #"workerbee_model_worker_spawns{model="tiny-b"} 1"#, #"workerbee_model_batch_texts_count{model="tiny-b"}"#] {
+                #expect(metrics.contains(line), "\(line) in /metrics")
+            }
 
             let unload = try await server.post("/api/embed", json: ["model": "tiny-b", "input": "bye", "keep_alive": 0])
             #expect(unload.status == .ok)
