@@ -45,20 +45,11 @@ final class ServerMetrics: Sendable {
     /// Counts a finished request and records its duration.
     func request(route: String, status: Int, duration: Duration) {
         let key = "\(route) \(status)"
-        let counter = counters.withLock { counters in
-            if let counter = counters[key] { return counter }
-            let counter = CoreMetrics.Counter(label: "workerbee_requests_total", dimensions: [("route", route), ("status", "\(status)")], factory: factory)
-            counters[key] = counter
-            return counter
-        }
-        counter.increment()
-        let timer = timers.withLock { timers in
-            if let timer = timers[route] { return timer }
-            let timer = Metrics.Timer(label: "workerbee_request_duration_seconds", dimensions: [("route", route)], factory: factory)
-            timers[route] = timer
-            return timer
-        }
-        timer.record(duration: duration)
+        Self.cached(counters, key) {
+            CoreMetrics.Counter(label: "workerbee_requests_total", dimensions: [("route", route), ("status", "\(status)")], factory: factory)
+        }.increment()
+        Self.cached(timers, route) { Metrics.Timer(label: "workerbee_request_duration_seconds", dimensions: [("route", route)], factory: factory) }
+            .record(duration: duration)
     }
 
     /// Counts a lost worker by how it ended.
@@ -69,13 +60,8 @@ final class ServerMetrics: Sendable {
         case .exited(let code): reason = "exit_\(code)"
         }
         let key = "lost \(reason)"
-        let counter = counters.withLock { counters in
-            if let counter = counters[key] { return counter }
-            let counter = CoreMetrics.Counter(label: "workerbee_worker_losses_total", dimensions: [("reason", reason)], factory: factory)
-            counters[key] = counter
-            return counter
-        }
-        counter.increment()
+        Self.cached(counters, key) { CoreMetrics.Counter(label: "workerbee_worker_losses_total", dimensions: [("reason", reason)], factory: factory) }
+            .increment()
     }
 
     /// Follows a worker's events into the spawn, loss and retry counters, until cancelled.
@@ -97,32 +83,29 @@ final class ServerMetrics: Sendable {
         return buffer
     }
 
+    /// The metric `key` names in `store`, made by `make` on first use.
+    private static func cached<Metric: Sendable>(_ store: borrowing Mutex<[String: Metric]>, _ key: String, make: () -> Metric) -> Metric {
+        store.withLock { store in
+            if let metric = store[key] { return metric }
+            let metric = make()
+            store[key] = metric
+            return metric
+        }
+    }
+
     /// A gauge of `label` for one model, made on first use.
     func gauge(_ label: String, model: String) -> CoreMetrics.Gauge {
-        gauges.withLock { gauges in
-            if let gauge = gauges[label + " " + model] { return gauge }
-            let gauge = CoreMetrics.Gauge(label: label, dimensions: [("model", model)], factory: factory)
-            gauges[label + " " + model] = gauge
-            return gauge
-        }
+        Self.cached(gauges, label + " " + model) { CoreMetrics.Gauge(label: label, dimensions: [("model", model)], factory: factory) }
     }
 
     /// A counter of `label` for one model, made on first use.
     func counter(_ label: String, model: String) -> CoreMetrics.Counter {
-        counters.withLock { counters in
-            if let counter = counters[label + " " + model] { return counter }
-            let counter = CoreMetrics.Counter(label: label, dimensions: [("model", model)], factory: factory)
-            counters[label + " " + model] = counter
-            return counter
-        }
+        Self.cached(counters, label + " " + model) { CoreMetrics.Counter(label: label, dimensions: [("model", model)], factory: factory) }
     }
 
     private func recorder(_ label: String, model: String) -> CoreMetrics.Recorder {
-        recorders.withLock { recorders in
-            if let recorder = recorders[label + " " + model] { return recorder }
-            let recorder = CoreMetrics.Recorder(label: label, dimensions: [("model", model)], aggregate: true, factory: factory)
-            recorders[label + " " + model] = recorder
-            return recorder
+        Self.cached(recorders, label + " " + model) {
+            CoreMetrics.Recorder(label: label, dimensions: [("model", model)], aggregate: true, factory: factory)
         }
     }
 

@@ -24,6 +24,24 @@ import WorkerBeeTestSupport
         }
     }
 
+    /// A fresh folder holding `tiny-a` and `tiny-b` (its parent is scratch space to delete).
+    static func modelsFolder() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-models-\(UUID().uuidString)/models")
+        try writeModels(to: folder)
+        return folder
+    }
+
+    /// A server over `folder` whose default model is `tiny-a`.
+    static func start(_ folder: URL, waitForReady: Bool = true, _ configure: @escaping (inout ServerConfiguration) -> Void = { _ in }) async throws -> ServerHarness {
+        try await ServerHarness.start(waitForReady: waitForReady, { configuration in
+            configuration.modelName = "tiny-a"
+            configure(&configuration)
+        }, workers: 1) { configuration in
+            configuration.models.directory = folder
+            configuration.models.embedding = "tiny-a"
+        }
+    }
+
     /// What one worker of `model` alone gives for `texts`.
     static func reference(_ texts: [String], model: String, folder: URL) async throws -> [[Float]] {
         let sandbox = try WorkerSandbox()
@@ -36,17 +54,12 @@ import WorkerBeeTestSupport
     }
 
     @Test func eachRequestGetsTheModelItNamesAndKeepAliveZeroUnloadsIt() async throws {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-multimodel-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let folder = scratch.appendingPathComponent("models")
-        try Self.writeModels(to: folder)
+        let folder = try Self.modelsFolder()
+        defer { try? FileManager.default.removeItem(at: folder.deletingLastPathComponent()) }
         let expectedA = try await Self.reference(Self.texts, model: "tiny-a", folder: folder)
         let expectedB = try await Self.reference(Self.texts, model: "tiny-b", folder: folder)
         #expect(expectedA != expectedB)
-        let server = try await ServerHarness.start({ $0.modelName = "tiny-a" }, workers: 1) { configuration in
-            configuration.models.directory = folder
-            configuration.models.embedding = "tiny-a"
-        }
+        let server = try await Self.start(folder)
         try await withCleanup({ await server.stop() }) {
             for round in 0..<2 {
                 let a = try await server.post("/v1/embeddings", json: ["model": "tiny-a", "input": Self.texts])
@@ -91,10 +104,8 @@ import WorkerBeeTestSupport
     }
 
     @Test func normalizeFalseGivesTheModelsRawVectorsForEveryModel() async throws {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-normalize-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let folder = scratch.appendingPathComponent("models")
-        try Self.writeModels(to: folder)
+        let folder = try Self.modelsFolder()
+        defer { try? FileManager.default.removeItem(at: folder.deletingLastPathComponent()) }
         let sandbox = try WorkerSandbox()
         defer { sandbox.remove() }
         var configuration = sandbox.configuration()
@@ -105,10 +116,7 @@ import WorkerBeeTestSupport
             try await worker.embed(.texts(Self.texts), options: EmbedOptions(normalize: false)).vectors
         }
         #expect(raw.contains { abs($0.reduce(0) { $0 + $1 * $1 } - 1) > 1e-3 }, "the tiny model's raw vectors are not unit vectors")
-        let server = try await ServerHarness.start({ $0.modelName = "tiny-a" }, workers: 1) { configuration in
-            configuration.models.directory = folder
-            configuration.models.embedding = "tiny-a"
-        }
+        let server = try await Self.start(folder)
         try await withCleanup({ await server.stop() }) {
             let reply = try await server.post("/v1/embeddings", json: ["model": "tiny-b", "input": Self.texts, "normalize": false])
             #expect(reply.status == .ok)
@@ -117,17 +125,9 @@ import WorkerBeeTestSupport
     }
 
     @Test func preloadedModelsAreLoadedBeforeTheServerIsReadyAndStay() async throws {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-preload-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let folder = scratch.appendingPathComponent("models")
-        try Self.writeModels(to: folder)
-        let server = try await ServerHarness.start({ configuration in
-            configuration.modelName = "tiny-a"
-            configuration.preload = ["tiny-b"]
-        }, workers: 1) { configuration in
-            configuration.models.directory = folder
-            configuration.models.embedding = "tiny-a"
-        }
+        let folder = try Self.modelsFolder()
+        defer { try? FileManager.default.removeItem(at: folder.deletingLastPathComponent()) }
+        let server = try await Self.start(folder) { $0.preload = ["tiny-b"] }
         try await withCleanup({ await server.stop() }) {
             let loaded = await server.server.models.loaded()
             #expect(loaded.map(\.model) == ["tiny-b"], "loaded before ready")
@@ -138,17 +138,9 @@ import WorkerBeeTestSupport
     }
 
     @Test func aPreloadThatDoesNotExistKeepsTheServerUnreadyAndSaysWhy() async throws {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-preload-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let folder = scratch.appendingPathComponent("models")
-        try Self.writeModels(to: folder)
-        let server = try await ServerHarness.start(waitForReady: false, { configuration in
-            configuration.modelName = "tiny-a"
-            configuration.preload = ["tiny-z"]
-        }, workers: 1) { configuration in
-            configuration.models.directory = folder
-            configuration.models.embedding = "tiny-a"
-        }
+        let folder = try Self.modelsFolder()
+        defer { try? FileManager.default.removeItem(at: folder.deletingLastPathComponent()) }
+        let server = try await Self.start(folder, waitForReady: false) { $0.preload = ["tiny-z"] }
         try await withCleanup({ await server.stop() }) {
             let problem = await server.server.waitUntilReadyOrBroken()
             #expect(problem?.contains("tiny-z") == true, "\(problem ?? "ready")")
@@ -156,17 +148,9 @@ import WorkerBeeTestSupport
     }
 
     @Test func aPromptNameChangesTheVectorExactlyAsPrependingItsTextDoes() async throws {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-prompts-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let folder = scratch.appendingPathComponent("models")
-        try Self.writeModels(to: folder)
-        let server = try await ServerHarness.start({ configuration in
-            configuration.modelName = "tiny-a"
-            configuration.prompts = ["bee": "bee "]
-        }, workers: 1) { configuration in
-            configuration.models.directory = folder
-            configuration.models.embedding = "tiny-a"
-        }
+        let folder = try Self.modelsFolder()
+        defer { try? FileManager.default.removeItem(at: folder.deletingLastPathComponent()) }
+        let server = try await Self.start(folder) { $0.prompts = ["bee": "bee "] }
         try await withCleanup({ await server.stop() }) {
             let plain = try await server.post("/v1/embeddings", json: ["model": "tiny-b", "input": ["the hello world", "a worker text"]])
             let named = try await server.post("/v1/embeddings", json: ["model": "tiny-b", "input": ["hello world"], "prompt_name": "query"])
@@ -191,15 +175,10 @@ import WorkerBeeTestSupport
     }
 
     @Test func aModelThatCannotEmbedIsA400SayingWhatItIs() async throws {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-kinds-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let folder = scratch.appendingPathComponent("models")
-        try Self.writeModels(to: folder)
+        let folder = try Self.modelsFolder()
+        defer { try? FileManager.default.removeItem(at: folder.deletingLastPathComponent()) }
         _ = try TinyModels.writeVisionModel(to: folder)
-        let server = try await ServerHarness.start({ $0.modelName = "tiny-a" }, workers: 1) { configuration in
-            configuration.models.directory = folder
-            configuration.models.embedding = "tiny-a"
-        }
+        let server = try await Self.start(folder)
         try await withCleanup({ await server.stop() }) {
             let vision = try await server.post("/v1/embeddings", json: ["model": "tiny-vision", "input": "x"])
             #expect(vision.status == .badRequest)
@@ -212,15 +191,10 @@ import WorkerBeeTestSupport
     }
 
     @Test func anOCRRequestNamesItsVisionModelAndItLoadsInWorkersOfItsOwn() async throws {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-ocr-models-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let folder = scratch.appendingPathComponent("models")
-        try Self.writeModels(to: folder)
+        let folder = try Self.modelsFolder()
+        defer { try? FileManager.default.removeItem(at: folder.deletingLastPathComponent()) }
         _ = try TinyModels.writeVisionModel(to: folder)
-        let server = try await ServerHarness.start({ $0.modelName = "tiny-a" }, workers: 1) { configuration in
-            configuration.models.directory = folder
-            configuration.models.embedding = "tiny-a"
-        }
+        let server = try await Self.start(folder)
         try await withCleanup({ await server.stop() }) {
             let page = TinyImages.png(width: 40, height: 40) { x, y in (UInt8(x * 6), UInt8(y * 6), 128) }
             let reply = try await server.post("/v1/ocr?engine=vision&model=tiny-vision&max_tokens=4", raw: page, headers: [("Content-Type", "image/png")])
@@ -236,14 +210,9 @@ import WorkerBeeTestSupport
     }
 
     @Test func truncationDirectionLeftKeepsTheEndOfAnOverLongInput() async throws {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-truncation-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let folder = scratch.appendingPathComponent("models")
-        try Self.writeModels(to: folder)
-        let server = try await ServerHarness.start({ $0.modelName = "tiny-a" }, workers: 1) { configuration in
-            configuration.models.directory = folder
-            configuration.models.embedding = "tiny-a"
-        }
+        let folder = try Self.modelsFolder()
+        defer { try? FileManager.default.removeItem(at: folder.deletingLastPathComponent()) }
+        let server = try await Self.start(folder)
         try await withCleanup({ await server.stop() }) {
             // Two texts longer than the tiny model's 64 positions: different starts, the same end.
             let end = Array(repeating: "worker bee vector", count: 30).joined(separator: " ")
