@@ -72,6 +72,9 @@ public struct ModelPrompts: Sendable, Equatable, Codable {
             guard let candidates = Self.inputTypeNames[inputType] else {
                 throw GGUFError(.missing, "input_type must be one of \(Self.inputTypeNames.keys.sorted().joined(separator: ", "))")
             }
+            // A model without prompts takes inputs as they are, whatever their purpose (Cohere
+            // clients send input_type on every request).
+            if prompts.isEmpty { return "" }
             guard let text = candidates.lazy.compactMap({ self.prompts[$0] }).first else {
                 throw GGUFError(.missing, "the model has no prompt for input_type \(inputType) (looked for \(candidates.joined(separator: ", "))); \(described)")
             }

@@ -81,6 +81,8 @@ public actor ModelPools {
         var expiresAt: ContinuousClock.Instant?
         /// Bumped on every use, so that a keep-alive timer of an earlier idle period does nothing.
         var generation = 0
+        /// The keep-alive timer of the current idle period.
+        var timer: Task<Void, Never>?
     }
 
     /// The configuration each model's workers are made from (its model fields are replaced).
@@ -96,6 +98,11 @@ public actor ModelPools {
     /// Calls waiting for room, resumed whenever a model becomes idle or is unloaded.
     private var roomWaiters: [UUID: CheckedContinuation<Void, Never>] = [:]
     private var stopped = false
+    /// Models being unloaded: their workers still hold memory until they have stopped, so they
+    /// count against the limits, and the same model is not loaded again meanwhile.
+    private var stopping: [Key: Int] = [:]
+    /// Keep-alives asked for models that are not loaded yet, applied when they load.
+    private var requestedKeepAlive: [Key: KeepAlive] = [:]
 
     /// Creates the registry; nothing loads until the first call.
     /// - Parameters:
@@ -195,13 +202,19 @@ public actor ModelPools {
     }
 
     /// Sets how long `model` stays loaded after its calls from now on (Ollama's `keep_alive`
-    /// on a request); a model that is idle now starts that keep-alive at once (zero unloads it).
-    /// Nothing happens for a model that is not loaded.
-    public func setKeepAlive(_ keepAlive: KeepAlive, for model: ModelReference, kind: ModelKind = .embedding) async {
+    /// on a request; ``KeepAlive/standard`` goes back to the default); a model that is idle now
+    /// starts that keep-alive at once (zero unloads it). For a model that is not loaded, it
+    /// applies when it loads.
+    /// - Parameter now: start the keep-alive of an idle model at once (false: only record it,
+    ///   for a call about to use the model).
+    public func setKeepAlive(_ keepAlive: KeepAlive, for model: ModelReference, kind: ModelKind = .embedding, now: Bool = true) async {
         let key = Key(model: model, kind: kind)
-        guard var entry = entries[key] else { return }
+        guard var entry = entries[key] else {
+            requestedKeepAlive[key] = keepAlive == .standard ? nil : keepAlive
+            return
+        }
         entry.keepAlive = keepAlive
-        guard entry.activeCalls == 0 else {
+        guard now, entry.activeCalls == 0 else {
             entries[key] = entry
             return
         }
@@ -214,8 +227,9 @@ public actor ModelPools {
     /// Unloads every model and refuses calls from now on.
     public func stop() async {
         stopped = true
-        for key in Array(entries.keys) { await remove(key, reason: "stopping") }
+        while let key = entries.keys.first { await remove(key, reason: "stopping") }
         wakeRoomWaiters()
+        while !stopping.isEmpty { await waitForRoom() }
     }
 
     // MARK: - Loading and unloading
@@ -228,21 +242,37 @@ public actor ModelPools {
                 entry.activeCalls += 1
                 entry.generation += 1
                 entry.expiresAt = nil
+                entry.timer?.cancel()
+                entry.timer = nil
                 if keepAlive != .standard { entry.keepAlive = keepAlive }
                 entries[key] = entry
                 return entry.pool
             }
+            if stopping[key] != nil {
+                // Its workers are still stopping: wait for them rather than load a second copy.
+                await waitForRoom()
+                continue
+            }
             let size = cost(of: key)
             if try await makeRoom(for: size) {
-                // makeRoom may have suspended: another call may have loaded the model meanwhile.
-                if entries[key] != nil { continue }
+                // makeRoom may have suspended: another call may have loaded the model meanwhile,
+                // or the registry may have been stopped.
+                if stopped { throw WorkerError(.stopped, "the model registry was stopped") }
+                if entries[key] != nil || stopping[key] != nil { continue }
                 var configuration = template
                 switch key.kind {
-                case .embedding: configuration.models.embedding = key.model
-                case .vision: configuration.models.vision = key.model
+                case .embedding:
+                    configuration.models.embedding = key.model
+                    // The template's expected dimension belongs to its own model.
+                    if key.model != template.models.embedding { configuration.models.embeddingDimension = nil }
+                case .vision:
+                    configuration.models.vision = key.model
+                    // The template's projector belongs to its own vision model.
+                    if key.model != template.models.vision { configuration.models.visionProjector = nil }
                 }
                 let pool = WorkerPool(configuration: configuration, processes: processes, threadsPerProcess: threadsPerProcess, logger: logger)
-                entries[key] = Entry(pool: pool, size: size, activeCalls: 1, keepAlive: keepAlive)
+                let asked = keepAlive != .standard ? keepAlive : requestedKeepAlive.removeValue(forKey: key) ?? .standard
+                entries[key] = Entry(pool: pool, size: size, activeCalls: 1, keepAlive: asked)
                 logger.info("loading \(key.kind) model \(key.model) (\(pool.size) worker(s), \(size >> 20) MiB against the budget)")
                 return pool
             }
@@ -270,11 +300,14 @@ public actor ModelPools {
             await remove(key, reason: "keep-alive 0")
             return
         }
+        entry.timer?.cancel()
+        entry.timer = nil
+        entry.expiresAt = nil
         if let keep {
             entry.expiresAt = .now.advanced(by: keep)
             let generation = entry.generation
-            Task { [weak self] in
-                try? await Task.sleep(for: keep)
+            entry.timer = Task { [weak self] in
+                guard (try? await Task.sleep(for: keep)) != nil else { return }
                 await self?.expire(key, generation: generation)
             }
         }
@@ -287,10 +320,22 @@ public actor ModelPools {
         await remove(key, reason: "idle for its keep-alive")
     }
 
+    /// Unloads a model: its entry goes at once, its workers stop in the background while their
+    /// memory still counts (``stopping``), so that no caller waits for a shutdown it did not ask for.
     private func remove(_ key: Key, reason: String) async {
         guard let entry = entries.removeValue(forKey: key) else { return }
+        entry.timer?.cancel()
         logger.info("unloading \(key.kind) model \(key.model): \(reason)")
-        await entry.pool.stop()
+        stopping[key, default: 0] += entry.size
+        Task {
+            await entry.pool.stop()
+            await self.stopped(key, size: entry.size)
+        }
+    }
+
+    private func stopped(_ key: Key, size: Int) {
+        stopping[key, default: 0] -= size
+        if stopping[key] ?? 0 <= 0 { stopping[key] = nil }
         wakeRoomWaiters()
     }
 
@@ -300,18 +345,21 @@ public actor ModelPools {
     ///   is loaded).
     private func makeRoom(for size: Int) async throws -> Bool {
         while !fits(size) {
-            guard !entries.isEmpty else { return true }
+            // A model larger than the whole budget fits once nothing else is loaded or stopping.
+            guard !entries.isEmpty || !stopping.isEmpty else { return true }
             let idle = entries.filter { $0.value.activeCalls == 0 }.min { $0.value.lastUsed < $1.value.lastUsed }
             guard let (key, _) = idle else { return false }
             await remove(key, reason: "making room")
+            if !fits(size) { return false }  // wait for the workers being stopped
             try Task.checkCancellation()
         }
         return true
     }
 
     private func fits(_ size: Int) -> Bool {
-        if let most = limits.maxLoadedModels, entries.count + 1 > most { return false }
-        if let budget = limits.memoryBudget, entries.values.reduce(0, { $0 + $1.size }) + size > budget { return false }
+        if let most = limits.maxLoadedModels, entries.count + stopping.count + 1 > most { return false }
+        if let budget = limits.memoryBudget,
+           entries.values.reduce(0, { $0 + $1.size }) + stopping.values.reduce(0, +) + size > budget { return false }
         return true
     }
 

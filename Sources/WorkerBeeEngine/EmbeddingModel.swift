@@ -249,12 +249,13 @@ public final class EmbeddingModel {
             }
             var tokens = sequence
             if tokens.count > maxTokensPerText {
-                // Keep the special tokens the model expects at both ends ([CLS] ... [SEP]) and
-                // cut the end of the text, or its start.
-                let (first, last) = (tokens[0], tokens[tokens.count - 1])
-                tokens = truncateStart
-                    ? [first] + Array(tokens.suffix(maxTokensPerText - 1))
-                    : Array(tokens.prefix(maxTokensPerText - 1)) + [last]
+                // Keep the special tokens the model expects at the ends ([CLS] ... [SEP]), when
+                // the sequence has them, and cut the end of the text, or its start.
+                let head = llama_vocab_is_control(vocab, tokens[0]) ? [tokens[0]] : []
+                let tail = llama_vocab_is_control(vocab, tokens[tokens.count - 1]) ? [tokens[tokens.count - 1]] : []
+                let body = tokens[head.count..<(tokens.count - tail.count)]
+                let room = maxTokensPerText - head.count - tail.count
+                tokens = head + Array(truncateStart ? body.suffix(room) : body.prefix(room)) + tail
                 truncated[index] = true
             }
             tokenized.append(tokens)

@@ -14,6 +14,11 @@ extension EmbeddingRoutes {
         let started = ContinuousClock.now
         let request = try RequestBodies.decode(RequestBodies.OllamaEmbed.self, from: body)
         let model = try resolveModel(request.model)
+        if request.input == nil, let keepAlive = request.keep_alive?.keepAlive {
+            // Ollama's load and unload request: a model and a keep_alive, no input.
+            if let model { await models.setKeepAlive(keepAlive, for: ModelReference(model)) }
+            return JSONResponse.make(["model": request.model ?? configuration.modelName, "embeddings": [[Double]]()])
+        }
         guard case .texts(let texts) = request.input else { throw APIError.badRequest("input is required", param: "input") }
         guard !texts.isEmpty else { throw APIError.badRequest("input is empty", param: "input") }
         let dimensions = try Self.dimensions(request.dimensions)
@@ -44,7 +49,8 @@ extension EmbeddingRoutes {
         let request = try RequestBodies.decode(RequestBodies.OllamaEmbeddings.self, from: body)
         let model = try resolveModel(request.model)
         guard let prompt = request.prompt else { throw APIError.badRequest("prompt is required", param: "prompt") }
-        let answer = try await embed([prompt], model: model, keepAlive: request.keep_alive?.keepAlive)
+        let modelPrompt = try promptText(model: model, name: nil, inputType: nil)
+        let answer = try await embed([modelPrompt + prompt], model: model, keepAlive: request.keep_alive?.keepAlive)
         var out: [UInt8] = []
         out.append(contentsOf: #"{"embedding":"#.utf8)
         JSONResponse.append(answer.vectors[0], to: &out)

@@ -52,6 +52,13 @@ struct EmbeddingRoutes: Sendable {
                 prompt.isEmpty ? texts : texts.map { prompt + $0 }, model: model, normalize: normalize,
                 truncation: try Self.truncation(request.truncationDirection))
         case .tokens(let tokens):
+            guard request.promptName == nil, request.inputType == nil else {
+                throw APIError.badRequest("prompt_name and input_type apply to text inputs, not token ids", param: request.promptName != nil ? "prompt_name" : "input_type")
+            }
+            guard try Self.truncation(request.truncationDirection) == .end else {
+                throw APIError.badRequest("token ids are always cut at the end; truncation_direction left applies to text inputs", param: "truncation_direction")
+            }
+            metrics.counter("workerbee_model_requests_total", model: model ?? configuration.modelName).increment()
             guard tokens.allSatisfy({ !$0.isEmpty }) else { throw APIError.badRequest("a token list is empty", param: "input") }
             guard tokens.allSatisfy({ $0.allSatisfy { $0 >= 0 } }) else { throw APIError.badRequest("token ids cannot be negative", param: "input") }
             try checkReady()
@@ -109,9 +116,9 @@ struct EmbeddingRoutes: Sendable {
         do {
             guard let model else { return try await batcher.embed(texts, model: nil, normalize: normalize, truncation: truncation) }
             let reference = ModelReference(model)
-            let answer = try await batchers.batcher(for: reference).embed(texts, model: nil, normalize: normalize, truncation: truncation)
-            if let keepAlive { await models.setKeepAlive(keepAlive, for: reference) }
-            return answer
+            // As Ollama: each request's keep_alive (or the default when it has none) holds from it on.
+            await models.setKeepAlive(keepAlive ?? .standard, for: reference, now: false)
+            return try await batchers.batcher(for: reference).embed(texts, model: nil, normalize: normalize, truncation: truncation)
         } catch is EmbeddingBatcher.QueueFull {
             var error = APIError(.tooManyRequests, "the server's queue is full; retry shortly", type: "rate_limit_error", code: "queue_full")
             error.retryAfter = 1

@@ -57,6 +57,15 @@ struct OCRRoutes: Sendable {
         case "auto": useVision = vision != nil
         default: throw APIError.badRequest("engine must be auto, tesseract or vision", param: "engine")
         }
+        if let model = upload.model {
+            guard useVision else {
+                throw APIError.badRequest("model names a vision model; engine=tesseract takes none", param: "model")
+            }
+            guard !ModelDirectory.isPath(model.description),
+                  FileManager.default.fileExists(atPath: ModelDirectory(url: pool.configuration.models.directory).resolve(model).path) else {
+                throw APIError(.notFound, "the vision model \(model) does not exist in the models folder", param: "model", code: "model_not_found")
+            }
+        }
         if case .draining = readiness.current {
             var error = APIError(.serviceUnavailable, "the server is shutting down", type: "server_error", code: "not_ready")
             error.retryAfter = 1
@@ -83,10 +92,6 @@ struct OCRRoutes: Sendable {
 
         if let model = upload.model, useVision, model != configured {
             // Another vision model than the server's: in workers of its own, loaded on demand.
-            guard !ModelDirectory.isPath(model.description),
-                  FileManager.default.fileExists(atPath: ModelDirectory(url: pool.configuration.models.directory).resolve(model).path) else {
-                throw APIError(.notFound, "the vision model \(model) does not exist in the models folder", param: "model", code: "model_not_found")
-            }
             return try await models.withPool(for: model, kind: .vision) { other in
                 try await readPages(pages, upload: upload, useVision: true, name: model.displayName, with: other)
             }

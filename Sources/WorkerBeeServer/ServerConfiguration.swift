@@ -36,8 +36,9 @@ public struct ServerConfiguration: Sendable {
     /// (keep-alive 5 minutes, no count or memory bound by default). The default model stays
     /// loaded for the life of the server.
     public var modelLimits: ModelPools.Limits = ModelPools.Limits()
-    /// Models (names in the models folder) loaded at start besides the default one and kept
-    /// until the server stops; the server is ready once they all answer.
+    /// Models (names in the models folder) loaded at start besides the default one, with a
+    /// keep-alive of forever (they can still be unloaded to make room, or by a request's
+    /// `keep_alive`); the server is ready once they all answer.
     public var preload: [String] = []
     /// Prompts added to every model's own (or overriding them), by name: `query` → `query: `.
     public var prompts: [String: String] = [:]

@@ -85,7 +85,21 @@ import WorkerBeeTestSupport
             #expect(unload.status == .ok)
             let after = try await server.get("/api/ps").json
             #expect(try #require(after["models"] as? [[String: Any]]).compactMap { $0["name"] as? String } == ["tiny-a"])
-            #expect(pids.allSatisfy(ProcessProbe.isGone), "tiny-b's worker was stopped")
+            #expect(await ProcessProbe.poll { pids.allSatisfy(ProcessProbe.isGone) }, "tiny-b's worker was stopped")
+
+            // Ollama's load request (no input) with a keep_alive, then its unload request.
+            let load = try await server.post("/api/embed", json: ["model": "tiny-b", "keep_alive": "10m"])
+            #expect(load.status == .ok)
+            _ = try await server.post("/v1/embeddings", json: ["model": "tiny-b", "input": "again"])
+            #expect(await server.server.models.loaded().first?.expiresAt != nil)
+            let unloadOnly = try await server.post("/api/embed", json: ["model": "tiny-b", "keep_alive": 0])
+            #expect(unloadOnly.status == .ok)
+            #expect(await server.server.models.loaded().isEmpty, "an unload request with no input unloads")
+
+            // Cohere clients send input_type on every request: a model without prompts takes it.
+            let cohere = try await server.post("/v1/embeddings", json: ["model": "tiny-a", "input": ["hello world"], "input_type": "search_query"])
+            #expect(cohere.status == .ok)
+            #expect(try cohere.openAIVectors == [expectedA[0]])
             let missing = try await server.post("/v1/embeddings", json: ["model": "tiny-c", "input": "x"])
             #expect(missing.status == .notFound)
         }
