@@ -229,7 +229,8 @@ public actor ModelPools {
         stopped = true
         while let key = entries.keys.first { await remove(key, reason: "stopping") }
         wakeRoomWaiters()
-        while !stopping.isEmpty { await waitForRoom() }
+        // Wait for the workers to be stopped (they stop anyway; a cancelled caller does not wait).
+        while !stopping.isEmpty, !Task.isCancelled { await waitForRoom() }
     }
 
     // MARK: - Loading and unloading
