@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import WorkerBeeTestSupport
 
 @testable import WorkerBeeHub
 
@@ -27,14 +28,15 @@ import Testing
 
         let note = await notes.first { _ in true }
         #expect(note?.contains("waiting for another pull of the same file") == true, "\(note ?? "no note")")
-        // The other pull keeps the lock for a while (this is its hold, not a wait for an event).
-        try await Task.sleep(for: .milliseconds(600))
+        // The other pull lets go once the waiter has made its second attempt: a blocking wait
+        // ends with this release; a poll would need a third attempt to see it.
+        #expect(await ProcessProbe.poll { attempts.value >= 2 }, "the waiter never tried a second time")
         #expect(flock(holder, LOCK_UN) == 0)
         close(holder)
         let lock = try await waiting.value
         lock.release()
         // One try that finds the lock held, then one wait that ends with the release.
-        #expect(attempts.value <= 2, "acquire called flock \(attempts.value) times while the lock was held for 600 ms")
+        #expect(attempts.value == 2, "acquire called flock \(attempts.value) times")
     }
 
     @Test func aCancelledWaitThrowsAndLeavesTheLockFreeForTheNextPull() async throws {

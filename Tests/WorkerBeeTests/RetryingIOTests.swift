@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Synchronization
 import Testing
+import WorkerBeeTestSupport
 
 /// Signals the no-op handler has taken.
 private let interruptions = Atomic<Int>(0)
@@ -17,7 +18,8 @@ private let interruptions = Atomic<Int>(0)
             defer { close(readEnd) }
             let bytes = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 % 251) }
             let before = interruptions.load(ordering: .relaxed)
-            async let received = Self.readSlowly(readEnd)
+            let writerDone = Flag()
+            async let received = Self.readSlowly(readEnd, untilQuiet: writerDone)
             // The pipe holds 64 KiB; the slow reader keeps the writer blocked most of the time.
             let (result, error) = await SignalledThread.run {
                 bytes.withUnsafeBytes { buffer in
@@ -25,6 +27,7 @@ private let interruptions = Atomic<Int>(0)
                     return (result, errno)
                 }
             }
+            writerDone.raise()
             close(writeEnd)
             #expect(result == 0, "wb_write_all failed: \(String(cString: strerror(error)))")
             let arrived = await received
@@ -50,7 +53,7 @@ private let interruptions = Atomic<Int>(0)
                 return count > 0 ? Array(buffer[0..<count]) : []
             }
             // The reader waits on an empty pipe; the bytes come once signals have interrupted it.
-            let interrupted = await Self.poll { interruptions.load(ordering: .relaxed) >= before + 20 }
+            let interrupted = await ProcessProbe.poll { interruptions.load(ordering: .relaxed) >= before + 20 }
             #expect(interrupted, "the signals did not reach the reader")
             let message = Array("later".utf8)
             #expect(message.withUnsafeBytes { wb_write_all(writeEnd, $0.baseAddress, $0.count) } == 0)
@@ -82,41 +85,48 @@ private let interruptions = Atomic<Int>(0)
         return (fds[0], fds[1])
     }
 
-    /// Everything `fd` gives until end of file, read 1 KiB at a time with a pause after each
-    /// read, on a thread of its own.
-    private static func readSlowly(_ fd: Int32) async -> [UInt8] {
+    /// Everything `fd` gives until end of file, read 1 KiB at a time on a thread of its own,
+    /// each read only after a signal has interrupted the writer since the last one (or once the
+    /// writer is done), so the writer is blocked on a full pipe when the signals come.
+    private static func readSlowly(_ fd: Int32, untilQuiet writerDone: Flag) async -> [UInt8] {
         await withCheckedContinuation { continuation in
             let thread = Thread {
                 var received: [UInt8] = []
                 var buffer = [UInt8](repeating: 0, count: 1024)
+                var seen = interruptions.load(ordering: .relaxed)
                 while true {
+                    seen = awaitInterruption(after: seen, orUntil: writerDone)
                     let count = buffer.withUnsafeMutableBytes { wb_read_retrying(fd, $0.baseAddress, $0.count) }
                     guard count > 0 else { break }
                     received.append(contentsOf: buffer[0..<count])
-                    usleep(200)
                 }
                 continuation.resume(returning: received)
             }
             thread.start()
         }
     }
-
-    /// Checks `condition` every millisecond for up to 10 s (the signals are counted, not announced).
-    private static func poll(until condition: () -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
-        while ContinuousClock.now < deadline {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(1))
-        }
-        return condition()
-    }
 }
 
-/// A thread that runs a blocking call while another thread sends it SIGUSR2 every 200 µs, until
-/// the call returns.
+/// Waits, on a thread that may block, until the handler has taken a signal beyond `count` or
+/// `flag` is raised (at most 10 s); returns the handler's count then.
+private func awaitInterruption(after count: Int, orUntil flag: Flag) -> Int {
+    let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+    while interruptions.load(ordering: .relaxed) <= count, !flag.isRaised, ContinuousClock.now < deadline { sched_yield() }
+    return interruptions.load(ordering: .relaxed)
+}
+
+/// A flag one thread raises and others read.
+private final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isRaised: Bool { value.load(ordering: .sequentiallyConsistent) }
+    func raise() { value.store(true, ordering: .sequentiallyConsistent) }
+}
+
+/// A thread that runs a blocking call while another thread sends it SIGUSR2, each signal once the
+/// handler has taken the one before, until the call returns.
 private final class SignalledThread: Sendable {
     private let target = Mutex<pthread_t?>(nil)
-    private let finished = Atomic<Bool>(false)
+    private let finished = Flag()
     private let started = DispatchSemaphore(value: 0)
     /// Raised when the signalling thread has sent its last signal: the target may end then.
     private let quiet = DispatchSemaphore(value: 0)
@@ -134,16 +144,17 @@ private final class SignalledThread: Sendable {
                 shared.target.withLock { $0 = pthread_self() }
                 shared.started.signal()
                 let result = body()
-                shared.finished.store(true, ordering: .sequentiallyConsistent)
+                shared.finished.raise()
                 shared.quiet.wait()  // never end while a signal may still be sent to this thread
                 continuation.resume(returning: result)
             }
             let signaller = Thread {
                 shared.started.wait()
                 guard let target = shared.target.withLock({ $0 }) else { return }
-                while !shared.finished.load(ordering: .sequentiallyConsistent) {
+                var taken = interruptions.load(ordering: .relaxed)
+                while !shared.finished.isRaised {
                     pthread_kill(target, SIGUSR2)
-                    usleep(200)
+                    taken = awaitInterruption(after: taken, orUntil: shared.finished)
                 }
                 shared.quiet.signal()
             }
