@@ -366,9 +366,7 @@ public actor ModelPools {
 
     /// The bytes a model counts against the budget: its file's size once per worker.
     private func cost(of key: Key) -> Int {
-        let url = ModelDirectory(url: template.models.directory).resolve(key.model)
-        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue ?? 0
-        return size * processesPerModel
+        ModelDirectory(url: template.models.directory).fileSize(of: key.model) * processesPerModel
     }
 
     private func waitForRoom() async {

@@ -78,6 +78,11 @@ public struct ModelDirectory: Sendable, Equatable {
 }
 
 extension ModelDirectory {
+    /// The size in bytes of the file `model` points at; 0 when there is none.
+    public func fileSize(of model: ModelReference) -> Int {
+        (try? FileManager.default.attributesOfItem(atPath: resolve(model).path)[.size] as? NSNumber)?.intValue ?? 0
+    }
+
     /// The file `model` points at (see ``resolve(_:)``, the text form).
     public func resolve(_ model: ModelReference) -> URL { resolve(model.description) }
 }

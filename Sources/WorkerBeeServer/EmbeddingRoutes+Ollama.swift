@@ -81,13 +81,9 @@ extension EmbeddingRoutes {
             let left = instant - .now
             return formatter.string(from: Date().addingTimeInterval(Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18))
         }
-        func fileSize(_ model: ModelReference) -> Int {
-            let url = ModelDirectory(url: pool.configuration.models.directory).resolve(model)
-            return (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue ?? 0
-        }
-        let defaultModel = pool.configuration.models.embedding
+        let defaultSize = ModelDirectory(url: pool.configuration.models.directory).fileSize(of: pool.configuration.models.embedding) * pool.size
         var entries: [[String: Any]] = [[
-            "name": configuration.modelName, "model": configuration.modelName, "size": fileSize(defaultModel) * pool.size, "digest": "",
+            "name": configuration.modelName, "model": configuration.modelName, "size": defaultSize, "digest": "",
             "expires_at": forever, "size_vram": 0, "kind": "embedding",
         ]]
         for loaded in await models.loaded() {

@@ -150,13 +150,14 @@ struct EmbeddingRoutes: Sendable {
         guard let name else { return nil }
         let bare = name.hasSuffix(":latest") ? String(name.dropLast(7)) : name
         if bare.isEmpty || bare == configuration.modelName { return nil }
-        if !ModelDirectory.isPath(bare), let why = catalog.whyCannotEmbed(bare) {
-            throw APIError(.badRequest, "the model \(name) exists, but \(why)", param: "model", code: "model_cannot_embed")
-        }
-        guard !ModelDirectory.isPath(bare), catalog.entry(named: bare) != nil else {
+        guard !ModelDirectory.isPath(bare) else {
             throw APIError(.notFound, "the model \(name) does not exist; GET /v1/models lists the models", param: "model", code: "model_not_found")
         }
-        return bare
+        if catalog.entry(named: bare) != nil { return bare }
+        if let why = catalog.whyCannotEmbed(bare) {
+            throw APIError(.badRequest, "the model \(name) exists, but \(why)", param: "model", code: "model_cannot_embed")
+        }
+        throw APIError(.notFound, "the model \(name) does not exist; GET /v1/models lists the models", param: "model", code: "model_not_found")
     }
 
     /// TEI's `truncation_direction`: `right` (or none) cuts the end, `left` the start.
