@@ -2,7 +2,13 @@ import Foundation
 
 /// Converts a sentence-transformers model directory (config.json, model.safetensors,
 /// tokenizer.json, modules.json, 1_Pooling/config.json) into a GGUF file that llama.cpp's
-/// `bert` architecture loads.
+/// `bert` architecture loads; or a cross-encoder (a Hugging Face `BertForSequenceClassification`
+/// folder, as sentence-transformers' `CrossEncoder` saves it) into a reranker.
+///
+/// A cross-encoder keeps its whole head: BERT's pooler (`pooler.dense`, then tanh) as llama.cpp's
+/// `cls` tensors and the classifier as `cls.output`, with rank pooling and the classifier's
+/// labels, so that llama.cpp's rank pooling computes the original model's logits. (llama.cpp's
+/// own converter drops the pooler, so its scores are not the model's.)
 ///
 /// The layout follows llama.cpp's own converter (`conversion/bert.py`): llama.cpp tensor names,
 /// non-causal attention, the pooling type from the Pooling module, the WordPiece vocabulary in
@@ -29,7 +35,7 @@ public enum SentenceTransformersConverter {
         public let output: URL
         /// The architecture written (`bert`).
         public let architecture: String
-        /// llama.cpp pooling type written (1 mean, 2 cls, 3 last).
+        /// llama.cpp pooling type written (1 mean, 2 cls, 3 last, 4 rank for a cross-encoder).
         public let poolingType: Int
         /// Number of tensors written.
         public let tensorCount: Int
@@ -67,7 +73,8 @@ public enum SentenceTransformersConverter {
             throw GGUFError(.unsupportedArchitecture, "cannot convert a \(modelType) model (\(architectures)); supported: BERT (config.json model_type \"bert\", e.g. all-MiniLM-L6-v2, bge-small)")
         }
         let hp = try BERTHyperParameters(config: config)
-        let pooling = try poolingType(directory: directory, notes: &notes)
+        let labels = classifierLabels(config: config)
+        let pooling = labels == nil ? try poolingType(directory: directory, notes: &notes) : rankPooling
         let vocabulary = try WordPieceVocabulary(directory: directory, vocabularySize: hp.vocabularySize)
 
         let weights = try SafetensorsFile(contentsOf: directory.appendingPathComponent("model.safetensors"))
@@ -86,6 +93,10 @@ public enum SentenceTransformersConverter {
         writer.set("bert.attention.causal", .bool(false))
         writer.set("bert.pooling_type", .uint32(UInt32(pooling)))
         writer.set("tokenizer.ggml.token_type_count", .uint32(UInt32(hp.tokenTypeCount)))
+        if let labels {
+            writer.set("bert.classifier.output_labels", .array(elementType: .string, elements: labels.map { .string($0) }))
+            notes.append("cross-encoder: rank pooling, BERT pooler and classifier kept (\(labels.count) label\(labels.count == 1 ? "" : "s"): \(labels.joined(separator: ", ")))")
+        }
         if let prompts = try ModelPrompts.read(directory: directory) {
             prompts.write(into: &writer)
             notes.append("prompts kept: \(prompts.prompts.keys.sorted().joined(separator: ", "))\(prompts.defaultName.map { " (default \($0))" } ?? "")")
@@ -94,13 +105,13 @@ public enum SentenceTransformersConverter {
 
         var written = Set<String>()
         for tensor in weights.tensors {
-            guard let target = try ggufName(for: tensor.name, layerCount: hp.layerCount) else { continue }
+            guard let target = try ggufName(for: tensor.name, layerCount: hp.layerCount, keepsHead: labels != nil) else { continue }
             guard written.insert(target).inserted else {
                 throw GGUFError(.invalidModel, "two tensors map to \(target) (second: \(tensor.name))")
             }
             let values = try weights.floats(of: tensor)
             let keepF32 = type == .f32 || tensor.shape.count < 2
-                || target == "position_embd.weight" || target == "token_types.weight"
+                || target == "position_embd.weight" || target == "token_types.weight" || target.hasPrefix("cls.")
             let dimensions = Array(tensor.shape.reversed())
             if keepF32 {
                 try writer.addTensor(name: target, dimensions: dimensions, type: .f32, data: Float16Conversion.floatData(values))
@@ -110,7 +121,7 @@ public enum SentenceTransformersConverter {
                 try writer.addTensor(name: target, dimensions: dimensions, type: .f16, data: Float16Conversion.halfData(values))
             }
         }
-        for required in requiredTensors(layerCount: hp.layerCount) where !written.contains(required) {
+        for required in requiredTensors(layerCount: hp.layerCount, keepsHead: labels != nil) where !written.contains(required) {
             throw GGUFError(.invalidModel, "model.safetensors has no tensor for \(required)")
         }
         try writer.write(to: output)
@@ -118,14 +129,37 @@ public enum SentenceTransformersConverter {
         return Report(output: output, architecture: "bert", poolingType: pooling, tensorCount: written.count, byteCount: size, notes: notes)
     }
 
+    /// llama.cpp's rank pooling (`LLAMA_POOLING_TYPE_RANK`).
+    static let rankPooling = 4
+
+    /// The classifier's labels in order when config.json describes a sequence classifier (a
+    /// cross-encoder), else nil.
+    static func classifierLabels(config: [String: Any]) -> [String]? {
+        let architectures = config["architectures"] as? [String] ?? []
+        guard architectures.contains(where: { $0.hasSuffix("ForSequenceClassification") }) else { return nil }
+        if let names = config["id2label"] as? [String: Any], !names.isEmpty {
+            return names.compactMap { key, value in Int(key).map { ($0, "\(value)") } }.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+        let count = (config["num_labels"] as? NSNumber)?.intValue ?? 1
+        return (0..<max(1, count)).map { "LABEL_\($0)" }
+    }
+
     /// Maps a Hugging Face BERT tensor name to llama.cpp's, or nil for a tensor llama.cpp does
-    /// not use (the pooler, the masked-LM head, position ids).
+    /// not use (the masked-LM head, position ids, and the pooler of a model that is not a
+    /// cross-encoder).
+    /// - Parameter keepsHead: a cross-encoder: the pooler becomes `cls` and the classifier
+    ///   `cls.output`.
     /// - Throws: ``GGUFError`` with `.invalidModel` for a tensor this converter does not know.
-    static func ggufName(for hfName: String, layerCount: Int) throws(GGUFError) -> String? {
+    static func ggufName(for hfName: String, layerCount: Int, keepsHead: Bool = false) throws(GGUFError) -> String? {
         var name = hfName
         if name.hasPrefix("bert.") { name.removeFirst(5) }
         if name.hasSuffix(".gamma") { name = String(name.dropLast(6)) + ".weight" }
         if name.hasSuffix(".beta") { name = String(name.dropLast(5)) + ".bias" }
+        if keepsHead {
+            let head = ["pooler.dense.weight": "cls.weight", "pooler.dense.bias": "cls.bias",
+                        "classifier.weight": "cls.output.weight", "classifier.bias": "cls.output.bias"]
+            if let mapped = head[name] { return mapped }
+        }
         if name == "embeddings.position_ids" || name.hasPrefix("pooler.") || name.hasPrefix("cls.") {
             return nil
         }
@@ -158,8 +192,9 @@ public enum SentenceTransformersConverter {
         throw GGUFError(.invalidModel, "unexpected tensor \(hfName) in model.safetensors; this converter knows plain BERT encoders")
     }
 
-    static func requiredTensors(layerCount: Int) -> [String] {
+    static func requiredTensors(layerCount: Int, keepsHead: Bool = false) -> [String] {
         var names = ["token_embd.weight", "position_embd.weight", "token_embd_norm.weight", "token_embd_norm.bias"]
+        if keepsHead { names += ["cls.weight", "cls.bias", "cls.output.weight"] }
         for layer in 0..<layerCount {
             for part in ["attn_q", "attn_k", "attn_v", "attn_output", "attn_output_norm", "ffn_up", "ffn_down", "layer_output_norm"] {
                 names.append("blk.\(layer).\(part).weight")

@@ -69,8 +69,12 @@ public final class EmbeddingModel {
     public let url: URL
     /// `general.architecture`.
     public let architecture: String
-    /// Length of each embedding.
-    public let dimension: Int
+    /// Length of each embedding; for a reranker, the number of scores per pair (1 for a
+    /// relevance score).
+    public private(set) var dimension: Int
+    /// Whether the model is a reranker (rank pooling): it scores query-document pairs with
+    /// ``rerank(queries:documents:truncateStart:abort:)`` and does not embed.
+    public let isReranker: Bool
     /// The most tokens one text may use.
     public let maxTokensPerText: Int
     /// llama.cpp pooling type (1 mean, 2 cls, 3 last).
@@ -92,9 +96,21 @@ public final class EmbeddingModel {
     /// `build_dense_out`), so pooling cannot move out of llama.cpp for them.
     static let projectionAfterPooling: Set<String> = ["gemma-embedding", "gemma3", "lfm2", "lfm2moe"]
 
+    /// llama.cpp's rank pooling (`LLAMA_POOLING_TYPE_RANK`).
+    static let rankPooling = 4
+    /// A reranker's pair form.
+    private(set) var pairFormat: PairFormat = .plain(first: [], middle: [], last: [])
+    /// For a BERT reranker with segment types: the input rows that carry them.
+    private(set) var segments: SegmentEmbeddings?
+    /// The batch that carries input rows instead of token ids (with ``segments``).
+    private var segmentBatch: llama_batch?
+    /// A Qwen3-style reranker whose head gives the probabilities of "yes" and "no": reported as
+    /// one score, log(p(yes) / p(no)), the logit whose sigmoid is p(yes).
+    private var scoresAreYesNoProbabilities = false
+
     private let model: OpaquePointer
     private let context: OpaquePointer
-    private let vocab: OpaquePointer
+    let vocab: OpaquePointer
     private let maxSequences: Int
     private var batch: llama_batch
     private let usesMemory: Bool
@@ -122,11 +138,11 @@ public final class EmbeddingModel {
         // start-up path; the project's reader only runs when llama.cpp refuses a file.
         let architecture = Self.metadata(model, "general.architecture") ?? "unknown"
         let pooling = Self.metadata(model, "\(architecture).pooling_type").flatMap { Int($0) } ?? 0
-        guard (1...3).contains(pooling) else {
+        guard (1...4).contains(pooling) else {
             llama_model_free(model)
-            let reason = pooling == 4 ? "it is a reranker (rank pooling)" : "it declares no pooling type (\(architecture).pooling_type), so it is a text generator, not an embedding model"
-            throw EngineError(.cannotEmbed, "\(url.lastPathComponent) cannot embed: \(reason)")
+            throw EngineError(.cannotEmbed, "\(url.lastPathComponent) cannot embed: it declares no pooling type (\(architecture).pooling_type), so it is a text generator, not an embedding model")
         }
+        let isReranker = pooling == Self.rankPooling
         let trainContext = Int(llama_model_n_ctx_train(model))
         let perText = max(8, min(options.contextSize ?? trainContext, trainContext))
         let batchTokens = max(1, options.batchTokens)
@@ -168,7 +184,8 @@ public final class EmbeddingModel {
         self.model = model
         self.context = context
         self.vocab = llama_model_get_vocab(model)
-        self.dimension = Int(llama_model_n_embd_out(model))
+        self.isReranker = isReranker
+        self.dimension = isReranker ? Int(llama_model_n_cls_out(model)) : Int(llama_model_n_embd_out(model))
         self.maxTokensPerText = perText
         self.poolingType = pooling
         self.threads = threads
@@ -179,6 +196,18 @@ public final class EmbeddingModel {
         self.maxSequences = maxSequences
         self.batch = llama_batch_init(Int32(capacity), 0, 1)
         self.usesMemory = llama_get_memory(context) != nil
+        if isReranker {
+            let template = llama_model_chat_template(model, "rerank").map { String(cString: $0) }
+            let vocab = llama_model_get_vocab(model)
+            self.pairFormat = PairFormat(template: template, vocab: vocab)
+            self.scoresAreYesNoProbabilities = ["qwen3", "qwen3vl"].contains(architecture) && llama_model_n_cls_out(model) == 2
+            if self.scoresAreYesNoProbabilities { self.dimension = 1 }
+            // Segment types matter only to BERT's pair form; other models have one type.
+            if case .bert = self.pairFormat, let segments = SegmentEmbeddings(url: url), segments.width == Int(llama_model_n_embd(model)) {
+                self.segments = segments
+                self.segmentBatch = llama_batch_init(Int32(capacity), Int32(segments.width), 1)
+            }
+        }
     }
 
     /// A metadata value as llama.cpp prints it, or nil if the key is absent.
@@ -190,6 +219,7 @@ public final class EmbeddingModel {
     }
 
     deinit {
+        if let segmentBatch { llama_batch_free(segmentBatch) }
         llama_batch_free(batch)
         llama_free(context)
         llama_model_free(model)
@@ -197,18 +227,24 @@ public final class EmbeddingModel {
 
     /// The tokens of `text` as the model sees them (special tokens included), before truncation.
     public func tokenize(_ text: String) throws(EngineError) -> [Int32] {
+        try tokenize(text, addSpecial: true, parseSpecial: false)
+    }
+
+    /// The tokens of `text`; `addSpecial` adds the model's start and end tokens, `parseSpecial`
+    /// reads special-token text such as `<|im_end|>` as that token.
+    func tokenize(_ text: String, addSpecial: Bool, parseSpecial: Bool) throws(EngineError) -> [Int32] {
         let utf8 = Array(text.utf8)
         var tokens = [llama_token](repeating: 0, count: utf8.count + 8)
         var count = utf8.withUnsafeBufferPointer { bytes in
             bytes.withMemoryRebound(to: CChar.self) {
-                llama_tokenize(vocab, $0.baseAddress, Int32(utf8.count), &tokens, Int32(tokens.count), true, false)
+                llama_tokenize(vocab, $0.baseAddress, Int32(utf8.count), &tokens, Int32(tokens.count), addSpecial, parseSpecial)
             }
         }
         if count < 0 {
             tokens = [llama_token](repeating: 0, count: Int(-count))
             count = utf8.withUnsafeBufferPointer { bytes in
                 bytes.withMemoryRebound(to: CChar.self) {
-                    llama_tokenize(vocab, $0.baseAddress, Int32(utf8.count), &tokens, Int32(tokens.count), true, false)
+                    llama_tokenize(vocab, $0.baseAddress, Int32(utf8.count), &tokens, Int32(tokens.count), addSpecial, parseSpecial)
                 }
             }
         }
@@ -223,6 +259,7 @@ public final class EmbeddingModel {
     ///   - abort: raised by another thread to stop early.
     /// - Throws: ``EngineError`` `.cancelled` when aborted, `.inferenceFailed` when llama.cpp fails.
     public func embed(_ texts: [String], normalize: Bool = true, truncateStart: Bool = false, abort: AbortSignal? = nil) throws(EngineError) -> EmbedResult {
+        try refuseIfReranker()
         var tokenized: [[llama_token]] = []
         tokenized.reserveCapacity(texts.count)
         for text in texts { tokenized.append(try tokenize(text)) }
@@ -237,6 +274,7 @@ public final class EmbeddingModel {
     /// - Throws: ``EngineError`` `.invalidInput` for an empty sequence or an id outside the
     ///   vocabulary, `.cancelled`, `.inferenceFailed`.
     public func embed(tokens sequences: [[Int32]], normalize: Bool = true, truncateStart: Bool = false, abort: AbortSignal? = nil) throws(EngineError) -> EmbedResult {
+        try refuseIfReranker()
         if sequences.isEmpty { return EmbedResult(dimension: dimension, values: [], tokenCounts: [], truncated: []) }
         let vocabulary = Int32(vocabularySize)
         var tokenized: [[llama_token]] = []
@@ -260,7 +298,22 @@ public final class EmbeddingModel {
             }
             tokenized.append(tokens)
         }
-        var values = [Float](repeating: 0, count: sequences.count * dimension)
+        var values = try runPacked(tokenized, types: nil, abort: abort)
+        if normalize {
+            for row in 0..<sequences.count { Self.normalize(&values[(row * dimension)..<((row + 1) * dimension)]) }
+        }
+        return EmbedResult(dimension: dimension, values: values, tokenCounts: tokenized.map(\.count), truncated: truncated)
+    }
+
+    private func refuseIfReranker() throws(EngineError) {
+        guard isReranker else { return }
+        throw EngineError(.cannotEmbed, "\(url.lastPathComponent) is a reranker (rank pooling): it scores query-document pairs and makes no embeddings; rerank with it instead (POST /v1/rerank, `workerbee rerank`)")
+    }
+
+    /// Runs the sequences in micro-batches, longest first, and returns their pooled rows in
+    /// input order (`dimension` floats each). `types` gives each token's segment type.
+    func runPacked(_ tokenized: [[llama_token]], types: [[UInt8]]?, abort: AbortSignal?) throws(EngineError) -> [Float] {
+        var values = [Float](repeating: 0, count: tokenized.count * dimension)
         decodesInCall = 0
         let order = tokenized.indices.sorted { tokenized[$0].count > tokenized[$1].count }
         // Batch-invariant packing: a text that would take the tiled attention kernel runs alone;
@@ -272,35 +325,39 @@ public final class EmbeddingModel {
             let count = tokenized[index].count
             let alone = packsUnderTiledAttention && count >= Self.tiledAttentionRows
             if !pack.isEmpty && (alone || packTokens + count > packLimit || pack.count == maxSequences) {
-                try run(pack, tokenized, into: &values, abort: abort)
+                try run(pack, tokenized, types: types, into: &values, abort: abort)
                 pack.removeAll(keepingCapacity: true)
                 packTokens = 0
             }
             pack.append(index)
             packTokens += count
             if alone {
-                try run(pack, tokenized, into: &values, abort: abort)
+                try run(pack, tokenized, types: types, into: &values, abort: abort)
                 pack.removeAll(keepingCapacity: true)
                 packTokens = 0
             }
         }
-        if !pack.isEmpty { try run(pack, tokenized, into: &values, abort: abort) }
-        if normalize {
-            for row in 0..<sequences.count { Self.normalize(&values[(row * dimension)..<((row + 1) * dimension)]) }
-        }
-        return EmbedResult(dimension: dimension, values: values, tokenCounts: tokenized.map(\.count), truncated: truncated)
+        if !pack.isEmpty { try run(pack, tokenized, types: types, into: &values, abort: abort) }
+        return values
     }
 
-    private func run(_ pack: [Int], _ tokenized: [[llama_token]], into values: inout [Float], abort: AbortSignal?) throws(EngineError) {
+    private func run(_ pack: [Int], _ tokenized: [[llama_token]], types: [[UInt8]]?, into values: inout [Float], abort: AbortSignal?) throws(EngineError) {
         if let abort {
             if abort.isRaised { throw EngineError(.cancelled, "cancelled") }
             abort.install(on: context)
         }
         defer { llama_set_abort_callback(context, nil, nil) }
+        // Segment types need input rows (see SegmentEmbeddings); otherwise token ids go in.
+        let rows = types != nil ? segments : nil
+        var batch = rows != nil ? segmentBatch! : self.batch
         var n = 0
         for (sequence, index) in pack.enumerated() {
             for (position, token) in tokenized[index].enumerated() {
-                batch.token[n] = token
+                if let rows, let types {
+                    rows.write(token: token, type: Int(types[index][position]), to: batch.embd + n * rows.width)
+                } else {
+                    batch.token[n] = token
+                }
                 batch.pos[n] = llama_pos(position)
                 batch.n_seq_id[n] = 1
                 batch.seq_id[n]![0] = llama_seq_id(sequence)
@@ -328,6 +385,10 @@ public final class EmbeddingModel {
             guard let embedding = llama_get_embeddings_seq(context, llama_seq_id(sequence)) else {
                 throw EngineError(.inferenceFailed, "llama.cpp returned no pooled embedding for a sequence")
             }
+            if scoresAreYesNoProbabilities {
+                values[index] = Self.logit(yes: embedding[0], no: embedding[1])
+                continue
+            }
             values.withUnsafeMutableBufferPointer { out in
                 (out.baseAddress! + index * dimension).update(from: embedding, count: dimension)
             }
@@ -352,6 +413,12 @@ public final class EmbeddingModel {
             let base = index * dimension
             for d in 0..<dimension { values[base + d] = sum[d] * scale }
         }
+    }
+
+    /// log(p(yes) / p(no)), kept finite when a probability rounds to 0.
+    static func logit(yes: Float, no: Float) -> Float {
+        let tiny = Float.leastNormalMagnitude
+        return log(max(yes, tiny)) - log(max(no, tiny))
     }
 
     private static func normalize(_ vector: inout ArraySlice<Float>) {

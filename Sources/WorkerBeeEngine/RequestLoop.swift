@@ -64,7 +64,8 @@ struct RequestLoop {
         let start = DispatchTime.now()
         switch request {
         case .embed(let embed):
-            log("request \(id) started: embed \(embed.texts.count) texts")
+            let verb = embed.queries.isEmpty ? "embed" : "rerank"
+            log("request \(id) started: \(verb) \(embed.texts.count) texts")
             if let action = faults.fire(at: "embed", texts: embed.texts) { inject(action, requestID: id) }
             if queue.abort.isRaised { return cancelled(id) }
             if embed.texts.isEmpty {
@@ -73,11 +74,13 @@ struct RequestLoop {
             }
             do {
                 let model = try models.embeddingModel(named: embed.model.isEmpty ? settings.embeddingModel : embed.model)
-                let result = try model.embed(embed.texts, normalize: embed.normalize, truncateStart: embed.truncateStart, abort: queue.abort)
+                let result = embed.queries.isEmpty
+                    ? try model.embed(embed.texts, normalize: embed.normalize, truncateStart: embed.truncateStart, abort: queue.abort)
+                    : try model.rerank(queries: embed.queries, documents: embed.texts, truncateStart: embed.truncateStart, abort: queue.abort)
                 channel.send(.embeddings(result), requestID: id)
                 lastEmbedAnswer = (id, result)
                 let ms = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
-                log(String(format: "embed id=%llu texts=%d tokens=%d %.1f ms", id, embed.texts.count, result.tokenCounts.reduce(0, +), ms))
+                log(verb + String(format: " id=%llu texts=%d tokens=%d %.1f ms", id, embed.texts.count, result.tokenCounts.reduce(0, +), ms))
             } catch {
                 fail(error, id: id)
             }

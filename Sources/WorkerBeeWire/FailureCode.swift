@@ -20,6 +20,8 @@ public struct FailureCode: Hashable, Sendable, CustomStringConvertible {
     public static let loadFailed = FailureCode("loadFailed")
     /// The model loads but cannot produce embeddings (a text generator, a reranker, a projector).
     public static let cannotEmbed = FailureCode("cannotEmbed")
+    /// The model cannot score query-document pairs: it is not a reranker (no rank pooling).
+    public static let cannotRerank = FailureCode("cannotRerank")
     /// llama.cpp failed while running the model.
     public static let inferenceFailed = FailureCode("inferenceFailed")
     /// The request was cancelled before it finished.

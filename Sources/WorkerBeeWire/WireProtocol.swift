@@ -2,5 +2,5 @@
 /// Constants of the host-worker protocol.
 public enum WireProtocol {
     /// The version both sides must speak; the host refuses a worker whose hello differs.
-    public static let version: UInt32 = 4
+    public static let version: UInt32 = 5
 }

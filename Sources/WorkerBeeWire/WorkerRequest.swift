@@ -2,7 +2,8 @@ import BinaryCoding
 
 /// A message from the host to the worker.
 public enum WorkerRequest: Sendable, Equatable {
-    /// Embed texts; answered by ``WorkerResponse/embeddings(_:)``.
+    /// Embed texts, or score (query, document) pairs with a reranker when the request carries
+    /// queries; answered by ``WorkerResponse/embeddings(_:)``.
     case embed(EmbedRequest)
     /// Embed texts given as token ids; answered by ``WorkerResponse/embeddings(_:)``.
     case embedTokens(model: String, normalize: Bool, tokens: [[Int32]])
@@ -35,6 +36,8 @@ public enum WorkerRequest: Sendable, Equatable {
             out.append(request.truncateStart)
             out.append(UInt32(request.texts.count))
             for text in request.texts { out.appendString(text, lengthType: UInt32.self) }
+            out.append(UInt32(request.queries.count))
+            for query in request.queries { out.appendString(query, lengthType: UInt32.self) }
         case .vision(let request):
             kind = .vision
             out.appendString(request.model, lengthType: UInt32.self)
@@ -86,7 +89,14 @@ public enum WorkerRequest: Sendable, Equatable {
                 var texts: [String] = []
                 texts.reserveCapacity(count)
                 for _ in 0..<count { texts.append(try reader.string()) }
-                return .embed(EmbedRequest(model: model, normalize: normalize, texts: texts, truncateStart: truncateStart))
+                let queryCount = try reader.count(minimumBytesEach: 4)
+                guard queryCount == 0 || queryCount == count else {
+                    throw WireError(.malformed, "an embed request of \(count) texts carries \(queryCount) queries")
+                }
+                var queries: [String] = []
+                queries.reserveCapacity(queryCount)
+                for _ in 0..<queryCount { queries.append(try reader.string()) }
+                return .embed(EmbedRequest(model: model, normalize: normalize, texts: texts, truncateStart: truncateStart, queries: queries))
             case .vision:
                 let model = try reader.string()
                 let projector = try reader.string()
