@@ -64,11 +64,14 @@ public actor EmbeddingBatcher {
     /// The queue is full: come back later.
     public struct QueueFull: Error {}
 
-    /// Embeds one batch, reporting the texts that crash the worker every time (a pool in production).
-    typealias Backend = @Sendable (_ texts: [String], _ model: ModelReference?, _ normalize: Bool, _ truncation: EmbedOptions.Truncation) async throws -> Embeddings
+    /// Embeds one batch (or, with queries, scores each (query, text) pair with a reranker),
+    /// reporting the texts that crash the worker every time (a pool in production).
+    typealias Backend = @Sendable (_ texts: [String], _ queries: [String]?, _ model: ModelReference?, _ normalize: Bool, _ truncation: EmbedOptions.Truncation) async throws -> Embeddings
 
     private struct Job {
         let model: ModelReference?
+        /// The query every text is paired with (a rerank call), or nil (an embed call).
+        let query: String?
         let normalize: Bool
         let truncation: EmbedOptions.Truncation
         let texts: [String]
@@ -100,17 +103,27 @@ public actor EmbeddingBatcher {
     /// A batcher over `pool`: as many batches in flight as the pool has workers, each on one
     /// worker.
     public init(pool: WorkerPool, limits: Limits = Limits(), observer: Observer = Observer()) {
-        self.init(workers: pool.size, limits: limits, observer: observer) { texts, model, normalize, truncation in
+        self.init(workers: pool.size, limits: limits, observer: observer) { texts, queries, model, normalize, truncation in
             // One batch per worker at a time: each runs on its own worker and is done sooner.
-            try await pool.embed(.texts(texts), options: EmbedOptions(model: model, normalize: normalize, poisonTexts: .report, spreadOverWorkers: false, truncation: truncation))
+            if let queries {
+                return try await pool.rerank(
+                    queries: queries, documents: texts, options: RerankOptions(model: model, poisonDocuments: .report, spreadOverWorkers: false, truncation: truncation)
+                ).embeddings
+            }
+            return try await pool.embed(.texts(texts), options: EmbedOptions(model: model, normalize: normalize, poisonTexts: .report, spreadOverWorkers: false, truncation: truncation))
         }
     }
 
     /// A batcher for one model of a ``ModelPools``: as many batches in flight as the model has
     /// workers; each batch loads the model if it was unloaded and restarts its keep-alive.
     public init(models: ModelPools, model: ModelReference, limits: Limits = Limits(), observer: Observer = Observer()) {
-        self.init(workers: models.processesPerModel, limits: limits, observer: observer) { texts, _, normalize, truncation in
-            try await models.embed(.texts(texts), options: EmbedOptions(model: model, normalize: normalize, poisonTexts: .report, spreadOverWorkers: false, truncation: truncation))
+        self.init(workers: models.processesPerModel, limits: limits, observer: observer) { texts, queries, _, normalize, truncation in
+            if let queries {
+                return try await models.rerank(
+                    queries: queries, documents: texts, options: RerankOptions(model: model, poisonDocuments: .report, spreadOverWorkers: false, truncation: truncation)
+                ).embeddings
+            }
+            return try await models.embed(.texts(texts), options: EmbedOptions(model: model, normalize: normalize, poisonTexts: .report, spreadOverWorkers: false, truncation: truncation))
         }
     }
 
@@ -125,6 +138,9 @@ public actor EmbeddingBatcher {
     /// The tokens a text is estimated to hold, for queue and batch budgets.
     static func estimatedTokens(_ text: String) -> Int { text.utf8.count / 4 + 2 }
 
+    /// The estimated tokens of a text, with its query when it is a rerank pair.
+    static func cost(of text: String, query: String?) -> Int { estimatedTokens(text) + (query.map(estimatedTokens) ?? 0) }
+
     /// Callers whose texts are queued or in flight (for tests).
     var pendingCallers: Int { jobs.count }
 
@@ -135,12 +151,24 @@ public actor EmbeddingBatcher {
     /// - Throws: ``QueueFull``, ``WorkerError`` (a `.poisonInput` names the caller's own text
     ///   index), or `CancellationError`.
     public func embed(_ texts: [String], model: ModelReference?, normalize: Bool, truncation: EmbedOptions.Truncation = .end) async throws -> Answer {
+        try await submit(texts, query: nil, model: model, normalize: normalize, truncation: truncation)
+    }
+
+    /// Scores each document against `query` with the reranker `model` (nil: the pool's
+    /// configured model), batched with other callers' pairs (other queries' too): the answer's
+    /// vectors hold each document's scores (see ``Rerankings``). Queued, refused and cancelled
+    /// as ``embed(_:model:normalize:truncation:)``.
+    public func rerank(_ documents: [String], query: String, model: ModelReference?, truncation: EmbedOptions.Truncation = .end) async throws -> Answer {
+        try await submit(documents, query: query, model: model, normalize: false, truncation: truncation)
+    }
+
+    private func submit(_ texts: [String], query: String?, model: ModelReference?, normalize: Bool, truncation: EmbedOptions.Truncation) async throws -> Answer {
         try Task.checkCancellation()
         nextID += 1
         let id = nextID
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                enqueue(id, texts: texts, model: model, normalize: normalize, truncation: truncation, continuation: continuation)
+                enqueue(id, texts: texts, query: query, model: model, normalize: normalize, truncation: truncation, continuation: continuation)
             }
         } onCancel: {
             // Runs once this call has suspended (it needs the actor), so the job is queued by
@@ -150,16 +178,17 @@ public actor EmbeddingBatcher {
     }
 
     private func enqueue(
-        _ id: UInt64, texts: [String], model: ModelReference?, normalize: Bool, truncation: EmbedOptions.Truncation, continuation: CheckedContinuation<Answer, any Error>
+        _ id: UInt64, texts: [String], query: String?, model: ModelReference?, normalize: Bool, truncation: EmbedOptions.Truncation,
+        continuation: CheckedContinuation<Answer, any Error>
     ) {
-        let cost = texts.reduce(0) { $0 + Self.estimatedTokens($1) }
+        let cost = texts.reduce(0) { $0 + Self.estimatedTokens($1) } + (query.map(Self.estimatedTokens) ?? 0) * texts.count
         if queuedTokens > 0 && queuedTokens + cost > limits.maxQueuedTokens {
             continuation.resume(throwing: QueueFull())
             return
         }
         let empty = Answer(vectors: Array(repeating: [], count: texts.count), tokenCounts: Array(repeating: 0, count: texts.count), truncated: Array(repeating: false, count: texts.count))
         jobs[id] = Job(
-            model: model, normalize: normalize, truncation: truncation, texts: texts, answer: empty, remaining: texts.count, unsent: 0..<texts.count, cost: cost,
+            model: model, query: query, normalize: normalize, truncation: truncation, texts: texts, answer: empty, remaining: texts.count, unsent: 0..<texts.count, cost: cost,
             enqueued: .now, continuation: continuation)
         waiting.append(id)
         queuedTokens += cost
@@ -179,7 +208,7 @@ public actor EmbeddingBatcher {
     /// Drops a job's texts that were not sent yet from the queue's accounting.
     private func forgetUnsent(_ job: inout Job) {
         let unsentTexts = Array(job.texts[job.unsent])
-        queuedTokens -= unsentTexts.reduce(0) { $0 + Self.estimatedTokens($1) }
+        queuedTokens -= unsentTexts.reduce(0) { $0 + Self.cost(of: $1, query: job.query) }
         queuedTexts -= unsentTexts.count
         job.unsent = job.unsent.upperBound..<job.unsent.upperBound
         observer.queueDepth(queuedTexts)
@@ -187,14 +216,14 @@ public actor EmbeddingBatcher {
 
     /// Sends batches while workers are free and texts are waiting.
     private func dispatch() {
-        while inFlight < workers, let (model, normalize, truncation, slices, texts) = nextBatch() {
+        while inFlight < workers, let (model, normalize, truncation, slices, texts, queries, tokens) = nextBatch() {
             inFlight += 1
-            observer.batch(texts.count, texts.reduce(0) { $0 + Self.estimatedTokens($1) })
+            observer.batch(texts.count, tokens)
             let backend = self.backend
             Task {
                 let outcome: Result<Embeddings, any Error>
                 do {
-                    outcome = .success(try await backend(texts, model, normalize, truncation))
+                    outcome = .success(try await backend(texts, queries, model, normalize, truncation))
                 } catch {
                     outcome = .failure(error)
                 }
@@ -203,8 +232,11 @@ public actor EmbeddingBatcher {
         }
     }
 
-    /// The texts of the next batch: from the oldest waiting job's model and settings, in arrival order.
-    private func nextBatch() -> (model: ModelReference?, normalize: Bool, truncation: EmbedOptions.Truncation, slices: [Slice], texts: [String])? {
+    /// The texts of the next batch: from the oldest waiting job's model and settings, in arrival
+    /// order; for rerank calls, with each text's query (pairs of several queries share a batch).
+    private func nextBatch() -> (
+        model: ModelReference?, normalize: Bool, truncation: EmbedOptions.Truncation, slices: [Slice], texts: [String], queries: [String]?, tokens: Int
+    )? {
         waiting.removeAll { jobs[$0] == nil || jobs[$0]!.unsent.isEmpty }
         guard let first = waiting.first, let head = jobs[first] else { return nil }
         // Share what is queued among the free workers, so that one worker does not take it all
@@ -213,14 +245,18 @@ public actor EmbeddingBatcher {
         let cap = max(1, min(limits.batchTexts, (queuedTexts + freeWorkers - 1) / freeWorkers))
         var slices: [Slice] = []
         var texts: [String] = []
+        var queries: [String] = []
         var tokens = 0
         for id in waiting {
-            guard var job = jobs[id], job.model == head.model, job.normalize == head.normalize, job.truncation == head.truncation else { continue }
+            guard var job = jobs[id], job.model == head.model, job.normalize == head.normalize, job.truncation == head.truncation,
+                (job.query == nil) == (head.query == nil)
+            else { continue }
             var end = job.unsent.lowerBound
             while end < job.unsent.upperBound {
-                let cost = Self.estimatedTokens(job.texts[end])
+                let cost = Self.cost(of: job.texts[end], query: job.query)
                 if !texts.isEmpty && (texts.count >= cap || tokens + cost > limits.batchTokens) { break }
                 texts.append(job.texts[end])
+                if let query = job.query { queries.append(query) }
                 tokens += cost
                 end += 1
             }
@@ -235,7 +271,7 @@ public actor EmbeddingBatcher {
         queuedTokens -= tokens
         queuedTexts -= texts.count
         observer.queueDepth(queuedTexts)
-        return texts.isEmpty ? nil : (head.model, head.normalize, head.truncation, slices, texts)
+        return texts.isEmpty ? nil : (head.model, head.normalize, head.truncation, slices, texts, head.query == nil ? nil : queries, tokens)
     }
 
     private func finish(_ slices: [Slice], _ outcome: Result<Embeddings, any Error>) {

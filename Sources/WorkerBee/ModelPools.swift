@@ -133,6 +133,22 @@ public actor ModelPools {
         }
     }
 
+    /// Scores each document against `query` with the reranker the options name (nil: the
+    /// template's embedding model), loading it first if needed; see
+    /// ``WorkerPool/rerank(_:documents:options:)``.
+    public func rerank(_ query: String, documents: [String], options: RerankOptions = RerankOptions(), keepAlive: KeepAlive = .standard) async throws -> Rerankings {
+        try await rerank(queries: Array(repeating: query, count: documents.count), documents: documents, options: options, keepAlive: keepAlive)
+    }
+
+    /// Scores pair `i` = (`queries[i]`, `documents[i]`), as ``rerank(_:documents:options:keepAlive:)``.
+    package func rerank(queries: [String], documents: [String], options: RerankOptions = RerankOptions(), keepAlive: KeepAlive = .standard) async throws -> Rerankings {
+        try await withPool(for: options.model ?? template.models.embedding, kind: .embedding, keepAlive: keepAlive) { pool in
+            var options = options
+            options.model = nil  // the pool's own model
+            return try await pool.rerank(queries: queries, documents: documents, options: options)
+        }
+    }
+
     /// Reads the text in an image; a vision engine's model is loaded as ``embed(_:options:keepAlive:)``
     /// loads an embedding model (Tesseract needs no model and runs on the template's vision
     /// model's workers, or the embedding model's when there is none).

@@ -126,12 +126,42 @@ public actor WorkerPool {
         throw error
     }
 
-    /// Embeds texts and reports the ones that crash the worker instead of throwing for them.
+    /// Scores each document against `query` with a reranker across the workers; one row of
+    /// scores per document, in input order (see ``Rerankings``). Pairs are pieced out, retried
+    /// and a document that crashes the worker every time is cornered as
+    /// ``embed(_:options:)`` describes for texts.
+    ///
+    /// ```swift
+    /// let top = try await pool.rerank("what is a bee?", documents: passages).ranked.prefix(5)
+    /// ```
+    /// - Throws: ``WorkerError`` (`.cannotRerank` when the model is not a reranker,
+    ///   `.poisonInput` as for embed), or `CancellationError`.
+    public func rerank(_ query: String, documents: [String], options: RerankOptions = RerankOptions()) async throws -> Rerankings {
+        try await rerank(queries: Array(repeating: query, count: documents.count), documents: documents, options: options)
+    }
+
+    /// Scores pair `i` = (`queries[i]`, `documents[i]`), as ``rerank(_:documents:options:)``.
+    package func rerank(queries: [String], documents: [String], options: RerankOptions = RerankOptions()) async throws -> Rerankings {
+        precondition(queries.count == documents.count, "one query per document")
+        let scored = try await embedAllowingPoison(
+            documents, model: options.model, normalize: false, spreadOverWorkers: options.spreadOverWorkers, truncateStart: options.truncation == .start,
+            queries: queries)
+        guard options.poisonDocuments == .fail, let first = scored.failures.first else { return Rerankings(scored) }
+        var error = WorkerError(
+            .poisonInput,
+            "\(scored.failures.count) of \(documents.count) documents crash the worker every time (indexes \(scored.failedIndexes.prefix(10).map(String.init).joined(separator: ", "))\(scored.failures.count > 10 ? ", ..." : "")); the others were scored. Document \(first.index): \(first.error.message)",
+            exitStatus: first.error.exitStatus, logTail: first.error.logTail)
+        error.partial = scored
+        throw error
+    }
+
+    /// Embeds texts (or, with `queries`, scores each (query, text) pair with a reranker) and
+    /// reports the ones that crash the worker instead of throwing for them.
     func embedAllowingPoison(
-        _ texts: [String], model: ModelReference?, normalize: Bool, spreadOverWorkers: Bool = true, truncateStart: Bool = false
+        _ texts: [String], model: ModelReference?, normalize: Bool, spreadOverWorkers: Bool = true, truncateStart: Bool = false, queries: [String]? = nil
     ) async throws -> Embeddings {
         let model = model ?? configuration.models.embedding
-        let dimension = configuration.models.embeddingDimension ?? 0
+        let dimension = queries == nil ? configuration.models.embeddingDimension ?? 0 : 0
         if texts.isEmpty { return Embeddings(result: .empty(dimension: dimension), failures: []) }
         // Small calls are spread over the workers; larger ones go in request-sized pieces.
         let spread = spreadOverWorkers && texts.count >= minimumTextsToSplit ? (texts.count + workers.count - 1) / workers.count : texts.count
@@ -145,13 +175,14 @@ public actor WorkerPool {
             func launch() -> Bool {
                 guard let piece = job.next() else { return false }
                 let part = Array(texts[piece.range])
+                let partQueries = queries.map { Array($0[piece.range]) } ?? []
                 running += 1
                 group.addTask {
                     try await self.withWorker { worker in
                         do {
                             let result = try await worker.embedRequest(
                                 part, model: model, normalize: normalize, truncateStart: truncateStart, retryOnLoss: false,
-                                freshWorker: piece.losses > 0 || piece.killedFromOutside > 0)
+                                freshWorker: piece.losses > 0 || piece.killedFromOutside > 0, queries: partQueries)
                             return .finished(piece, result)
                         } catch let error as WorkerError where [.crashed, .protocolViolation, .timedOut].contains(error.code) {
                             return .lost(piece, error, worker)
@@ -167,7 +198,7 @@ public actor WorkerPool {
                 case .finished(let piece, let result):
                     job.finished(piece, result)
                 case .lost(let piece, let error, let worker):
-                    if job.lost(piece, error) { await worker.announceRetry(label: "embed of \(piece.range.count) texts") }
+                    if job.lost(piece, error) { await worker.announceRetry(label: "\(queries == nil ? "embed" : "rerank") of \(piece.range.count) texts") }
                     lossCount += 1
                 }
                 while running < workers.count, launch() {}

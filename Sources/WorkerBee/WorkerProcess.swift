@@ -175,22 +175,48 @@ public actor WorkerProcess {
     /// - Parameter freshWorker: send it as the first request of a newly started worker (the
     ///   pool's second try of a text suspected of crashing workers, so that a worker that was
     ///   failing anyway cannot get a good text declared poison).
+    /// - Parameter queries: empty to embed; else one query per text, to score each (query,
+    ///   text) pair with a reranker.
     func embedRequest(
-        _ texts: [String], model: ModelReference, normalize: Bool, truncateStart: Bool = false, retryOnLoss: Bool = true, freshWorker: Bool = false
+        _ texts: [String], model: ModelReference, normalize: Bool, truncateStart: Bool = false, retryOnLoss: Bool = true, freshWorker: Bool = false,
+        queries: [String] = []
     ) async throws -> EmbedResult {
-        let request = EmbedRequest(model: model.description, normalize: normalize, texts: texts, truncateStart: truncateStart)
+        let request = EmbedRequest(model: model.description, normalize: normalize, texts: texts, truncateStart: truncateStart, queries: queries)
         try refuseKnownBrokenModel(model)
+        let label = queries.isEmpty ? "embed" : "rerank"
         let response = try await perform(
-            .embed(request), timeout: configuration.timeouts.embed, label: "embed", retryOnLoss: retryOnLoss, freshWorker: freshWorker)
+            .embed(request), timeout: configuration.timeouts.embed, label: label, retryOnLoss: retryOnLoss, freshWorker: freshWorker)
         guard case .embeddings(let result) = response, result.count == texts.count,
             result.values.count == result.count * result.dimension
         else {
-            throw WorkerError(.protocolViolation, "the worker answered an embed request of \(texts.count) texts with \(Self.describe(response))")
+            throw WorkerError(.protocolViolation, "the worker answered \(label) request of \(texts.count) texts with \(Self.describe(response))")
         }
-        if let expected = configuration.models.embeddingDimension, expected != result.dimension {
+        if queries.isEmpty, let expected = configuration.models.embeddingDimension, expected != result.dimension {
             throw WorkerError(.dimensionMismatch, "model \(model) makes \(result.dimension)-dimensional vectors, but the configuration expects \(expected)")
         }
         return result
+    }
+
+    /// Scores each document against `query` with a reranker; one row of scores per document, in
+    /// input order (see ``Rerankings``). Calls of any size go in request-sized pieces, as
+    /// ``embed(_:options:)`` describes.
+    ///
+    /// ```swift
+    /// let best = try await worker.rerank("what is a bee?", documents: passages, options: RerankOptions(model: "ms-marco-minilm")).ranked.prefix(3)
+    /// ```
+    /// - Throws: ``WorkerError`` (`.cannotRerank` when the model is not a reranker), or
+    ///   `CancellationError`.
+    public func rerank(_ query: String, documents: [String], options: RerankOptions = RerankOptions()) async throws -> Rerankings {
+        let model = options.model ?? configuration.models.embedding
+        var result = EmbedResult(dimension: 0, values: [], tokenCounts: [], truncated: [])
+        for range in configuration.requestLimit.requests(for: documents) {
+            let part = try await embedRequest(
+                Array(documents[range]), model: model, normalize: false, truncateStart: options.truncation == .start,
+                queries: Array(repeating: query, count: range.count))
+            if result.count == 0 { result.reserveCapacity(documents.count, dimension: part.dimension) }
+            result.append(part)
+        }
+        return Rerankings(result: result)
     }
 
     /// The model's token ids for each text, special tokens included, before any truncation.

@@ -11,18 +11,22 @@ import WorkerBeeWire
 @Suite(.timeLimit(.minutes(1))) struct EmbeddingBatcherTests {
     /// Records batches; holds each one until the test releases it.
     final class GatedBackend: Sendable {
-        private let state = Mutex<(batches: [[String]], gates: [CheckedContinuation<Void, Never>])>(([], []))
+        private let state = Mutex<(batches: [[String]], queries: [[String]?], gates: [CheckedContinuation<Void, Never>])>(([], [], []))
 
         var batches: [[String]] { state.withLock { $0.batches } }
+        /// Each batch's queries (nil for an embed batch).
+        var queries: [[String]?] { state.withLock { $0.queries } }
 
-        func embed(_ texts: [String]) async -> Embeddings {
+        /// Answers each text with [its length (plus its query's), 1].
+        func embed(_ texts: [String], queries: [String]? = nil) async -> Embeddings {
             await withCheckedContinuation { continuation in
                 state.withLock {
                     $0.batches.append(texts)
+                    $0.queries.append(queries)
                     $0.gates.append(continuation)
                 }
             }
-            let values: [Float] = texts.flatMap { text -> [Float] in [Float(text.count), 1] }
+            let values: [Float] = texts.enumerated().flatMap { index, text -> [Float] in [Float(text.count + (queries?[index].count ?? 0)), 1] }
             return Embeddings(result: EmbedResult(dimension: 2, values: values, tokenCounts: texts.map(\.count), truncated: texts.map { _ in false }), failures: [])
         }
 
@@ -37,7 +41,32 @@ import WorkerBeeWire
     }
 
     private func batcher(_ backend: GatedBackend, workers: Int = 1) -> EmbeddingBatcher {
-        EmbeddingBatcher(workers: workers, limits: .init(batchTexts: 64)) { texts, _, _, _ in await backend.embed(texts) }
+        EmbeddingBatcher(workers: workers, limits: .init(batchTexts: 64)) { texts, queries, _, _, _ in await backend.embed(texts, queries: queries) }
+    }
+
+    @Test func rerankPairsOfDifferentQueriesShareABatchEachWithItsQueryAndEmbedTextsGoApart() async throws {
+        let backend = GatedBackend()
+        let batcher = batcher(backend)
+        let busy = Task { try await batcher.embed(["busy"], model: nil, normalize: true) }
+        #expect(await ProcessProbe.poll { backend.batches.count == 1 })
+        let first = Task { try await batcher.rerank(["a", "bb"], query: "q", model: nil) }
+        #expect(await ProcessProbe.poll { await batcher.pendingCallers == 2 })
+        let text = Task { try await batcher.embed(["text"], model: nil, normalize: true) }
+        #expect(await ProcessProbe.poll { await batcher.pendingCallers == 3 })
+        let second = Task { try await batcher.rerank(["ccc"], query: "query", model: nil) }
+        #expect(await ProcessProbe.poll { await batcher.pendingCallers == 4 })
+        backend.release()
+        #expect(await ProcessProbe.poll { backend.batches.count == 2 })
+        #expect(backend.batches[1] == ["a", "bb", "ccc"])
+        #expect(backend.queries[1] == ["q", "q", "query"])
+        backend.release()
+        #expect(await ProcessProbe.poll { backend.batches.count == 3 })
+        #expect(backend.batches[2] == ["text"] && backend.queries[2] == nil)
+        backend.release()
+        #expect(try await first.value.vectors.map { $0[0] } == [2, 3])
+        #expect(try await second.value.vectors.map { $0[0] } == [8])
+        #expect(try await text.value.vectors.map { $0[0] } == [4])
+        _ = try await busy.value
     }
 
     @Test func textsQueuedWhileTheWorkerIsBusyGoOutInTheOrderTheirCallsArrived() async throws {
@@ -79,7 +108,7 @@ import WorkerBeeWire
     }
 
     @Test func callsCancelledAsTheyAreAnsweredLeaveNothingBehind() async throws {
-        let batcher = EmbeddingBatcher(workers: 2, limits: .init()) { texts, _, _, _ in
+        let batcher = EmbeddingBatcher(workers: 2, limits: .init()) { texts, _, _, _, _ in
             Embeddings(result: EmbedResult(dimension: 1, values: texts.map { _ in 1 }, tokenCounts: texts.map { _ in 1 }, truncated: texts.map { _ in false }), failures: [])
         }
         for round in 0..<200 {
