@@ -194,6 +194,13 @@ public struct GGUFFile: Sendable {
         return self["\(architecture).pooling_type"] != nil
     }
 
+    /// Whether the model is a reranker: it declares rank pooling (`<arch>.pooling_type` 4), so
+    /// it scores query-document pairs instead of embedding texts.
+    public var isReranker: Bool {
+        guard let architecture, architecture != "clip" else { return false }
+        return self["\(architecture).pooling_type"]?.intValue == 4
+    }
+
     private static func readValue(
         _ type: GGUFValueType, from reader: inout ByteReader, key: String, name: String, depth: Int
     ) throws -> GGUFValue {

@@ -62,6 +62,9 @@ struct ModelInfo: Encodable {
         if arch == "clip" {
             capability = "neither: this is a vision projector (mmproj); give it with --mmproj next to its text model"
             use = "projector"
+        } else if file.isReranker {
+            capability = "rerank (score query-document pairs)"
+            use = "rerank"
         } else if file.canEmbed {
             capability = "embed"
             use = capability

@@ -45,14 +45,14 @@ struct LoadedModels {
         let model: EmbeddingModel
         do {
             model = try EmbeddingModel(url: url, options: options)
-            _ = try model.embed(["probe"])
+            _ = model.isReranker ? try model.rerank(queries: ["probe"], documents: ["probe"]) : try model.embed(["probe"])
         } catch {
             log(ModelLoadMarker.failed(url.path, pid: pid))
             throw error
         }
         let ms = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
         log(ModelLoadMarker.ready(url.path, pid: pid))
-        log(String(format: "loaded and probed embedding model %@ (%@, dim %d, %d threads, batch-invariant %@) in %.1f ms", name, url.path, model.dimension, model.threads,
+        log(String(format: "loaded and probed \(model.isReranker ? "reranker" : "embedding model") %@ (%@, dim %d, %d threads, batch-invariant %@) in %.1f ms", name, url.path, model.dimension, model.threads,
                    model.batchInvariant ? (model.packsUnderTiledAttention ? "yes, small micro-batches" : "yes") : "no", ms))
         embedding = (name, model)
         return model

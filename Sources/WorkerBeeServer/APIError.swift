@@ -47,7 +47,10 @@ struct APIError: Error, Sendable {
             return APIError(.notFound, error.message, param: "model", code: "model_not_found")
         case .invalidInput:
             return APIError(.badRequest, error.message, param: "input", code: "invalid_input")
-        case .cannotEmbed, .invalidModel, .modelCrashed, .loadFailed, .dimensionMismatch:
+        case .cannotEmbed, .cannotRerank:
+            // A request that names (or falls back to) a model of the other kind.
+            return APIError(.badRequest, error.message, param: "model", code: error.code == .cannotEmbed ? "model_cannot_embed" : "model_cannot_rerank")
+        case .invalidModel, .modelCrashed, .loadFailed, .dimensionMismatch:
             return APIError(.internalServerError, error.summary, type: "server_error", code: error.code.name)
         default:
             return APIError(.internalServerError, error.summary, type: "server_error", code: error.code.name)

@@ -92,13 +92,16 @@ struct EmbeddingRoutes: Sendable {
         return JSONResponse.make(bytes: out, headers: [Self.truncatedHeader: "\(answer.truncated.filter { $0 }.count)"])
     }
 
-    /// `GET /v1/models`: the models that can embed, in OpenAI's list shape.
-    /// `GET /v1/models`: the models that can embed; `loaded` says which are in workers now (the
-    /// default model always).
+    /// `GET /v1/models`: the models that can embed and the rerankers, in OpenAI's list shape;
+    /// `task` says which (`embed` or `rerank`), `loaded` which are in workers now (the default
+    /// model always).
     func openAIModels() async -> Response {
         let loaded = Set(await models.loaded().map(\.model.description)).union([configuration.modelName])
-        let data = catalog.embeddingModels().map { model -> [String: Any] in
-            ["id": model.name, "object": "model", "created": Int(model.modified.timeIntervalSince1970), "owned_by": "workerbee", "loaded": loaded.contains(model.name)]
+        let data = (catalog.embeddingModels() + catalog.rerankers()).map { model -> [String: Any] in
+            [
+                "id": model.name, "object": "model", "created": Int(model.modified.timeIntervalSince1970), "owned_by": "workerbee",
+                "loaded": loaded.contains(model.name), "task": model.isReranker ? "rerank" : "embed",
+            ]
         }
         return JSONResponse.make(["object": "list", "data": data])
     }

@@ -93,6 +93,10 @@ public final class EmbeddingServer: Sendable {
         post("/api/embeddings") { try await routes.ollamaEmbeddings($1) }
         post("/tokenize") { try await routes.tokenize($1) }
         post("/v1/ocr") { try await ocr.ocr($0, body: $1) }
+        let rerank = RerankRoutes(routes: routes)
+        post("/v1/rerank") { try await rerank.rerank($1) }
+        post("/v1/reranking") { try await rerank.rerank($1) }
+        post("/rerank") { try await rerank.rerankEitherShape($1) }
         router.get("/v1/models") { _, _ in await routes.openAIModels() }
         router.get("/api/tags") { _, _ in routes.ollamaTags() }
         router.get("/api/ps") { _, _ in await routes.ollamaLoaded() }
@@ -138,6 +142,15 @@ extension EmbeddingServer {
 /// Warms the workers up (readiness turns to ready, or to broken with the reason), follows their
 /// events into the metrics, and on graceful shutdown turns readiness to draining first.
 struct ServerStartup: Service {
+    /// Runs one embedding through a model, or one pair when the model is a reranker.
+    static func warmUp(_ embed: () async throws -> Embeddings, reranker: () async throws -> Rerankings) async throws {
+        do {
+            _ = try await embed()
+        } catch let error as WorkerError where error.code == .cannotEmbed && error.message.contains("reranker") {
+            _ = try await reranker()
+        }
+    }
+
     let pool: WorkerPool
     let models: ModelPools
     let preload: [ModelReference]
@@ -155,10 +168,14 @@ struct ServerStartup: Service {
                 // tried again every 5 s in case the file is replaced.
                 while !Task.isCancelled {
                     do {
-                        _ = try await pool.embed(["warm up"])
+                        try await Self.warmUp { try await pool.embed(["warm up"]) } reranker: { try await pool.rerank("warm up", documents: ["warm up"]) }
                         // Models to preload stay loaded until the server stops.
                         for model in preload {
-                            _ = try await models.embed(["warm up"], options: EmbedOptions(model: model), keepAlive: .forever)
+                            try await Self.warmUp {
+                                try await models.embed(["warm up"], options: EmbedOptions(model: model), keepAlive: .forever)
+                            } reranker: {
+                                try await models.rerank("warm up", documents: ["warm up"], options: RerankOptions(model: model), keepAlive: .forever)
+                            }
                         }
                         readiness.set(.ready)
                         let also = preload.isEmpty ? "" : " (and \(preload.map(\.description).joined(separator: ", ")))"

@@ -19,6 +19,11 @@ enum JSONResponse {
         return make(bytes: Array(data), status: status)
     }
 
+    /// Appends `value` as a JSON number (0 for a value that is not finite).
+    static func append(_ value: Float, to out: inout [UInt8]) {
+        out.append(contentsOf: (value.isFinite ? value.description : "0").utf8)
+    }
+
     /// Appends `vector` as a JSON array of numbers.
     static func append(_ vector: some Collection<Float>, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "["))

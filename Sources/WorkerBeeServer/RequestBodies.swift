@@ -103,6 +103,49 @@ enum RequestBodies {
     }
 
     /// Decodes `body` as `T`, or a 400 that says what is wrong.
+    /// The body of `POST /v1/rerank`, `/v1/reranking` and `/rerank`: Cohere's, Jina's and
+    /// llama-server's shape (`documents`, `top_n`, `return_documents`), or TEI's (`texts`,
+    /// `raw_scores`, `return_text`, `truncate`, `truncation_direction`).
+    struct Rerank: Decodable {
+        let model: String?
+        let query: String?
+        let documents: [RerankDocument]?
+        let texts: [String]?
+        let topN: Int?
+        let returnDocuments: Bool?
+        let returnText: Bool?
+        let rawScores: Bool?
+        let truncate: Bool?
+        let truncationDirection: String?
+
+        enum CodingKeys: String, CodingKey {
+            case model, query, documents, texts, truncate
+            case topN = "top_n"
+            case returnDocuments = "return_documents"
+            case returnText = "return_text"
+            case rawScores = "raw_scores"
+            case truncationDirection = "truncation_direction"
+        }
+    }
+
+    /// A document to rerank: a string, or an object with `text` (Cohere's and Jina's form).
+    struct RerankDocument: Decodable {
+        let text: String
+
+        private enum Keys: String, CodingKey { case text }
+
+        init(from decoder: any Decoder) throws {
+            if let text = try? decoder.singleValueContainer().decode(String.self) {
+                self.text = text
+                return
+            }
+            guard let object = try? decoder.container(keyedBy: Keys.self), let text = try? object.decode(String.self, forKey: .text) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "a document must be a string or an object with a string text"))
+            }
+            self.text = text
+        }
+    }
+
     static func decode<T: Decodable>(_ type: T.Type, from body: ByteBuffer) throws -> T {
         let data = Data(buffer: body)
         do {
