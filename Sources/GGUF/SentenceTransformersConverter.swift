@@ -67,10 +67,12 @@ public enum SentenceTransformersConverter {
     ) throws(GGUFError) -> Report {
         var notes: [String] = []
         let config = try readJSON(directory.appendingPathComponent("config.json"))
-        let modelType = config["model_type"] as? String ?? "unknown"
+        let architectures = config["architectures"] as? [String] ?? []
+        // Some saved configs lack model_type; their architecture names it (BertModel, BertFor...).
+        let modelType = config["model_type"] as? String ?? (architectures.contains { $0.hasPrefix("Bert") } ? "bert" : "unknown")
         guard supportedModelTypes.contains(modelType) else {
-            let architectures = (config["architectures"] as? [String])?.joined(separator: ", ") ?? modelType
-            throw GGUFError(.unsupportedArchitecture, "cannot convert a \(modelType) model (\(architectures)); supported: BERT (config.json model_type \"bert\", e.g. all-MiniLM-L6-v2, bge-small)")
+            let named = architectures.isEmpty ? modelType : architectures.joined(separator: ", ")
+            throw GGUFError(.unsupportedArchitecture, "cannot convert a \(modelType) model (\(named)); supported: BERT (config.json model_type \"bert\", e.g. all-MiniLM-L6-v2, bge-small, and BERT cross-encoders such as ms-marco-MiniLM-L6-v2)")
         }
         let hp = try BERTHyperParameters(config: config)
         let labels = classifierLabels(config: config)

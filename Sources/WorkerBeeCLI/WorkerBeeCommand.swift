@@ -9,7 +9,7 @@ struct WorkerBeeCommand: AsyncParsableCommand {
         commandName: "workerbee",
         abstract: "Local text embeddings and vision OCR with llama.cpp, in a supervised worker process.",
         discussion: "workerbee --version names the release and the llama.cpp it links. Set WORKERBEE_LOG_LEVEL (trace, debug, info, warning, error) to see supervision events on stderr.",
-        subcommands: [EmbedCommand.self, ServeCommand.self, OCRCommand.self, ModelsCommand.self, BenchCommand.self, WorkerCommand.self]
+        subcommands: [EmbedCommand.self, RerankCommand.self, ServeCommand.self, OCRCommand.self, ModelsCommand.self, BenchCommand.self, WorkerCommand.self]
     )
 
     /// This release of WorkerBee.
