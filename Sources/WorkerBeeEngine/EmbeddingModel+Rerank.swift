@@ -61,22 +61,22 @@ extension EmbeddingModel {
     /// A pair in the model's template; an over-long document is cut by its tokens and the prompt
     /// tokenized again, until it fits.
     private func templatePair(_ template: String, query: String, document: String, truncateStart: Bool) throws(EngineError) -> (tokens: [Int32], types: [UInt8], truncated: Bool) {
-        var document = document
         var tokens = try tokenize(PairFormat.fill(template, query: query, document: document), addSpecial: false, parseSpecial: true)
-        var cut = false
-        var attempts = 0
-        while tokens.count > maxTokensPerText {
-            let documentTokens = try tokenize(document, addSpecial: false, parseSpecial: false)
-            attempts += 1
-            guard !documentTokens.isEmpty, attempts <= 8 else {
-                throw EngineError(.invalidInput, "the rerank prompt of this query takes \(tokens.count) tokens without its document, over the model's \(maxTokensPerText)")
-            }
-            let keep = max(0, documentTokens.count - (tokens.count - maxTokensPerText) - attempts * 2)
-            document = detokenize(Array(truncateStart ? documentTokens.suffix(keep) : documentTokens.prefix(keep)))
-            tokens = try tokenize(PairFormat.fill(template, query: query, document: document), addSpecial: false, parseSpecial: true)
-            cut = true
+        guard tokens.count > maxTokensPerText else { return (tokens, [UInt8](repeating: 0, count: tokens.count), false) }
+        let fixed = try tokenize(PairFormat.fill(template, query: query, document: ""), addSpecial: false, parseSpecial: true).count
+        guard fixed < maxTokensPerText else {
+            throw EngineError(.invalidInput, "the rerank prompt of this query takes \(fixed) tokens without its document, over the model's \(maxTokensPerText)")
         }
-        return (tokens, [UInt8](repeating: 0, count: tokens.count), cut)
+        // Keep as many of the document's tokens as fit beside the prompt; tokens can merge across
+        // the seam, so cut a few more until the filled prompt fits.
+        let documentTokens = try tokenize(document, addSpecial: false, parseSpecial: false)
+        var keep = min(documentTokens.count, maxTokensPerText - fixed)
+        repeat {
+            let kept = detokenize(Array(truncateStart ? documentTokens.suffix(keep) : documentTokens.prefix(keep)))
+            tokens = try tokenize(PairFormat.fill(template, query: query, document: kept), addSpecial: false, parseSpecial: true)
+            keep -= max(1, tokens.count - maxTokensPerText)
+        } while tokens.count > maxTokensPerText && keep >= 0
+        return (tokens, [UInt8](repeating: 0, count: tokens.count), true)
     }
 
     /// The text of `tokens` (special tokens as text, none removed).

@@ -36,7 +36,7 @@ extension TinyModels {
         return files
     }
 
-    private static func add(_ writer: inout GGUFWriter, _ name: String, _ dimensions: [Int], _ generator: inout SeededGenerator, scale: Float = 0.2, constant: Float? = nil) throws {
+    static func add(_ writer: inout GGUFWriter, _ name: String, _ dimensions: [Int], _ generator: inout SeededGenerator, scale: Float = 0.2, constant: Float? = nil) throws {
         let count = dimensions.reduce(1, *)
         let values = (0..<count).map { _ in constant ?? Float.random(in: -scale...scale, using: &generator) }
         try writer.addTensor(name: name, dimensions: dimensions, type: .f32, data: Float16Conversion.floatData(values))

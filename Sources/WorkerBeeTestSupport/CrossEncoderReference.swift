@@ -18,9 +18,10 @@ public struct CrossEncoderReference: Decodable, Sendable {
         .appendingPathComponent("Tests/Fixtures/cross_encoder_reference.py")
 
     /// Scores `pairs` with the model in `folder`; `maxLength` cuts pairs as Hugging Face's
-    /// tokenizer does (the document first).
-    public static func compute(folder: URL, pairs: [(query: String, document: String)], maxLength: Int? = nil) async throws -> CrossEncoderReference {
-        var request: [String: Any] = ["pairs": pairs.map { ["query": $0.query, "document": $0.document] }]
+    /// tokenizer does (the document first); `pooler` false leaves BERT's pooler out (the
+    /// classifier then reads [CLS] directly, as a GGUF converted without the pooler computes).
+    public static func compute(folder: URL, pairs: [(query: String, document: String)], maxLength: Int? = nil, pooler: Bool = true) async throws -> CrossEncoderReference {
+        var request: [String: Any] = ["pairs": pairs.map { ["query": $0.query, "document": $0.document] }, "pooler": pooler]
         if let maxLength { request["max_length"] = maxLength }
         guard let python = ExternalProgram.find("python3") else { throw ReferenceError(message: "python3 is needed for the reference") }
         let output = try await StuckProgram.run(

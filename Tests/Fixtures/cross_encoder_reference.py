@@ -7,7 +7,7 @@ model. Only the standard library and numpy are used (no torch/transformers):
 safetensors parsing, BertTokenizer-style WordPiece and a float64 forward pass.
 
 Usage: python3 cross_encoder_reference.py MODEL_DIR < request.json > answer.json
-  request: {"pairs": [{"query": str, "document": str}, ...], "max_length": int?}
+  request: {"pairs": [{"query": str, "document": str}, ...], "max_length": int?, "pooler": bool? (default true)}
   answer:  {"logits": [[float]*num_labels], "tokens": [[id]], "types": [[0|1]]}
 """
 import json, math, os, struct, sys, unicodedata
@@ -182,7 +182,7 @@ class Bert:
         var = ((x - mu) ** 2).mean(-1, keepdims=True)
         return (x - mu) / np.sqrt(var + self.eps) * g + b
 
-    def logits(self, ids, types):
+    def logits(self, ids, types, pooler=True):
         n = len(ids)
         if n > int(self.cfg.get("max_position_embeddings", n)):
             fail(f"sequence of {n} tokens exceeds max_position_embeddings; pass max_length")
@@ -202,7 +202,8 @@ class Bert:
             h = self.norm(self.linear(ctx, p + "attention.output.dense") + h, p + "attention.output.LayerNorm")
             inter = self.act(self.linear(h, p + "intermediate.dense"))
             h = self.norm(self.linear(inter, p + "output.dense") + h, p + "output.LayerNorm")
-        pooled = np.tanh(self.linear(h[0], "pooler.dense"))
+        # Without the pooler: the classifier straight on [CLS], as a GGUF that lost its pooler computes.
+        pooled = np.tanh(self.linear(h[0], "pooler.dense")) if pooler else h[0]
         return self.linear(pooled, "classifier")
 
 
@@ -220,7 +221,7 @@ def main():
     answer = {"logits": [], "tokens": [], "types": []}
     for pair in req.get("pairs", []):
         ids, types = tok.encode_pair(pair["query"], pair["document"], req.get("max_length"))
-        answer["logits"].append([float(x) for x in np.atleast_1d(bert.logits(ids, types))])
+        answer["logits"].append([float(x) for x in np.atleast_1d(bert.logits(ids, types, req.get("pooler", True)))])
         answer["tokens"].append(ids)
         answer["types"].append(types)
     json.dump(answer, sys.stdout)

@@ -80,3 +80,79 @@ import WorkerBeeWire
         }
     }
 }
+
+/// Rerankers as they come from the Hub, each family in a small generated GGUF of its layout.
+@Suite(.serialized, .timeLimit(.minutes(10))) struct RerankerFamilyTests {
+    /// A BERT cross-encoder as llama.cpp's converter writes it (no pooler; the classifier on
+    /// [CLS]) still gets its document in segment 1, and matches the original model without the pooler.
+    @Test func aBERTCrossEncoderWithoutItsPoolerScoresAsTheModelWithoutIt() async throws {
+        let (folder, gguf) = try RerankModelTests.crossEncoder()
+        let hubStyle = gguf.deletingLastPathComponent().appendingPathComponent("hub-style.gguf")
+        try TinyModels.rewriteGGUF(gguf, to: hubStyle, droppingTensors: ["cls.weight", "cls.bias"])
+        let model = try EmbeddingModel(url: hubStyle, options: .init(threads: 2))
+        let pairs = RerankModelTests.pairs
+        let result = try model.rerank(queries: pairs.map(\.query), documents: pairs.map(\.document))
+        let reference = try await CrossEncoderReference.compute(folder: folder, pairs: pairs, pooler: false)
+        for (index, expected) in reference.logits.enumerated() {
+            #expect(abs(result.vector(at: index)[0] - expected[0]) <= 1e-3, "pair \(index): \(result.vector(at: index)) against \(expected)")
+        }
+    }
+
+    /// An XLM-RoBERTa-style reranker (a SentencePiece unigram vocabulary that starts and ends a
+    /// text) gets `<s> query </s></s> document </s>`, as Hugging Face's tokenizer makes the pair.
+    @Test func anXLMRobertaStyleRerankerGetsItsOwnPairForm() throws {
+        let (_, gguf) = try RerankModelTests.crossEncoder()
+        let xlmr = gguf.deletingLastPathComponent().appendingPathComponent("xlm-roberta-style.gguf")
+        try TinyModels.rewriteGGUF(gguf, to: xlmr, metadata: TinyModels.xlmRobertaVocabulary(count: 20))
+        let model = try EmbeddingModel(url: xlmr, options: .init(threads: 1))
+        #expect(model.pairFormat == .plain(first: [0], middle: [2, 2], last: [2]))
+        let query = try model.tokenize("hello world", addSpecial: false, parseSpecial: false)
+        let document = try model.tokenize("the worker bee", addSpecial: false, parseSpecial: false)
+        #expect(!query.isEmpty && !document.isEmpty)
+        let result = try model.rerank(queries: ["hello world"], documents: ["the worker bee"])
+        #expect(result.tokenCounts == [query.count + document.count + 4])
+        #expect(result.vector(at: 0)[0].isFinite)
+    }
+
+    /// A Qwen3-style LLM reranker's pair is its GGUF rerank template filled in, special tokens
+    /// and all; its score is log(p(yes) / p(no)). Without a template it falls back to the plain form.
+    @Test func aQwen3StyleRerankerUsesItsTemplate() throws {
+        let directory = try TestModels.temporaryDirectory()
+        let url = directory.appendingPathComponent("tiny-qwen3-reranker.gguf")
+        try TinyModels.writeQwen3Reranker(to: url)
+        let model = try EmbeddingModel(url: url, options: .init(threads: 1))
+        #expect(model.isReranker && model.dimension == 1)
+        #expect(model.pairFormat == .template(TinyModels.qwen3RerankTemplate))
+        let documents = ["the bee", "a query about the bee, and more text"]
+        let result = try model.rerank(queries: ["what bee?", "what bee?"], documents: documents)
+        for (index, document) in documents.enumerated() {
+            let prompt = PairFormat.fill(TinyModels.qwen3RerankTemplate, query: "what bee?", document: document)
+            let tokens = try model.tokenize(prompt, addSpecial: false, parseSpecial: true)
+            #expect(tokens.filter { $0 == 4 }.count == 2, "the template's two <|im_end|> are single special tokens")
+            #expect(result.tokenCounts[index] == tokens.count)
+        }
+        #expect(result.values.allSatisfy { $0.isFinite } && result.values[0] != result.values[1])
+
+        let plain = directory.appendingPathComponent("tiny-qwen3-no-template.gguf")
+        try TinyModels.writeQwen3Reranker(to: plain, template: false)
+        let withoutTemplate = try EmbeddingModel(url: plain, options: .init(threads: 1))
+        guard case .plain = withoutTemplate.pairFormat else {
+            Issue.record("a model without a rerank template takes the plain pair form, not \(withoutTemplate.pairFormat)")
+            return
+        }
+    }
+
+    /// A template pair over the context has its document cut until the prompt fits.
+    @Test func aTemplatePairOverTheContextIsCutOnItsDocument() throws {
+        let url = try TestModels.temporaryDirectory().appendingPathComponent("tiny-qwen3-reranker.gguf")
+        try TinyModels.writeQwen3Reranker(to: url)
+        let model = try EmbeddingModel(url: url, options: .init(threads: 1, contextSize: 400))
+        let fixed = try model.tokenize(PairFormat.fill(TinyModels.qwen3RerankTemplate, query: "what bee?", document: ""), addSpecial: false, parseSpecial: true).count
+        #expect(fixed < 380)
+        let long = Array(repeating: "the bee", count: 200).joined(separator: " ")
+        let result = try model.rerank(queries: ["what bee?", "what bee?"], documents: [long, "the bee"])
+        #expect(result.truncated == [true, false])
+        #expect(result.tokenCounts[0] <= 400 && result.tokenCounts[0] >= 398, "the cut document fills the context")
+        #expect(result.values.allSatisfy { $0.isFinite })
+    }
+}
