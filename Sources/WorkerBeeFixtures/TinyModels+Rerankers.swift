@@ -85,13 +85,20 @@ extension TinyModels {
     /// Copies a GGUF file with some metadata changed (a nil value removes the key) and some
     /// tensors left out: e.g. a converted cross-encoder as llama.cpp's own converter writes it
     /// (without the pooler), or with another tokenizer.
-    public static func rewriteGGUF(_ source: URL, to destination: URL, metadata changes: [String: GGUFValue?] = [:], droppingTensors dropped: Set<String> = []) throws {
+    /// `renaming` renames metadata keys by prefix (`bert.` to `jina-bert-v2.`) and tensors by name.
+    public static func rewriteGGUF(
+        _ source: URL, to destination: URL, metadata changes: [String: GGUFValue?] = [:], droppingTensors dropped: Set<String> = [], renaming: [String: String] = [:]
+    ) throws {
         let file = try GGUFFile(contentsOf: source)
         var writer = GGUFWriter(alignment: file.alignment)
-        for (key, value) in file.metadata where changes[key] == nil { writer.set(key, value) }
+        func renamed(_ key: String) -> String {
+            for (old, new) in renaming where old.hasSuffix(".") && key.hasPrefix(old) { return new + key.dropFirst(old.count) }
+            return key
+        }
+        for (key, value) in file.metadata where changes.index(forKey: key) == nil { writer.set(renamed(key), value) }
         for (key, value) in changes { if let value { writer.set(key, value) } }
         for tensor in file.tensors where !dropped.contains(tensor.name) {
-            try writer.addTensor(name: tensor.name, dimensions: tensor.dimensions, type: tensor.type, data: try file.bytes(of: tensor))
+            try writer.addTensor(name: renaming[tensor.name] ?? tensor.name, dimensions: tensor.dimensions, type: tensor.type, data: try file.bytes(of: tensor))
         }
         try writer.write(to: destination)
     }

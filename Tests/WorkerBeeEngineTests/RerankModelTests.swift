@@ -114,6 +114,25 @@ import WorkerBeeWire
         #expect(result.vector(at: 0)[0].isFinite)
     }
 
+    /// A Jina BERT v2 reranker (ALiBi instead of position embeddings, a one-output `cls` head, as
+    /// jina-reranker-v1 is converted) loads and scores BERT pairs with the document in segment 1.
+    @Test func aJinaBERTRerankerScoresBERTPairs() throws {
+        let (_, gguf) = try RerankModelTests.crossEncoder()
+        let jina = gguf.deletingLastPathComponent().appendingPathComponent("jina-style.gguf")
+        try TinyModels.rewriteGGUF(
+            gguf, to: jina, metadata: ["general.architecture": .string("jina-bert-v2")],
+            droppingTensors: ["position_embd.weight", "cls.weight", "cls.bias"],
+            renaming: ["bert.": "jina-bert-v2.", "cls.output.weight": "cls.weight", "cls.output.bias": "cls.bias"])
+        let model = try EmbeddingModel(url: jina, options: .init(threads: 1))
+        #expect(model.isReranker && model.architecture == "jina-bert-v2" && model.dimension == 1)
+        #expect(model.pairFormat == .bert(first: 2, separator: 3))
+        #expect(model.segments != nil, "the document goes in segment 1")
+        let result = try model.rerank(queries: ["hello world", "the worker bee embeds a text"], documents: ["the worker bee embeds a text", "hello world"])
+        #expect(result.tokenCounts == [12, 12], "[CLS] 2 tokens [SEP] 7 tokens [SEP]")
+        #expect(result.values.allSatisfy { $0.isFinite && abs($0) < 1 }, "llama.cpp ends a one-output head with tanh")
+        #expect(result.values[0] != result.values[1], "which text is the query matters")
+    }
+
     /// A Qwen3-style LLM reranker's pair is its GGUF rerank template filled in, special tokens
     /// and all; its score is log(p(yes) / p(no)). Without a template it falls back to the plain form.
     @Test func aQwen3StyleRerankerUsesItsTemplate() throws {
