@@ -90,6 +90,35 @@ import WorkerBeeFixtures
         }
     }
 
+    /// Rerank GGUFs as published (a BERT cross-encoder, a Qwen3-style LLM reranker) pull as they
+    /// are, list as `rerank`, and rerank by name.
+    @Test func pulledRerankersListAsRerankAndRerank() async throws {
+        let hub = try await HubStandIn.start()
+        defer { hub.stop() }
+        let box = try Self.box()
+        defer { box.remove() }
+        let scratch = box.root.appendingPathComponent("scratch")
+        try TinyModels.writeCrossEncoderBERT(to: scratch.appendingPathComponent("ce"))
+        let bert = scratch.appendingPathComponent("ce.gguf")
+        _ = try SentenceTransformersConverter.convert(directory: scratch.appendingPathComponent("ce"), to: bert, type: .f32)
+        let qwen = scratch.appendingPathComponent("qwen.gguf")
+        try TinyModels.writeQwen3Reranker(to: qwen)
+        hub.add("test-org/tiny-reranker-GGUF", files: ["tiny-reranker.F32.gguf": try Data(contentsOf: bert)])
+        hub.add("test-org/tiny-qwen3-reranker-GGUF", files: ["tiny-qwen3-reranker.F32.gguf": try Data(contentsOf: qwen)])
+        for repository in ["test-org/tiny-reranker-GGUF", "test-org/tiny-qwen3-reranker-GGUF"] {
+            let run = try await CommandRun.run(["models", "pull", "\(repository):F32"], environment: box.environment(hub))
+            #expect(run.status == 0, "\(run.stderr)")
+        }
+        let list = try await CommandRun.run(["models", "list"], environment: box.environment(hub))
+        for name in ["tiny-reranker.f32", "tiny-qwen3-reranker.f32"] {
+            let row = try #require(list.stdout.split(separator: "\n").first { $0.hasPrefix(name) }, "\(list.stdout)")
+            #expect(row.hasSuffix("rerank"), "\(row)")
+            let rerank = try await CommandRun.run(["rerank", "--model", name, "--query", "hello world", "--json", "the worker bee", "hello"], environment: box.environment(hub))
+            #expect(rerank.status == 0, "\(name): \(rerank.stderr)")
+            #expect(rerank.stdout.split(separator: "\n").count == 2)
+        }
+    }
+
     @Test func aQuantizationThatMatchesSeveralFilesOrNoneListsTheChoices() async throws {
         let (hub, _) = try await Self.start()
         defer { hub.stop() }

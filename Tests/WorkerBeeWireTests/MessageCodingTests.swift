@@ -7,6 +7,7 @@ import WorkerBeeTestSupport
     static let requests: [WorkerRequest] = [
         .embed(EmbedRequest(model: "all-minilm-l6-v2", normalize: false, texts: ["a", "", "naïve 東京 🐝"])),
         .embed(EmbedRequest(model: "", texts: [])),
+        .embed(EmbedRequest(model: "reranker", normalize: false, texts: ["doc one", "doc two"], truncateStart: true, queries: ["q", "another q"])),
         .vision(VisionRequest(model: "m", projector: "/p/mmproj.gguf", prompt: "read", image: [0x89, 0x50, 0x4E, 0x47], maxTokens: 77)),
         .loadModel(kind: .vision, model: "qwen"),
         .loadModel(kind: .embedding, model: ""),
@@ -28,6 +29,19 @@ import WorkerBeeTestSupport
         .failure(WorkerFailure(code: .modelNotFound, message: "model file /x.gguf does not exist")),
         .failure(WorkerFailure(code: FailureCode("aCodeFromANewerWorker"), message: "unknown codes keep their name")),
     ]
+
+    @Test func anEmbedRequestWhoseQueriesDoNotPairWithItsTextsIsMalformed() throws {
+        var frame = WorkerRequest.embed(EmbedRequest(model: "m", texts: ["a", "b"], queries: ["q", "q"])).frame(requestID: 1)
+        let valid = try WorkerRequest(frame: frame)
+        #expect(valid == .embed(EmbedRequest(model: "m", texts: ["a", "b"], queries: ["q", "q"])))
+        // One query for two texts: cut the last query off and set the count to 1.
+        var payload = frame.payload
+        payload.removeLast(4 + 1)
+        let countOffset = payload.count - (4 + 1) - 4
+        payload.replaceSubrange(countOffset..<(countOffset + 4), with: [1, 0, 0, 0])
+        frame = Frame(kind: frame.kind, requestID: 1, payload: payload)
+        #expect(throws: WireError.self) { try WorkerRequest(frame: frame) }
+    }
 
     @Test(arguments: requests)
     func requestSurvivesEncodeAndDecode(request: WorkerRequest) throws {
