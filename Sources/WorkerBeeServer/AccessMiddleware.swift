@@ -27,7 +27,7 @@ struct AccessMiddleware: RouterMiddleware {
     /// The route label for metrics: the known paths, or "other" (unbounded paths would make
     /// unbounded series).
     static func route(_ path: String) -> String {
-        let known: Set<String> = ["/v1/embeddings", "/v1/models", "/api/embed", "/api/embeddings", "/api/tags", "/tokenize", "/v1/ocr", "/health", "/ready", "/metrics"]
+        let known: Set<String> = ["/v1/embeddings", "/v1/models", "/api/embed", "/api/embeddings", "/api/tags", "/tokenize", "/v1/ocr", "/v1/rerank", "/v1/reranking", "/rerank", "/api/ps", "/health", "/ready", "/metrics"]
         return known.contains(path) ? path : "other"
     }
 

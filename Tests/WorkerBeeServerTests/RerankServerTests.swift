@@ -68,6 +68,9 @@ import WorkerBeeTestSupport
             }
             let metrics = String(decoding: try await server.get("/metrics").body, as: UTF8.self)
             #expect(metrics.contains(#"workerbee_model_requests_total{model="tiny-rerank"} 4"#), "\(metrics)")
+            for route in ["/v1/rerank", "/v1/reranking", "/rerank"] {
+                #expect(metrics.contains(#"workerbee_requests_total{route="\#(route)",status="200"}"#), "\(route)")
+            }
         }
     }
 
