@@ -7,16 +7,17 @@ cross-encoder/ms-marco-MiniLM-L6-v2 (6 layers, 384 wide, the same BERT as all-Mi
 made from the default model's source folder with a seeded classifier head, then imported with
 `workerbee models import`, so it needs no download; its speed is that of any MiniLM-L6 cross-encoder.
 Both servers run at once on loopback and are measured in interleaved rounds; medians are reported.
-llama-server is run with two sets of flags (one sequence at a time, and 8 slots sharing batches)
-and the better one is compared. It does not build llama-server; build it from the same llama.cpp
+llama-server is run with three sets of flags (1, 2 and 8 slots sharing batches) and the best
+one is compared. It does not build llama-server; build it from the same llama.cpp
 source (docs/PERFORMANCE.md) and pass its path.
 
   scripts/compare-rerank.py --server /path/to/llama-server --workerbee .build/release/workerbee
 """
 import argparse, json, os, random, shutil, socket, struct, subprocess, sys, tempfile, time, urllib.request
 
-LLAMA_SERVER_FLAGS = {
+LLAMA_SERVER_FLAGS = {  # slots sharing a batch: one, two, eight
     "llama-server np1": ["-c", "512", "-np", "1", "-b", "512", "-ub", "512"],
+    "llama-server np2": ["-c", "1024", "-np", "2", "-b", "1024", "-ub", "1024"],
     "llama-server np8": ["-c", "4096", "-np", "8", "-b", "4096", "-ub", "4096"],
 }
 
