@@ -102,6 +102,8 @@ public final class EmbeddingModel {
     private(set) var pairFormat: PairFormat = .plain(first: [], middle: [], last: [])
     /// For a BERT reranker with segment types: the input rows that carry them.
     private(set) var segments: SegmentEmbeddings?
+    /// A BERT-style reranker's head, computed from each pair's first token row.
+    private let rankHead: RankHead?
     /// The batch that carries input rows instead of token ids (with ``segments``).
     private var segmentBatch: llama_batch?
     /// A Qwen3-style reranker whose head gives the probabilities of "yes" and "no": reported as
@@ -143,6 +145,8 @@ public final class EmbeddingModel {
             throw EngineError(.cannotEmbed, "\(url.lastPathComponent) cannot embed: it declares no pooling type (\(architecture).pooling_type), so it is a text generator, not an embedding model")
         }
         let isReranker = pooling == Self.rankPooling
+        // A BERT-style reranker's head runs here on the [CLS] rows (see RankHead).
+        let rankHead = isReranker ? RankHead(url: url, architecture: architecture, width: Int(llama_model_n_embd(model))) : nil
         let trainContext = Int(llama_model_n_ctx_train(model))
         let perText = max(8, min(options.contextSize ?? trainContext, trainContext))
         let batchTokens = max(1, options.batchTokens)
@@ -166,7 +170,7 @@ public final class EmbeddingModel {
         contextParams.n_threads = Int32(threads)
         contextParams.n_threads_batch = Int32(threads)
         contextParams.no_perf = true
-        if poolsHere { contextParams.pooling_type = LLAMA_POOLING_TYPE_NONE }
+        if poolsHere || rankHead != nil { contextParams.pooling_type = LLAMA_POOLING_TYPE_NONE }
         // Flash attention is what makes packed batches cheap: it skips the masked-out pairs between
         // sequences. llama.cpp's "auto" turns it on for CPU; WORKERBEE_FLASH_ATTN=on|off overrides
         // it for measurements (off is about 3.5x slower here, see docs/PERFORMANCE.md).
@@ -185,7 +189,8 @@ public final class EmbeddingModel {
         self.context = context
         self.vocab = llama_model_get_vocab(model)
         self.isReranker = isReranker
-        self.dimension = isReranker ? Int(llama_model_n_cls_out(model)) : Int(llama_model_n_embd_out(model))
+        self.rankHead = rankHead
+        self.dimension = rankHead?.outputs ?? (isReranker ? Int(llama_model_n_cls_out(model)) : Int(llama_model_n_embd_out(model)))
         self.maxTokensPerText = perText
         self.poolingType = pooling
         self.threads = threads
@@ -381,6 +386,7 @@ public final class EmbeddingModel {
             throw EngineError(.inferenceFailed, "llama.cpp failed to run a batch of \(n) tokens in \(pack.count) texts (status \(status))")
         }
         if poolsHere { return try meanPool(pack, tokenized, into: &values) }
+        if let rankHead { return try scoreFirstRows(pack, tokenized, head: rankHead, into: &values) }
         for (sequence, index) in pack.enumerated() {
             guard let embedding = llama_get_embeddings_seq(context, llama_seq_id(sequence)) else {
                 throw EngineError(.inferenceFailed, "llama.cpp returned no pooled embedding for a sequence")
@@ -392,6 +398,19 @@ public final class EmbeddingModel {
             values.withUnsafeMutableBufferPointer { out in
                 (out.baseAddress! + index * dimension).update(from: embedding, count: dimension)
             }
+        }
+    }
+
+    /// Each pair's scores from its first token's row through the model's head, computed on
+    /// its own (see ``RankHead``).
+    private func scoreFirstRows(_ pack: [Int], _ tokenized: [[llama_token]], head: RankHead, into values: inout [Float]) throws(EngineError) {
+        var row = 0
+        for index in pack {
+            guard let first = llama_get_embeddings_ith(context, Int32(row)) else {
+                throw EngineError(.inferenceFailed, "llama.cpp returned no embedding for token row \(row)")
+            }
+            values.withUnsafeMutableBufferPointer { out in head.scores(of: first, into: out.baseAddress! + index * dimension) }
+            row += tokenized[index].count
         }
     }
 

@@ -46,6 +46,18 @@ import WorkerBeeWire
         #expect(!result.truncated.contains(true))
     }
 
+    /// Same pair, same score, bit for bit: alone, or packed with other pairs, on one thread or two.
+    @Test func aPairGetsTheSameScoreBitForBitWhateverItIsBatchedWith() throws {
+        let gguf = try Self.crossEncoder(labels: 3).gguf
+        let pairs = Self.pairs + Self.pairs.map { ($0.document, $0.query) }
+        let together = try EmbeddingModel(url: gguf, options: .init(threads: 1)).rerank(queries: pairs.map(\.query), documents: pairs.map(\.document))
+        let twoThreads = try EmbeddingModel(url: gguf, options: .init(threads: 2))
+        for (index, pair) in pairs.enumerated() {
+            let alone = try twoThreads.rerank(queries: [pair.query], documents: [pair.document])
+            #expect(alone.vector(at: 0) == together.vector(at: index), "pair \(index)")
+        }
+    }
+
     @Test func aPairOverTheContextIsCutOnTheDocumentSideAndReported() async throws {
         let (folder, gguf) = try Self.crossEncoder()
         let model = try EmbeddingModel(url: gguf, options: .init(threads: 2, contextSize: 24))

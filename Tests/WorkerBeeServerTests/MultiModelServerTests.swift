@@ -32,13 +32,18 @@ import WorkerBeeTestSupport
     }
 
     /// A server over `folder` whose default model is `tiny-a`.
-    static func start(_ folder: URL, waitForReady: Bool = true, _ configure: @escaping (inout ServerConfiguration) -> Void = { _ in }) async throws -> ServerHarness {
+    /// `workers` changes the workers' configuration (e.g. a fault to inject).
+    static func start(
+        _ folder: URL, waitForReady: Bool = true, _ configure: @escaping (inout ServerConfiguration) -> Void = { _ in },
+        workers: @escaping (inout WorkerConfiguration) -> Void = { _ in }
+    ) async throws -> ServerHarness {
         try await ServerHarness.start(waitForReady: waitForReady, { configuration in
             configuration.modelName = "tiny-a"
             configure(&configuration)
         }, workers: 1) { configuration in
             configuration.models.directory = folder
             configuration.models.embedding = "tiny-a"
+            workers(&configuration)
         }
     }
 

@@ -199,9 +199,10 @@ import WorkerBeeModels
         defer { sandbox.remove() }
         let worker = WorkerProcess(configuration: sandbox.configuration())
         try await worker.loadModel(ModelReference(ModelDirectory.defaultEmbeddingModel), kind: .embedding)
-        #expect(sandbox.log.contains("loaded and probed embedding model"))
+        // The worker's stderr reaches the log file through a pump, so its lines are waited for.
+        #expect(await sandbox.waitForLog("loaded and probed embedding model"))
         try await worker.unloadModel(kind: .embedding)
-        #expect(sandbox.log.contains("(unload)"))
+        #expect(await sandbox.waitForLog("(unload)"))
         do {
             try await worker.loadModel("no-such-model", kind: .embedding)
             Issue.record("loading a missing model was acknowledged")
