@@ -189,7 +189,9 @@ import WorkerBeeTestSupport
                 #expect(scores == expected)
             }
             #expect(kills == 4)
-            #expect(await pool.statistics.losses >= 4, "each kill landed inside a request")
+            // A retried piece is split, and a piece without the slow document can finish before
+            // its kill; the ones that hold it are lost and sent again.
+            #expect(await pool.statistics.losses >= 1, "a kill landed inside a request")
         }
     }
 }
