@@ -117,13 +117,21 @@ public actor WorkerPool {
         }
         let embeddings = try await embedAllowingPoison(
             texts, model: options.model, normalize: options.normalize, spreadOverWorkers: options.spreadOverWorkers, truncateStart: options.truncation == .start)
-        guard options.poisonTexts == .fail, let first = embeddings.failures.first else { return embeddings }
+        guard options.poisonTexts == .fail, let error = Self.poisonError(embeddings, of: texts.count, noun: "texts", done: "embedded") else { return embeddings }
+        throw error
+    }
+
+    /// The `.poisonInput` error for a call some of whose inputs crash the worker every time (nil
+    /// when none did); its ``WorkerError/partial`` holds every other input's result.
+    private static func poisonError(_ results: Embeddings, of count: Int, noun: String, done: String) -> WorkerError? {
+        guard let first = results.failures.first else { return nil }
+        let indexes = results.failedIndexes.prefix(10).map(String.init).joined(separator: ", ") + (results.failures.count > 10 ? ", ..." : "")
         var error = WorkerError(
             .poisonInput,
-            "\(embeddings.failures.count) of \(texts.count) texts crash the worker every time (indexes \(embeddings.failedIndexes.prefix(10).map(String.init).joined(separator: ", "))\(embeddings.failures.count > 10 ? ", ..." : "")); the others were embedded. Text \(first.index): \(first.error.message)",
+            "\(results.failures.count) of \(count) \(noun) crash the worker every time (indexes \(indexes)); the others were \(done). \(noun.dropLast().capitalized) \(first.index): \(first.error.message)",
             exitStatus: first.error.exitStatus, logTail: first.error.logTail)
-        error.partial = embeddings
-        throw error
+        error.partial = results
+        return error
     }
 
     /// Scores each document against `query` with a reranker across the workers; one row of
@@ -146,12 +154,9 @@ public actor WorkerPool {
         let scored = try await embedAllowingPoison(
             documents, model: options.model, normalize: false, spreadOverWorkers: options.spreadOverWorkers, truncateStart: options.truncation == .start,
             queries: queries)
-        guard options.poisonDocuments == .fail, let first = scored.failures.first else { return Rerankings(scored) }
-        var error = WorkerError(
-            .poisonInput,
-            "\(scored.failures.count) of \(documents.count) documents crash the worker every time (indexes \(scored.failedIndexes.prefix(10).map(String.init).joined(separator: ", "))\(scored.failures.count > 10 ? ", ..." : "")); the others were scored. Document \(first.index): \(first.error.message)",
-            exitStatus: first.error.exitStatus, logTail: first.error.logTail)
-        error.partial = scored
+        guard options.poisonDocuments == .fail, let error = Self.poisonError(scored, of: documents.count, noun: "documents", done: "scored") else {
+            return Rerankings(scored)
+        }
         throw error
     }
 

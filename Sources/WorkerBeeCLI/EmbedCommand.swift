@@ -28,17 +28,7 @@ struct EmbedCommand: AsyncParsableCommand {
     @Argument(help: "Texts to embed.")
     var texts: [String] = []
 
-    @Option(name: .shortAndLong, help: "Input file ('-' for stdin; the default when no texts are given).")
-    var input: String?
-
-    @Option(help: "Input format: json (a JSON string or object per line) or lines (plain text per line).")
-    var format: TextInput.Format = .json
-
-    @Flag(help: "Plain text, one per line (same as --format lines).")
-    var lines = false
-
-    @Option(help: "The field holding the text in JSON object lines.")
-    var textField: String = "text"
+    @OptionGroup var source: TextInputOptions
 
     @Option(name: .shortAndLong, help: "Write the vectors to this file instead of stdout.")
     var output: String?
@@ -67,12 +57,10 @@ struct EmbedCommand: AsyncParsableCommand {
     var progress = false
 
     func validate() throws {
-        if !texts.isEmpty && input != nil { throw ValidationError("give texts as arguments or with --input, not both") }
+        try source.validate(arguments: texts, noun: "texts")
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if resume && output == nil { throw ValidationError("--resume needs --output FILE (the file to continue)") }
     }
-
-    private var inputFormat: TextInput.Format { lines ? .lines : format }
 
     /// The text `--prompt-name` (or the model's default prompt) puts before every input; "" for none.
     private func promptText(models: ModelDirectory) throws -> String {
@@ -96,7 +84,7 @@ struct EmbedCommand: AsyncParsableCommand {
         } else {
             out = EmbeddingOutput()
         }
-        let items = InputItems(arguments: texts, path: texts.isEmpty ? (input ?? "-") : nil, format: inputFormat, textField: textField)
+        let items = source.items(arguments: texts)
         let meter = ProgressMeter(total: texts.isEmpty ? nil : texts.count, unit: "texts", enabled: progress || isatty(2) == 1)
         var written = skip
         var truncated = 0

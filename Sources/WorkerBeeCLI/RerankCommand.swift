@@ -32,22 +32,12 @@ struct RerankCommand: AsyncParsableCommand {
     @Flag(help: "Print the model's logits instead of probabilities.")
     var rawScores = false
 
-    @Option(name: .shortAndLong, help: "Input file ('-' for stdin; the default when no documents are given).")
-    var input: String?
-
-    @Option(help: "Input format: json (a JSON string or object per line) or lines (plain text per line).")
-    var format: TextInput.Format = .json
-
-    @Flag(help: "Plain text, one per line (same as --format lines).")
-    var lines = false
-
-    @Option(help: "The field holding the text in JSON object lines.")
-    var textField: String = "text"
+    @OptionGroup var source: TextInputOptions
 
     @OptionGroup var embedding: EmbeddingOptions
 
     func validate() throws {
-        if !documents.isEmpty && input != nil { throw ValidationError("give documents as arguments or with --input, not both") }
+        try source.validate(arguments: documents, noun: "documents")
         if let topN, topN < 1 { throw ValidationError("--top-n must be at least 1") }
         if query.isEmpty { throw ValidationError("--query cannot be empty") }
     }
@@ -60,7 +50,7 @@ struct RerankCommand: AsyncParsableCommand {
             let hint = rerankers.isEmpty ? "no reranker is installed (docs/MODELS.md says how to get one)" : "rerankers here: \(rerankers.joined(separator: ", "))"
             throw ValidationError("--model \(embedding.model): \(why); \(hint)")
         }
-        let items = InputItems(arguments: documents, path: documents.isEmpty ? (input ?? "-") : nil, format: lines ? .lines : format, textField: textField)
+        let items = source.items(arguments: documents)
         var texts: [String] = []
         for try await item in items { texts.append(item.text) }
         guard !texts.isEmpty else { throw ValidationError("no documents: give them as arguments or with --input") }

@@ -21,21 +21,13 @@ extension TinyModels {
     /// Writes a tiny LLM reranker as llama.cpp converts Qwen3-Reranker: the `qwen3` architecture
     /// (2 layers, 32 wide), rank pooling, a `cls.output` head of two rows (the "yes" and "no"
     /// logits) with labels `yes`, `no`, and with `template` the rerank template; a byte-fallback
-    /// SentencePiece vocabulary with ChatML's special tokens. Seeded random weights.
+    /// SentencePiece vocabulary with ChatML's special tokens (`<|im_end|>` is id 4). Seeded
+    /// random weights.
     public static func writeQwen3Reranker(to url: URL, template: Bool = true, seed: UInt64 = 11) throws {
         var generator = SeededGenerator(seed: seed)
         let embd = 32, layers = 2, heads = 4, kvHeads = 2, headSize = 8, ff = 64
-        var tokens = ["<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>"]
-        var types: [Int32] = [2, 3, 3, 3, 3]
-        for byte in 0..<256 {
-            tokens.append(String(format: "<0x%02X>", byte))
-            types.append(6)
-        }
-        for piece in ["\u{2581}"] + Array("abcdefghijklmnopqrstuvwxyz:<>.,!?\"").map({ String($0) }) + ["\u{2581}the", "\u{2581}a", "\u{2581}bee", "\u{2581}query", "he", "er", "in"] {
-            tokens.append(piece)
-            types.append(1)
-        }
-        let scores = tokens.enumerated().map { index, token -> GGUFValue in .float32(types[index] == 1 ? Float(token.count) - Float(index) / 100 : 0) }
+        let pieces = ["\u{2581}"] + Array("abcdefghijklmnopqrstuvwxyz:<>.,!?\"").map({ String($0) })
+            + ["\u{2581}the", "\u{2581}a", "\u{2581}bee", "\u{2581}query", "he", "er", "in"]
         var writer = GGUFWriter()
         writer.set("general.architecture", .string("qwen3"))
         writer.set("general.name", .string("tiny-qwen3-reranker"))
@@ -52,17 +44,9 @@ extension TinyModels {
         writer.set("qwen3.rope.freq_base", .float32(1_000_000))
         writer.set("qwen3.pooling_type", .uint32(4))
         writer.set("qwen3.classifier.output_labels", .array(elementType: .string, elements: [.string("yes"), .string("no")]))
-        writer.set("tokenizer.ggml.model", .string("llama"))
-        writer.set("tokenizer.ggml.tokens", .array(elementType: .string, elements: tokens.map { .string($0) }))
-        writer.set("tokenizer.ggml.scores", .array(elementType: .float32, elements: scores))
-        writer.set("tokenizer.ggml.token_type", .array(elementType: .int32, elements: types.map { .int32($0) }))
-        writer.set("tokenizer.ggml.unknown_token_id", .uint32(0))
-        writer.set("tokenizer.ggml.bos_token_id", .uint32(1))
-        writer.set("tokenizer.ggml.eos_token_id", .uint32(4))
-        writer.set("tokenizer.ggml.add_bos_token", .bool(false))
-        writer.set("tokenizer.ggml.add_eos_token", .bool(false))
+        let vocabulary = setSentencePieceVocabulary(pieces: pieces, addsBOS: false, in: &writer)
         if template { writer.set("tokenizer.chat_template.rerank", .string(qwen3RerankTemplate)) }
-        try add(&writer, "token_embd.weight", [embd, tokens.count], &generator, scale: 1)
+        try add(&writer, "token_embd.weight", [embd, vocabulary], &generator, scale: 1)
         try add(&writer, "output_norm.weight", [embd], &generator, constant: 1)
         try add(&writer, "cls.output.weight", [embd, 2], &generator, scale: 1)
         for layer in 0..<layers {

@@ -36,6 +36,33 @@ extension TinyModels {
         return files
     }
 
+    /// Writes a byte-fallback SentencePiece vocabulary (llama.cpp's `llama` tokenizer): `<unk>`,
+    /// `<s>`, `</s>`, ChatML's `<|im_start|>` and `<|im_end|>` (the end-of-generation token), the
+    /// 256 byte tokens, then `pieces`, longer pieces scoring higher. Returns the vocabulary size.
+    static func setSentencePieceVocabulary(pieces: [String], addsBOS: Bool, in writer: inout GGUFWriter) -> Int {
+        var tokens = ["<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>"]
+        var types: [Int32] = [2, 3, 3, 3, 3]
+        for byte in 0..<256 {
+            tokens.append(String(format: "<0x%02X>", byte))
+            types.append(6)
+        }
+        tokens += pieces
+        types += pieces.map { _ in 1 }
+        let scores = tokens.enumerated().map { index, token -> GGUFValue in
+            .float32(types[index] == 1 ? -Float(index) / 100 + Float(token.count) : 0)
+        }
+        writer.set("tokenizer.ggml.model", .string("llama"))
+        writer.set("tokenizer.ggml.tokens", .array(elementType: .string, elements: tokens.map { .string($0) }))
+        writer.set("tokenizer.ggml.scores", .array(elementType: .float32, elements: scores))
+        writer.set("tokenizer.ggml.token_type", .array(elementType: .int32, elements: types.map { .int32($0) }))
+        writer.set("tokenizer.ggml.unknown_token_id", .uint32(0))
+        writer.set("tokenizer.ggml.bos_token_id", .uint32(1))
+        writer.set("tokenizer.ggml.eos_token_id", .uint32(4))
+        writer.set("tokenizer.ggml.add_bos_token", .bool(addsBOS))
+        writer.set("tokenizer.ggml.add_eos_token", .bool(false))
+        return tokens.count
+    }
+
     static func add(_ writer: inout GGUFWriter, _ name: String, _ dimensions: [Int], _ generator: inout SeededGenerator, scale: Float = 0.2, constant: Float? = nil) throws {
         let count = dimensions.reduce(1, *)
         let values = (0..<count).map { _ in constant ?? Float.random(in: -scale...scale, using: &generator) }
@@ -44,23 +71,10 @@ extension TinyModels {
 
     private static func textModel(using generator: inout SeededGenerator) throws -> GGUFWriter {
         let embd = 64, layers = 2, heads = 4, ff = 128, context = 4096
-        var tokens = ["<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>"]
-        var types: [Int32] = [2, 3, 3, 3, 3]
-        for byte in 0..<256 {
-            tokens.append(String(format: "<0x%02X>", byte))
-            types.append(6)
-        }
         let pieces = ["\u{2581}"] + (Array("abcdefghijklmnopqrstuvwxyz0123456789.,:|#-*").map { String($0) })
             + ["\u{2581}the", "\u{2581}a", "\u{2581}page", "\u{2581}text", "\u{2581}table", "\u{2581}title", "th", "he", "in", "er", "an", "re",
                "\u{2581}t", "\u{2581}s", "\u{2581}w", "\u{2581}o", "on", "at", "en", "nd", "ti", "es", "or", "te", "of", "ed", "is", "it",
                "\u{2581}user", "\u{2581}assistant", "user", "assistant", "\n", "\u{2581}|", "\u{2581}#", "\u{2581}-"]
-        for piece in pieces {
-            tokens.append(piece)
-            types.append(1)
-        }
-        let scores = tokens.enumerated().map { index, token -> GGUFValue in
-            .float32(types[index] == 1 ? -Float(index) / 100 + Float(token.count) : 0)
-        }
         var writer = GGUFWriter()
         writer.set("general.architecture", .string("llama"))
         writer.set("general.name", .string("tiny-vision"))
@@ -74,17 +88,8 @@ extension TinyModels {
         writer.set("llama.attention.layer_norm_rms_epsilon", .float32(1e-5))
         writer.set("llama.rope.dimension_count", .uint32(UInt32(embd / heads)))
         writer.set("llama.rope.freq_base", .float32(10000))
-        writer.set("tokenizer.ggml.model", .string("llama"))
-        writer.set("tokenizer.ggml.tokens", .array(elementType: .string, elements: tokens.map { .string($0) }))
-        writer.set("tokenizer.ggml.scores", .array(elementType: .float32, elements: scores))
-        writer.set("tokenizer.ggml.token_type", .array(elementType: .int32, elements: types.map { .int32($0) }))
-        writer.set("tokenizer.ggml.unknown_token_id", .uint32(0))
-        writer.set("tokenizer.ggml.bos_token_id", .uint32(1))
-        writer.set("tokenizer.ggml.eos_token_id", .uint32(4))
-        writer.set("tokenizer.ggml.add_bos_token", .bool(true))
-        writer.set("tokenizer.ggml.add_eos_token", .bool(false))
+        let vocabulary = setSentencePieceVocabulary(pieces: pieces, addsBOS: true, in: &writer)
         writer.set("tokenizer.chat_template", .string(chatMLTemplate))
-        let vocabulary = tokens.count
         try add(&writer, "token_embd.weight", [embd, vocabulary], &generator, scale: 1)
         try add(&writer, "output_norm.weight", [embd], &generator, constant: 1)
         // Zero rows for the end-of-generation tokens give them a logit of exactly 0, below the best of
