@@ -111,8 +111,13 @@ struct RerankRoutes: Sendable {
         } catch let error as WorkerError where error.code == .cannotRerank {
             throw APIError(.badRequest, error.message, param: "model", code: "model_cannot_rerank")
         }
-        return Scored(
-            scores: answer.vectors.map { $0.first ?? 0 }, tokenCounts: answer.tokenCounts, truncatedCount: answer.truncated.filter { $0 }.count)
+        let truncated = answer.truncated.filter { $0 }.count
+        // TEI's `truncate: false`: a pair over the context is an error rather than cut.
+        if request.truncate == false, truncated > 0 {
+            throw APIError.badRequest(
+                "\(truncated) of \(texts.count) pairs are longer than the model's context; send shorter \(param) or \"truncate\": true", param: param)
+        }
+        return Scored(scores: answer.vectors.map { $0.first ?? 0 }, tokenCounts: answer.tokenCounts, truncatedCount: truncated)
     }
 
     /// nil for the server's default model (when it is a reranker), or the name of a reranker in

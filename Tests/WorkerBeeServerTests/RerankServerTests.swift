@@ -110,6 +110,10 @@ import WorkerBeeTestSupport
             for result in results {
                 #expect(abs(result.score - reference.logits[result.index][0]) <= 1e-3, "document \(result.index)")
             }
+            // TEI's truncate: false makes it an error instead.
+            let refused = try await server.post("/rerank", json: ["model": "tiny-rerank", "query": Self.query, "texts": [long, "a text"], "truncate": false])
+            #expect(refused.status == .badRequest)
+            #expect(String(decoding: refused.body, as: UTF8.self).contains("1 of 2 pairs are longer than the model's context"))
         }
     }
 
