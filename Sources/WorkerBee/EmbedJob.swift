@@ -26,6 +26,8 @@ struct EmbedJob {
     static let outsideKillsForPoison = 8
 
     let texts: [String]
+    /// Bytes each text counts for besides its own.
+    let extraBytes: Int
     let limit: EmbedRequestLimit
     private var cursor = 0
     private var again: [Piece] = []
@@ -36,9 +38,11 @@ struct EmbedJob {
 
     /// A job over `texts` whose first pieces hold at most `firstSlice` texts (one piece per
     /// worker for a small call).
-    init(texts: [String], limit: EmbedRequestLimit, firstSlice: Int? = nil) {
+    /// `extraBytes` is what each text counts for besides its own bytes (a rerank pair's query).
+    init(texts: [String], limit: EmbedRequestLimit, firstSlice: Int? = nil, extraBytes: Int = 0) {
         self.texts = texts
         self.limit = limit
+        self.extraBytes = extraBytes
         sliceTexts = max(1, min(firstSlice ?? limit.texts, limit.texts))
     }
 
@@ -49,7 +53,7 @@ struct EmbedJob {
         let start = cursor
         var bytes = 0
         while cursor < texts.count {
-            let cost = EmbedRequestLimit.cost(of: texts[cursor])
+            let cost = EmbedRequestLimit.cost(of: texts[cursor]) + extraBytes
             guard cursor == start || (cursor - start < min(sliceTexts, limit.texts) && bytes + cost <= limit.bytes) else { break }
             bytes += cost
             cursor += 1

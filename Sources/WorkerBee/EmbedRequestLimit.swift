@@ -25,12 +25,14 @@ public struct EmbedRequestLimit: Sendable, Equatable {
     static func cost(of text: String) -> Int { text.utf8.count + 16 }
 
     /// Contiguous ranges of `texts`, in order, each within the limit.
-    public func requests(for texts: [String]) -> [Range<Int>] {
+    /// - Parameter extraBytes: bytes each text counts for besides its own (the query a rerank
+    ///   request pairs with every document).
+    public func requests(for texts: [String], extraBytes: Int = 0) -> [Range<Int>] {
         var ranges: [Range<Int>] = []
         var start = 0
         var bytes = 0
         for (index, text) in texts.enumerated() {
-            let cost = Self.cost(of: text)
+            let cost = Self.cost(of: text) + extraBytes
             if index > start && (index - start >= self.texts || bytes + cost > self.bytes) {
                 ranges.append(start..<index)
                 start = index

@@ -11,7 +11,8 @@ public struct RerankOptions: Sendable, Equatable {
     /// ``EmbedOptions/spreadOverWorkers``).
     public var spreadOverWorkers: Bool
     /// Which end of an over-long document is cut (default ``EmbedOptions/Truncation/end``); a
-    /// pair is cut on its document first, then on its query when the query alone is too long.
+    /// pair is cut on its document first, and a query longer than half the room is cut too, so
+    /// that each keeps at least half (as Hugging Face's `longest_first`).
     public var truncation: EmbedOptions.Truncation
 
     /// Options with the defaults described on each property.

@@ -175,7 +175,8 @@ public actor WorkerPool {
             case lost(EmbedJob.Piece, WorkerError, WorkerProcess)
         }
         let job = try await withThrowingTaskGroup(of: Outcome.self, returning: EmbedJob.self) { group in
-            var job = EmbedJob(texts: texts, limit: configuration.requestLimit, firstSlice: spread)
+            // A rerank pair carries its query too: pieces are sized by both.
+            var job = EmbedJob(texts: texts, limit: configuration.requestLimit, firstSlice: spread, extraBytes: queries?.map(\.utf8.count).max() ?? 0)
             var running = 0
             func launch() -> Bool {
                 guard let piece = job.next() else { return false }

@@ -209,7 +209,7 @@ public actor WorkerProcess {
     public func rerank(_ query: String, documents: [String], options: RerankOptions = RerankOptions()) async throws -> Rerankings {
         let model = options.model ?? configuration.models.embedding
         var result = EmbedResult(dimension: 0, values: [], tokenCounts: [], truncated: [])
-        for range in configuration.requestLimit.requests(for: documents) {
+        for range in configuration.requestLimit.requests(for: documents, extraBytes: query.utf8.count) {
             let part = try await embedRequest(
                 Array(documents[range]), model: model, normalize: false, truncateStart: options.truncation == .start,
                 queries: Array(repeating: query, count: range.count))

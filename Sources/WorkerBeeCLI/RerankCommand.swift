@@ -64,6 +64,9 @@ struct RerankCommand: AsyncParsableCommand {
             throw error
         }
         await pool.stop()
+        if rankings.labels > 1 {
+            throw ValidationError("--model \(embedding.model) is a classifier with \(rankings.labels) labels, not a reranker with one relevance score")
+        }
         for (index, score) in rankings.ranked.prefix(topN ?? texts.count) {
             let shown = rawScores ? score : Float(1 / (1 + exp(-Double(score))))
             if json {

@@ -10,8 +10,9 @@ extension EmbeddingModel {
     /// segment 1, as it was trained. Pairs are packed into micro-batches like texts.
     ///
     /// A pair longer than the context is cut on the document side first (its end, or its start
-    /// with `truncateStart`), then on the query side when the query alone is too long; it is
-    /// reported in ``EmbedResult/truncated``.
+    /// with `truncateStart`); a query longer than half the room is cut too, so that each keeps at
+    /// least half (as Hugging Face's `longest_first` truncation); it is reported in
+    /// ``EmbedResult/truncated``.
     /// - Throws: ``EngineError`` `.cannotRerank` when the model is not a reranker,
     ///   `.invalidInput` for mismatched lists, `.cancelled`, `.inferenceFailed`.
     public func rerank(queries: [String], documents: [String], truncateStart: Bool = false, abort: AbortSignal? = nil) throws(EngineError) -> EmbedResult {
@@ -58,24 +59,38 @@ extension EmbeddingModel {
         return (joined.tokens, joined.types, cut)
     }
 
-    /// A pair in the model's template; an over-long document is cut by its tokens and the prompt
-    /// tokenized again, until it fits.
+    /// A pair in the model's template. An over-long pair has its query cut first when the prompt
+    /// without a document is already over the context (to half the room the template leaves),
+    /// then its document, by tokens, tokenizing the prompt again until it fits (tokens can merge
+    /// across the seam).
     private func templatePair(_ template: String, query: String, document: String, truncateStart: Bool) throws(EngineError) -> (tokens: [Int32], types: [UInt8], truncated: Bool) {
         var tokens = try tokenize(PairFormat.fill(template, query: query, document: document), addSpecial: false, parseSpecial: true)
         guard tokens.count > maxTokensPerText else { return (tokens, [UInt8](repeating: 0, count: tokens.count), false) }
-        let fixed = try tokenize(PairFormat.fill(template, query: query, document: ""), addSpecial: false, parseSpecial: true).count
-        guard fixed < maxTokensPerText else {
-            throw EngineError(.invalidInput, "the rerank prompt of this query takes \(fixed) tokens without its document, over the model's \(maxTokensPerText)")
+        func cut(_ text: String, to count: Int) throws(EngineError) -> (String, Int) {
+            let pieces = try tokenize(text, addSpecial: false, parseSpecial: false)
+            let kept = max(0, min(count, pieces.count))
+            return (detokenize(Array(truncateStart ? pieces.suffix(kept) : pieces.prefix(kept))), pieces.count)
         }
-        // Keep as many of the document's tokens as fit beside the prompt; tokens can merge across
-        // the seam, so cut a few more until the filled prompt fits.
-        let documentTokens = try tokenize(document, addSpecial: false, parseSpecial: false)
-        var keep = min(documentTokens.count, maxTokensPerText - fixed)
+        let bare = try tokenize(PairFormat.fill(template, query: "", document: ""), addSpecial: false, parseSpecial: true).count
+        guard bare < maxTokensPerText else {
+            throw EngineError(.invalidInput, "the model's rerank template alone takes \(bare) tokens, over its context of \(maxTokensPerText)")
+        }
+        var query = query
+        var fixed = try tokenize(PairFormat.fill(template, query: query, document: ""), addSpecial: false, parseSpecial: true).count
+        var queryKeep = (maxTokensPerText - bare) / 2
+        while fixed >= maxTokensPerText {
+            query = try cut(query, to: queryKeep).0
+            fixed = try tokenize(PairFormat.fill(template, query: query, document: ""), addSpecial: false, parseSpecial: true).count
+            queryKeep -= max(1, fixed - maxTokensPerText + 1)
+        }
+        var keep = maxTokensPerText - fixed
+        var documentCut = document
         repeat {
-            let kept = detokenize(Array(truncateStart ? documentTokens.suffix(keep) : documentTokens.prefix(keep)))
-            tokens = try tokenize(PairFormat.fill(template, query: query, document: kept), addSpecial: false, parseSpecial: true)
-            keep -= max(1, tokens.count - maxTokensPerText)
-        } while tokens.count > maxTokensPerText && keep >= 0
+            documentCut = try cut(document, to: keep).0
+            tokens = try tokenize(PairFormat.fill(template, query: query, document: documentCut), addSpecial: false, parseSpecial: true)
+            keep = max(0, keep - max(1, tokens.count - maxTokensPerText))
+        } while tokens.count > maxTokensPerText && !documentCut.isEmpty
+        // An empty document leaves the prompt at `fixed`, under the context.
         return (tokens, [UInt8](repeating: 0, count: tokens.count), true)
     }
 

@@ -111,6 +111,12 @@ struct RerankRoutes: Sendable {
         } catch let error as WorkerError where error.code == .cannotRerank {
             throw APIError(.badRequest, error.message, param: "model", code: "model_cannot_rerank")
         }
+        if let labels = answer.vectors.first?.count, labels > 1 {
+            throw APIError(
+                .badRequest,
+                "the model \(request.model ?? routes.configuration.modelName) is a classifier with \(labels) labels, not a reranker with one relevance score (an NLI cross-encoder, say); the library's rerank call gives every label",
+                param: "model", code: "model_cannot_rerank")
+        }
         let truncated = answer.truncated.filter { $0 }.count
         // TEI's `truncate: false`: a pair over the context is an error rather than cut.
         if request.truncate == false, truncated > 0 {

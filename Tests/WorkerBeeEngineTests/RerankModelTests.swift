@@ -186,4 +186,17 @@ import WorkerBeeWire
         #expect(result.tokenCounts[0] <= 400 && result.tokenCounts[0] >= 398, "the cut document fills the context")
         #expect(result.values.allSatisfy { $0.isFinite })
     }
+
+    /// A query so long that the template without a document is over the context is cut too,
+    /// instead of failing the request (and the other pairs batched with it).
+    @Test func aTemplatePairWithAQueryOverTheContextHasItsQueryCut() throws {
+        let url = try TestModels.temporaryDirectory().appendingPathComponent("tiny-qwen3-reranker.gguf")
+        try TinyModels.writeQwen3Reranker(to: url)
+        let model = try EmbeddingModel(url: url, options: .init(threads: 1, contextSize: 400))
+        let longQuery = Array(repeating: "the bee", count: 200).joined(separator: " ")
+        let result = try model.rerank(queries: [longQuery, "what bee?"], documents: ["the bee", "the bee"])
+        #expect(result.truncated == [true, false])
+        #expect(result.tokenCounts[0] <= 400)
+        #expect(result.values.allSatisfy { $0.isFinite })
+    }
 }

@@ -14,12 +14,16 @@ import WorkerBeeTestSupport
     static let query = "hello world"
     static let documents = ["the worker bee embeds a text", "hello world !", "a vector", "worker bees embed the text , hello", "?"]
 
-    /// A models folder with `tiny-a`, `tiny-b` and `tiny-rerank`, and the cross-encoder's source folder.
+    /// A models folder with `tiny-a`, `tiny-b`, `tiny-rerank` and `tiny-nli` (a classifier with
+    /// three labels), and the cross-encoder's source folder.
     static func modelsFolder() throws -> (folder: URL, source: URL) {
         let folder = try MultiModelServerTests.modelsFolder()
         let source = folder.deletingLastPathComponent().appendingPathComponent("source-tiny-rerank")
         try TinyModels.writeCrossEncoderBERT(to: source)
         try SentenceTransformersConverter.convert(directory: source, to: folder.appendingPathComponent("tiny-rerank.gguf"), type: .f32)
+        let nli = folder.deletingLastPathComponent().appendingPathComponent("source-tiny-nli")
+        try TinyModels.writeCrossEncoderBERT(to: nli, labels: 3)
+        try SentenceTransformersConverter.convert(directory: nli, to: folder.appendingPathComponent("tiny-nli.gguf"), type: .f32)
         return (folder, source)
     }
 
@@ -131,6 +135,9 @@ import WorkerBeeTestSupport
             let noModel = try await server.post("/v1/rerank", json: ["query": "q", "documents": ["d"]])
             #expect(noModel.status == .badRequest)
             #expect(String(decoding: noModel.body, as: UTF8.self).contains("tiny-rerank"), "names the rerankers there are")
+            let classifier = try await server.post("/v1/rerank", json: ["model": "tiny-nli", "query": "q", "documents": ["d"]])
+            #expect(classifier.status == .badRequest)
+            #expect(String(decoding: classifier.body, as: UTF8.self).contains("classifier with 3 labels"))
             let noQuery = try await server.post("/v1/rerank", json: ["model": "tiny-rerank", "documents": ["d"]])
             #expect(noQuery.status == .badRequest)
             let badTopN = try await server.post("/v1/rerank", json: ["model": "tiny-rerank", "query": "q", "documents": ["d"], "top_n": 0])

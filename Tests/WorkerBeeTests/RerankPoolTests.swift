@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import GGUF
 import Testing
 import WorkerBeeFixtures
@@ -47,6 +48,50 @@ import WorkerBeeWire
             await #expect(throws: WorkerError.self) { try await pool.rerank("hello world", documents: documents) }
             #expect(await pool.statistics.losses > 0)
         }
+    }
+
+    /// A rerank call's requests are sized by their pairs, query included: a long query with many
+    /// short documents goes in several requests.
+    @Test func rerankRequestsCountTheQueryOfEveryPair() async throws {
+        let limit = EmbedRequestLimit(texts: 512, bytes: 1_000)
+        let documents = Array(repeating: "the bee", count: 10)
+        #expect(limit.requests(for: documents).count == 1)
+        #expect(limit.requests(for: documents, extraBytes: 400) == [0..<2, 2..<4, 4..<6, 6..<8, 8..<10])
+        let (sandbox, url) = try Self.reranker()
+        defer { sandbox.remove() }
+        var configuration = Self.configuration(sandbox, url)
+        configuration.requestLimit = limit
+        let query = Array(repeating: "hello", count: 70).joined(separator: " ")  // 419 bytes
+        let worker = WorkerProcess(configuration: configuration)
+        try await withCleanup({ await worker.stop() }) {
+            let sent = Self.countRerankRequests(await worker.events())
+            let scored = try await worker.rerank(query, documents: documents)
+            #expect(scored.count == 10)
+            #expect(await ProcessProbe.poll { sent.withLock { $0 } == 5 }, "\(sent.withLock { $0 }) requests")
+            let pool = WorkerPool(configuration: configuration, processes: 1, threadsPerProcess: 1)
+            try await withCleanup({ await pool.stop() }) {
+                try await pool.start()
+                let pooledSent = Self.countRerankRequests(await pool.workers[0].events())
+                let pooled = try await pool.rerank(query, documents: documents, options: RerankOptions(spreadOverWorkers: false))
+                #expect(pooled.scores == scored.scores)
+                #expect(await ProcessProbe.poll { pooledSent.withLock { $0 } == 5 }, "\(pooledSent.withLock { $0 }) requests")
+            }
+        }
+    }
+
+    /// A count shared with the task that keeps it.
+    final class Count: Sendable {
+        let value = Mutex(0)
+        func withLock<T>(_ body: (inout Int) -> T) -> T { value.withLock { body(&$0) } }
+    }
+
+    /// Counts the rerank requests sent on `events` as they come (a task that ends with the stream).
+    static func countRerankRequests(_ events: AsyncStream<WorkerEvent>) -> Count {
+        let count = Count()
+        Task {
+            for await event in events where event.isSent(label: "rerank") { count.withLock { $0 += 1 } }
+        }
+        return count
     }
 
     @Test func rerankingWithAnEmbeddingModelFailsSayingSo() async throws {
