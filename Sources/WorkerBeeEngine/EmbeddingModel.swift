@@ -103,27 +103,27 @@ public final class EmbeddingModel {
     /// For a BERT reranker with segment types: the input rows that carry them.
     private(set) var segments: SegmentEmbeddings?
     /// A BERT-style reranker's head, computed from each pair's first token row.
-    private let rankHead: RankHead?
+    let rankHead: RankHead?
     /// The batch that carries input rows instead of token ids (with ``segments``).
-    private var segmentBatch: llama_batch?
+    var segmentBatch: llama_batch?
     /// A Qwen3-style reranker whose head gives the probabilities of "yes" and "no": reported as
     /// one score, log(p(yes) / p(no)), the logit whose sigmoid is p(yes).
-    private var scoresAreYesNoProbabilities = false
+    private(set) var scoresAreYesNoProbabilities = false
 
     private let model: OpaquePointer
-    private let context: OpaquePointer
+    let context: OpaquePointer
     let vocab: OpaquePointer
-    private let maxSequences: Int
-    private var batch: llama_batch
-    private let usesMemory: Bool
+    let maxSequences: Int
+    var batch: llama_batch
+    let usesMemory: Bool
     /// Mean pooling is done here over each text's token rows (llama.cpp returns every token's row).
-    private let poolsHere: Bool
+    let poolsHere: Bool
     /// Called right before each llama.cpp call with the number of calls made so far in this
     /// `embed` (tests use it to raise the abort signal while llama.cpp runs).
     var beforeDecode: ((Int) -> Void)?
     /// What the last llama.cpp call returned (2 when its abort callback stopped it).
-    private(set) var lastDecodeStatus: Int32 = 0
-    private var decodesInCall = 0
+    var lastDecodeStatus: Int32 = 0
+    var decodesInCall = 0
 
     /// Loads the model at `url`.
     /// - Throws: ``EngineError``: `.modelNotFound`, `.invalidModel` (not a GGUF, corrupt),
@@ -313,125 +313,6 @@ public final class EmbeddingModel {
     private func refuseIfReranker() throws(EngineError) {
         guard isReranker else { return }
         throw EngineError(.cannotEmbed, "\(url.lastPathComponent) is a reranker (rank pooling): it scores query-document pairs and makes no embeddings; rerank with it instead (POST /v1/rerank, `workerbee rerank`)")
-    }
-
-    /// Runs the sequences in micro-batches, longest first, and returns their pooled rows in
-    /// input order (`dimension` floats each). `types` gives each token's segment type.
-    func runPacked(_ tokenized: [[llama_token]], types: [[UInt8]]?, abort: AbortSignal?) throws(EngineError) -> [Float] {
-        var values = [Float](repeating: 0, count: tokenized.count * dimension)
-        decodesInCall = 0
-        let order = tokenized.indices.sorted { tokenized[$0].count > tokenized[$1].count }
-        // Batch-invariant packing: a text that would take the tiled attention kernel runs alone;
-        // shorter texts share micro-batches that stay below it (see the type's documentation).
-        let packLimit = packsUnderTiledAttention ? min(batchTokens, Self.tiledAttentionRows - 1) : batchTokens
-        var pack: [Int] = []
-        var packTokens = 0
-        for index in order {
-            let count = tokenized[index].count
-            let alone = packsUnderTiledAttention && count >= Self.tiledAttentionRows
-            if !pack.isEmpty && (alone || packTokens + count > packLimit || pack.count == maxSequences) {
-                try run(pack, tokenized, types: types, into: &values, abort: abort)
-                pack.removeAll(keepingCapacity: true)
-                packTokens = 0
-            }
-            pack.append(index)
-            packTokens += count
-            if alone {
-                try run(pack, tokenized, types: types, into: &values, abort: abort)
-                pack.removeAll(keepingCapacity: true)
-                packTokens = 0
-            }
-        }
-        if !pack.isEmpty { try run(pack, tokenized, types: types, into: &values, abort: abort) }
-        return values
-    }
-
-    private func run(_ pack: [Int], _ tokenized: [[llama_token]], types: [[UInt8]]?, into values: inout [Float], abort: AbortSignal?) throws(EngineError) {
-        if let abort {
-            if abort.isRaised { throw EngineError(.cancelled, "cancelled") }
-            abort.install(on: context)
-        }
-        defer { llama_set_abort_callback(context, nil, nil) }
-        // Segment types need input rows (see SegmentEmbeddings); otherwise token ids go in.
-        let rows = types != nil ? segments : nil
-        var batch = rows != nil ? segmentBatch! : self.batch
-        var n = 0
-        for (sequence, index) in pack.enumerated() {
-            for (position, token) in tokenized[index].enumerated() {
-                if let rows, let types {
-                    rows.write(token: token, type: Int(types[index][position]), to: batch.embd + n * rows.width)
-                } else {
-                    batch.token[n] = token
-                }
-                batch.pos[n] = llama_pos(position)
-                batch.n_seq_id[n] = 1
-                batch.seq_id[n]![0] = llama_seq_id(sequence)
-                batch.logits[n] = 1
-                n += 1
-            }
-        }
-        batch.n_tokens = Int32(n)
-        beforeDecode?(decodesInCall)
-        decodesInCall += 1
-        let status: Int32
-        if usesMemory {
-            llama_memory_clear(llama_get_memory(context), true)
-            status = llama_decode(context, batch)
-        } else {
-            status = llama_encode(context, batch)
-        }
-        lastDecodeStatus = status
-        if abort?.isRaised == true { throw EngineError(.cancelled, "cancelled") }
-        guard status == 0 else {
-            throw EngineError(.inferenceFailed, "llama.cpp failed to run a batch of \(n) tokens in \(pack.count) texts (status \(status))")
-        }
-        if poolsHere { return try meanPool(pack, tokenized, into: &values) }
-        if let rankHead { return try scoreFirstRows(pack, tokenized, head: rankHead, into: &values) }
-        for (sequence, index) in pack.enumerated() {
-            guard let embedding = llama_get_embeddings_seq(context, llama_seq_id(sequence)) else {
-                throw EngineError(.inferenceFailed, "llama.cpp returned no pooled embedding for a sequence")
-            }
-            if scoresAreYesNoProbabilities {
-                values[index] = Self.logit(yes: embedding[0], no: embedding[1])
-                continue
-            }
-            values.withUnsafeMutableBufferPointer { out in
-                (out.baseAddress! + index * dimension).update(from: embedding, count: dimension)
-            }
-        }
-    }
-
-    /// Each pair's scores from its first token's row through the model's head, computed on
-    /// its own (see ``RankHead``).
-    private func scoreFirstRows(_ pack: [Int], _ tokenized: [[llama_token]], head: RankHead, into values: inout [Float]) throws(EngineError) {
-        var row = 0
-        for index in pack {
-            guard let first = llama_get_embeddings_ith(context, Int32(row)) else {
-                throw EngineError(.inferenceFailed, "llama.cpp returned no embedding for token row \(row)")
-            }
-            values.withUnsafeMutableBufferPointer { out in head.scores(of: first, into: out.baseAddress! + index * dimension) }
-            row += tokenized[index].count
-        }
-    }
-
-    /// Each text's vector as the mean of its own token rows, summed in token order, so that it
-    /// does not depend on where the text sat in the micro-batch.
-    private func meanPool(_ pack: [Int], _ tokenized: [[llama_token]], into values: inout [Float]) throws(EngineError) {
-        var row = 0
-        for index in pack {
-            let count = tokenized[index].count
-            var sum = [Float](repeating: 0, count: dimension)
-            for _ in 0..<count {
-                guard let token = llama_get_embeddings_ith(context, Int32(row)) else {
-                    throw EngineError(.inferenceFailed, "llama.cpp returned no embedding for token row \(row)")
-                }
-                for d in 0..<dimension { sum[d] += token[d] }
-                row += 1
-            }
-            let scale = 1 / Float(count)
-            let base = index * dimension
-            for d in 0..<dimension { values[base + d] = sum[d] * scale }
-        }
     }
 
     /// log(p(yes) / p(no)), kept finite when a probability rounds to 0.
