@@ -103,27 +103,35 @@ public actor EmbeddingBatcher {
     /// A batcher over `pool`: as many batches in flight as the pool has workers, each on one
     /// worker.
     public init(pool: WorkerPool, limits: Limits = Limits(), observer: Observer = Observer()) {
-        self.init(workers: pool.size, limits: limits, observer: observer) { texts, queries, model, normalize, truncation in
-            // One batch per worker at a time: each runs on its own worker and is done sooner.
-            if let queries {
-                return try await pool.rerank(
-                    queries: queries, documents: texts, options: RerankOptions(model: model, poisonDocuments: .report, spreadOverWorkers: false, truncation: truncation)
-                ).embeddings
-            }
-            return try await pool.embed(.texts(texts), options: EmbedOptions(model: model, normalize: normalize, poisonTexts: .report, spreadOverWorkers: false, truncation: truncation))
-        }
+        self.init(workers: pool.size, limits: limits, observer: observer, backend: Self.backend(
+            embed: { try await pool.embed(.texts($0), options: $1) },
+            rerank: { try await pool.rerank(queries: $0, documents: $1, options: $2) }))
     }
 
     /// A batcher for one model of a ``ModelPools``: as many batches in flight as the model has
     /// workers; each batch loads the model if it was unloaded and restarts its keep-alive.
     public init(models: ModelPools, model: ModelReference, limits: Limits = Limits(), observer: Observer = Observer()) {
-        self.init(workers: models.processesPerModel, limits: limits, observer: observer) { texts, queries, _, normalize, truncation in
+        self.init(workers: models.processesPerModel, limits: limits, observer: observer, backend: Self.backend(
+            model: model,
+            embed: { try await models.embed(.texts($0), options: $1) },
+            rerank: { try await models.rerank(queries: $0, documents: $1, options: $2) }))
+    }
+
+    /// Sends each batch as one call that stays on one worker (each batch is done sooner; the
+    /// batcher keeps every worker busy) and reports poison inputs: rerank batches to `rerank`,
+    /// embed batches to `embed`, with `model` when given, else the batch's own.
+    private static func backend(
+        model fixed: ModelReference? = nil,
+        embed: @escaping @Sendable ([String], EmbedOptions) async throws -> Embeddings,
+        rerank: @escaping @Sendable ([String], [String], RerankOptions) async throws -> Rerankings
+    ) -> Backend {
+        { texts, queries, model, normalize, truncation in
+            let model = fixed ?? model
             if let queries {
-                return try await models.rerank(
-                    queries: queries, documents: texts, options: RerankOptions(model: model, poisonDocuments: .report, spreadOverWorkers: false, truncation: truncation)
-                ).embeddings
+                let options = RerankOptions(model: model, poisonDocuments: .report, spreadOverWorkers: false, truncation: truncation)
+                return try await rerank(queries, texts, options).embeddings
             }
-            return try await models.embed(.texts(texts), options: EmbedOptions(model: model, normalize: normalize, poisonTexts: .report, spreadOverWorkers: false, truncation: truncation))
+            return try await embed(texts, EmbedOptions(model: model, normalize: normalize, poisonTexts: .report, spreadOverWorkers: false, truncation: truncation))
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import WorkerBeeWire
 
 /// What a rerank call gives back: each document's scores in input order, with the tokens its
@@ -37,9 +38,19 @@ public struct Rerankings: Sendable {
     /// The documents best first (highest score; equal scores in input order), without the
     /// failed ones.
     public var ranked: [(index: Int, score: Float)] {
-        let failed = Set(failures.map(\.index))
-        return scores.enumerated().filter { !failed.contains($0.offset) }.map { (index: $0.offset, score: $0.element) }
+        Self.bestFirst(scores, excluding: Set(failures.map(\.index)))
+    }
+
+    /// `scores`' indexes and scores, highest first (equal scores in input order), without the
+    /// indexes in `excluded`.
+    public static func bestFirst(_ scores: [Float], excluding excluded: Set<Int> = []) -> [(index: Int, score: Float)] {
+        scores.enumerated().filter { !excluded.contains($0.offset) }.map { (index: $0.offset, score: $0.element) }
             .sorted { $0.score > $1.score || ($0.score == $1.score && $0.index < $1.index) }
+    }
+
+    /// The probability a score (a logit) stands for: its sigmoid, 1 / (1 + exp(-score)).
+    public static func probability(ofLogit score: Float) -> Float {
+        Float(1 / (1 + exp(-Double(score))))
     }
     /// Tokens each pair held (after truncation).
     public var tokenCounts: [Int] { result.tokenCounts }

@@ -189,7 +189,7 @@ public actor WorkerProcess {
         guard case .embeddings(let result) = response, result.count == texts.count,
             result.values.count == result.count * result.dimension
         else {
-            throw WorkerError(.protocolViolation, "the worker answered \(label) request of \(texts.count) texts with \(Self.describe(response))")
+            throw WorkerError(.protocolViolation, "the worker answered a \(label) request of \(texts.count) texts with \(Self.describe(response))")
         }
         if queries.isEmpty, let expected = configuration.models.embeddingDimension, expected != result.dimension {
             throw WorkerError(.dimensionMismatch, "model \(model) makes \(result.dimension)-dimensional vectors, but the configuration expects \(expected)")

@@ -68,7 +68,7 @@ struct RerankCommand: AsyncParsableCommand {
             throw ValidationError("--model \(embedding.model) is a classifier with \(rankings.labels) labels, not a reranker with one relevance score")
         }
         for (index, score) in rankings.ranked.prefix(topN ?? texts.count) {
-            let shown = rawScores ? score : Float(1 / (1 + exp(-Double(score))))
+            let shown = rawScores ? score : Rerankings.probability(ofLogit: score)
             if json {
                 print(#"{"index":\#(index),"score":\#(shown)}"#)
             } else {

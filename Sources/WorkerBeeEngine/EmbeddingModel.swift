@@ -145,8 +145,10 @@ public final class EmbeddingModel {
             throw EngineError(.cannotEmbed, "\(url.lastPathComponent) cannot embed: it declares no pooling type (\(architecture).pooling_type), so it is a text generator, not an embedding model")
         }
         let isReranker = pooling == Self.rankPooling
-        // A BERT-style reranker's head runs here on the [CLS] rows (see RankHead).
-        let rankHead = isReranker ? RankHead(url: url, architecture: architecture, width: Int(llama_model_n_embd(model))) : nil
+        // A reranker's own tables, read once from the mapped file: a BERT-style head runs here on
+        // the [CLS] rows (see RankHead), and segment types need the token rows (SegmentEmbeddings).
+        let rerankerFile = isReranker ? try? GGUFFile(contentsOf: url) : nil
+        let rankHead = rerankerFile.flatMap { RankHead(file: $0, architecture: architecture, width: Int(llama_model_n_embd(model))) }
         let trainContext = Int(llama_model_n_ctx_train(model))
         let perText = max(8, min(options.contextSize ?? trainContext, trainContext))
         let batchTokens = max(1, options.batchTokens)
@@ -208,7 +210,7 @@ public final class EmbeddingModel {
             self.scoresAreYesNoProbabilities = ["qwen3", "qwen3vl"].contains(architecture) && llama_model_n_cls_out(model) == 2
             if self.scoresAreYesNoProbabilities { self.dimension = 1 }
             // Segment types matter only to BERT's pair form; other models have one type.
-            if case .bert = self.pairFormat, let segments = SegmentEmbeddings(url: url), segments.width == Int(llama_model_n_embd(model)) {
+            if case .bert = self.pairFormat, let segments = rerankerFile.flatMap(SegmentEmbeddings.init(file:)), segments.width == Int(llama_model_n_embd(model)) {
                 self.segments = segments
                 self.segmentBatch = llama_batch_init(Int32(capacity), Int32(segments.width), 1)
             }

@@ -56,13 +56,13 @@ struct RankHead {
     /// The number of scores per pair.
     var outputs: Int { classifier?.outputs ?? pooler?.outputs ?? 0 }
 
-    /// Reads the head of the model at `url`, or nil when it has none this type computes.
-    init?(url: URL, architecture: String, width: Int) {
-        guard Self.architectures.contains(architecture), let file = try? GGUFFile(contentsOf: url) else { return nil }
+    /// Reads the head of the model in `file`, or nil when it has none this type computes.
+    init?(file: GGUFFile, architecture: String, width: Int) {
+        guard Self.architectures.contains(architecture) else { return nil }
         func layer(_ name: String) -> Layer?? {
             guard let info = file.tensor(named: name + ".weight") else { return .some(nil) }
-            guard info.dimensions.count == 2, let weights = Self.floats(info, in: file) else { return nil }
-            let bias = file.tensor(named: name + ".bias").flatMap { Self.floats($0, in: file) }
+            guard info.dimensions.count == 2, let weights = file.floats(of: info) else { return nil }
+            let bias = file.tensor(named: name + ".bias").flatMap { file.floats(of: $0) }
             return Layer(inputs: info.dimensions[0], outputs: info.dimensions[1], weights: weights, bias: bias)
         }
         guard let pooler = layer("cls"), let classifier = layer("cls.output"), pooler != nil || classifier != nil else { return nil }
@@ -91,19 +91,6 @@ struct RankHead {
                 scores.update(from: pooledRow.baseAddress!, count: pooledRow.count)
             }
         }
-    }
-
-    /// A tensor's values as floats, converted with ggml's own conversion for its type.
-    private static func floats(_ info: GGUFTensorInfo, in file: GGUFFile) -> [Float]? {
-        let type = ggml_type(rawValue: info.type.rawValue)
-        guard let data = try? file.bytes(of: info) else { return nil }
-        if info.type == .f32 { return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) } }
-        guard let traits = ggml_get_type_traits(type), let toFloat = traits.pointee.to_float else { return nil }
-        var values = [Float](repeating: 0, count: info.elementCount)
-        data.withUnsafeBytes { raw in
-            values.withUnsafeMutableBufferPointer { toFloat(raw.baseAddress!, $0.baseAddress!, Int64(info.elementCount)) }
-        }
-        return values
     }
 }
 

@@ -21,19 +21,18 @@ struct SegmentEmbeddings {
     /// Per segment type: type t's row minus type 0's.
     private let typeOffsets: [[Float]]
 
-    /// Reads the tables of the model at `url`, or nil when the model has fewer than two token
-    /// types or its tables are not where a BERT GGUF keeps them.
-    init?(url: URL) {
-        guard let file = try? GGUFFile(contentsOf: url),
-            let tokens = file.tensor(named: "token_embd.weight"), tokens.dimensions.count == 2,
-            let types = file.tensor(named: "token_types.weight"), types.type == .f32, types.dimensions.count == 2,
+    /// Reads the tables of the model in `file` (mapped, so only the token rows used are paged
+    /// in), or nil when the model has fewer than two token types or its tables are not where a
+    /// BERT GGUF keeps them.
+    init?(file: GGUFFile) {
+        guard let tokens = file.tensor(named: "token_embd.weight"), tokens.dimensions.count == 2,
+            let types = file.tensor(named: "token_types.weight"), types.dimensions.count == 2,
             types.dimensions[1] >= 2, types.dimensions[0] == tokens.dimensions[0],
-            let typeBytes = try? file.bytes(of: types)
+            let typeRows = file.floats(of: types)
         else { return nil }
         let width = tokens.dimensions[0]
         let type = ggml_type(rawValue: tokens.type.rawValue)
         guard let traits = ggml_get_type_traits(type), tokens.type == .f32 || traits.pointee.to_float != nil else { return nil }
-        let typeRows: [Float] = typeBytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
         self.width = width
         self.file = file
         self.tokenTable = tokens

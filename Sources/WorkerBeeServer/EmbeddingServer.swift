@@ -142,11 +142,12 @@ extension EmbeddingServer {
 /// Warms the workers up (readiness turns to ready, or to broken with the reason), follows their
 /// events into the metrics, and on graceful shutdown turns readiness to draining first.
 struct ServerStartup: Service {
-    /// Runs one embedding through a model, or one pair when the model is a reranker.
+    /// Runs one embedding through a model, or one pair when the model cannot embed (a
+    /// reranker; for any other model the pair fails too, with the reason the worker gives).
     static func warmUp(_ embed: () async throws -> Embeddings, reranker: () async throws -> Rerankings) async throws {
         do {
             _ = try await embed()
-        } catch let error as WorkerError where error.code == .cannotEmbed && error.message.contains("reranker") {
+        } catch let error as WorkerError where error.code == .cannotEmbed {
             _ = try await reranker()
         }
     }

@@ -76,14 +76,11 @@ struct RerankRoutes: Sendable {
         let truncatedCount: Int
 
         /// Best first; equal scores in input order.
-        var ranked: [(index: Int, score: Float)] {
-            scores.enumerated().map { (index: $0.offset, score: $0.element) }
-                .sorted { $0.score > $1.score || ($0.score == $1.score && $0.index < $1.index) }
-        }
+        var ranked: [(index: Int, score: Float)] { Rerankings.bestFirst(scores) }
 
         /// The score as a route reports it: the logit, or its sigmoid.
         func reported(_ logit: Float, raw: Bool) -> Float {
-            raw ? logit : Float(1 / (1 + exp(-Double(logit))))
+            raw ? logit : Rerankings.probability(ofLogit: logit)
         }
     }
 
@@ -131,10 +128,13 @@ struct RerankRoutes: Sendable {
     private func resolveReranker(_ name: String?) throws -> String? {
         let configuration = routes.configuration
         let catalog = routes.catalog
-        let available = catalog.rerankers().map(\.name)
-        let hint = available.isEmpty
-            ? "the models folder has no reranker (workerbee models pull or import one, docs/MODELS.md)"
-            : "the rerankers here: \(available.joined(separator: ", "))"
+        // Read the folder for the rerankers it holds only when an error names them.
+        var hint: String {
+            let available = catalog.rerankers().map(\.name)
+            return available.isEmpty
+                ? "the models folder has no reranker (workerbee models pull or import one, docs/MODELS.md)"
+                : "the rerankers here: \(available.joined(separator: ", "))"
+        }
         guard let name else {
             if catalog.whyCannotRerank(configuration.modelName) == nil { return nil }
             throw APIError(.badRequest, "model is required: the server's default model \(configuration.modelName) is not a reranker; \(hint)", param: "model", code: "model_cannot_rerank")
