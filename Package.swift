@@ -164,5 +164,14 @@ let package = Package(
             swiftSettings: llamaSwiftSettings,
             linkerSettings: llamaLinkerSettings
         ),
+        // The shipped deployment files, run for real: haproxy in front of several servers, the
+        // Kubernetes manifests against the Kubernetes schemas, the relocatable package.
+        .testTarget(
+            name: "DeployTests",
+            dependencies: [
+                "WorkerBee", "WorkerBeeTestSupport", "WorkerBeeFixtures",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
     ]
 )

@@ -3,11 +3,13 @@ import Foundation
 /// The receiving end of a systemd-style notify socket: a Unix datagram socket at `path`, whose
 /// messages (`READY=1`, ...) a test awaits as events. Each wait blocks a thread of its own, never
 /// a cooperative one, and gives up after 10 minutes (nil).
-final class NotifySocket: Sendable {
-    let path: String
+public final class NotifySocket: Sendable {
+    /// The socket's path, for `$NOTIFY_SOCKET`.
+    public let path: String
     private let fd: Int32
 
-    init(path: String) throws {
+    /// Binds a datagram socket at `path` (removing what was there).
+    public init(path: String) throws {
         self.path = path
         unlink(path)
         fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
@@ -32,7 +34,7 @@ final class NotifySocket: Sendable {
     }
 
     /// The next message, or nil if none came in time.
-    func next() async -> String? {
+    public func next() async -> String? {
         await withCheckedContinuation { continuation in
             let thread = Thread { [self] in
                 var buffer = [UInt8](repeating: 0, count: 4096)
