@@ -1,4 +1,5 @@
 import Foundation
+import Tracing
 import WorkerBeeWire
 
 /// Coalesces the texts of concurrent callers (a server's requests) into worker batches.
@@ -11,6 +12,12 @@ import WorkerBeeWire
 /// refused (``QueueFull``; a server answers 429). A caller whose task is cancelled has its texts
 /// that were not yet sent dropped from the queue. Each text's vector goes back to the caller it
 /// came from; a text that crashes the worker every time fails only its own caller.
+///
+/// Traces: each call has a "queue wait" span, a child of the caller's current span, from the
+/// call until its last text goes out in a batch; each batch has a "batch" span, a child of the
+/// oldest caller whose texts it holds and linked to the others (and each caller's queue wait is
+/// linked to every batch that took its texts); the batch's worker exchanges are its children.
+/// Spans go to the tracer active for the caller (`withTracer`, else `InstrumentationSystem`).
 public actor EmbeddingBatcher {
     /// What a caller gets back.
     public struct Answer: Sendable {
@@ -81,6 +88,10 @@ public actor EmbeddingBatcher {
         let cost: Int
         let enqueued: ContinuousClock.Instant
         var continuation: CheckedContinuation<Answer, any Error>?
+        /// The caller's trace context and tracer, and its queue wait until its last text is sent.
+        let trace: ServiceContext
+        let tracer: any Tracer
+        var queueWait: (any Span)?
     }
 
     private struct Slice {
@@ -174,9 +185,13 @@ public actor EmbeddingBatcher {
         try Task.checkCancellation()
         nextID += 1
         let id = nextID
+        let trace = ServiceContext.current ?? .topLevel
+        let tracer = InstrumentationSystem.tracer
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                enqueue(id, texts: texts, query: query, model: model, normalize: normalize, truncation: truncation, continuation: continuation)
+                enqueue(
+                    id, texts: texts, query: query, model: model, normalize: normalize, truncation: truncation, continuation: continuation,
+                    trace: trace, tracer: tracer)
             }
         } onCancel: {
             // Runs once this call has suspended (it needs the actor), so the job is queued by
@@ -187,7 +202,7 @@ public actor EmbeddingBatcher {
 
     private func enqueue(
         _ id: UInt64, texts: [String], query: String?, model: ModelReference?, normalize: Bool, truncation: EmbedOptions.Truncation,
-        continuation: CheckedContinuation<Answer, any Error>
+        continuation: CheckedContinuation<Answer, any Error>, trace: ServiceContext, tracer: any Tracer
     ) {
         let cost = texts.reduce(0) { $0 + Self.estimatedTokens($1) } + (query.map(Self.estimatedTokens) ?? 0) * texts.count
         if queuedTokens > 0 && queuedTokens + cost > limits.maxQueuedTokens {
@@ -195,9 +210,16 @@ public actor EmbeddingBatcher {
             return
         }
         let empty = Answer(vectors: Array(repeating: [], count: texts.count), tokenCounts: Array(repeating: 0, count: texts.count), truncated: Array(repeating: false, count: texts.count))
+        let queueWait = tracer.startSpan("queue wait", context: trace)
+        if queueWait.isRecording {
+            queueWait.updateAttributes { attributes in
+                attributes["workerbee.texts"] = texts.count
+                attributes["workerbee.estimated_tokens"] = cost
+            }
+        }
         jobs[id] = Job(
             model: model, query: query, normalize: normalize, truncation: truncation, texts: texts, answer: empty, remaining: texts.count, unsent: 0..<texts.count, cost: cost,
-            enqueued: .now, continuation: continuation)
+            enqueued: .now, continuation: continuation, trace: trace, tracer: tracer, queueWait: queueWait)
         waiting.append(id)
         queuedTokens += cost
         queuedTexts += texts.count
@@ -207,6 +229,7 @@ public actor EmbeddingBatcher {
 
     private func cancel(_ id: UInt64) {
         guard var job = jobs[id] else { return }  // answered already
+        job.queueWait?.recordError(CancellationError())
         forgetUnsent(&job)
         let continuation = job.continuation
         jobs[id] = nil
@@ -220,6 +243,8 @@ public actor EmbeddingBatcher {
         queuedTexts -= unsentTexts.count
         job.unsent = job.unsent.upperBound..<job.unsent.upperBound
         observer.queueDepth(queuedTexts)
+        job.queueWait?.end()
+        job.queueWait = nil
     }
 
     /// Sends batches while workers are free and texts are waiting.
@@ -227,17 +252,49 @@ public actor EmbeddingBatcher {
         while inFlight < workers, let (model, normalize, truncation, slices, texts, queries, tokens) = nextBatch() {
             inFlight += 1
             observer.batch(texts.count, tokens)
+            let (tracer, span) = startBatchSpan(slices, texts: texts.count, tokens: tokens, rerank: queries != nil)
             let backend = self.backend
             Task {
                 let outcome: Result<Embeddings, any Error>
                 do {
-                    outcome = .success(try await backend(texts, queries, model, normalize, truncation))
+                    // The batch's worker exchanges are its children, in its caller's tracer.
+                    outcome = .success(try await withTracer(tracer) {
+                        try await ServiceContext.withValue(span.context) { try await backend(texts, queries, model, normalize, truncation) }
+                    })
                 } catch {
                     outcome = .failure(error)
                 }
-                self.finish(slices, outcome)
+                self.finish(slices, outcome, span: span)
             }
         }
+    }
+
+    /// Starts a batch's span, a child of its oldest caller's context, linked to the other callers;
+    /// links each caller's queue wait to it, and ends the queue waits of callers with nothing left
+    /// to send.
+    private func startBatchSpan(_ slices: [Slice], texts: Int, tokens: Int, rerank: Bool) -> (any Tracer, any Span) {
+        let head = slices.first.flatMap { jobs[$0.job] }
+        let tracer = head?.tracer ?? InstrumentationSystem.tracer
+        let span = tracer.startSpan("batch", context: head?.trace ?? .topLevel)
+        if span.isRecording {
+            span.updateAttributes { attributes in
+                attributes["workerbee.batch.kind"] = rerank ? "rerank" : "embed"
+                attributes["workerbee.batch.texts"] = texts
+                attributes["workerbee.batch.estimated_tokens"] = tokens
+                attributes["workerbee.batch.callers"] = slices.count
+            }
+        }
+        for (position, slice) in slices.enumerated() {
+            guard var job = jobs[slice.job] else { continue }
+            if position > 0, span.isRecording { span.addLink(SpanLink(context: job.trace, attributes: [:])) }
+            if let queueWait = job.queueWait, queueWait.isRecording { queueWait.addLink(SpanLink(context: span.context, attributes: [:])) }
+            if job.unsent.isEmpty {
+                job.queueWait?.end()
+                job.queueWait = nil
+                jobs[slice.job] = job
+            }
+        }
+        return (tracer, span)
     }
 
     /// The texts of the next batch: from the oldest waiting job's model and settings, in arrival
@@ -282,8 +339,21 @@ public actor EmbeddingBatcher {
         return texts.isEmpty ? nil : (head.model, head.normalize, head.truncation, slices, texts, head.query == nil ? nil : queries, tokens)
     }
 
-    private func finish(_ slices: [Slice], _ outcome: Result<Embeddings, any Error>) {
+    private func finish(_ slices: [Slice], _ outcome: Result<Embeddings, any Error>, span: any Span) {
         inFlight -= 1
+        switch outcome {
+        case .success(let partial):
+            if span.isRecording {
+                span.updateAttributes { attributes in
+                    attributes["workerbee.batch.tokens"] = partial.result.tokenCounts.reduce(0, +)
+                    if !partial.failures.isEmpty { attributes["workerbee.batch.poison_texts"] = partial.failures.count }
+                }
+            }
+        case .failure(let error):
+            span.recordError(error)
+            span.setStatus(SpanStatus(code: .error))
+        }
+        span.end()
         var offset = 0
         for slice in slices {
             defer { offset += slice.range.count }

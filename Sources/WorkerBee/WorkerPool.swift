@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Tracing
 import WorkerBeeWire
 
 /// Several worker processes behind one API, with the machine's cores divided between them.
@@ -178,20 +179,25 @@ public actor WorkerPool {
             // A rerank pair carries its query too: pieces are sized by both.
             var job = EmbedJob(texts: texts, limit: configuration.requestLimit, firstSlice: spread, extraBytes: queries?.map(\.utf8.count).max() ?? 0)
             var running = 0
+            // The pieces whose worker was lost, and why: a piece with their texts is a retry.
+            var lost: [(range: Range<Int>, reason: String)] = []
             func launch() -> Bool {
                 guard let piece = job.next() else { return false }
                 let part = Array(texts[piece.range])
                 let partQueries = queries.map { Array($0[piece.range]) } ?? []
+                let retry = lost.last { $0.range.overlaps(piece.range) }?.reason
                 running += 1
                 group.addTask {
-                    try await self.withWorker { worker in
-                        do {
-                            let result = try await worker.embedRequest(
-                                part, model: model, normalize: normalize, truncateStart: truncateStart, retryOnLoss: false,
-                                freshWorker: piece.losses > 0 || piece.killedFromOutside > 0, queries: partQueries)
-                            return .finished(piece, result)
-                        } catch let error as WorkerError where [.crashed, .protocolViolation, .timedOut].contains(error.code) {
-                            return .lost(piece, error, worker)
+                    try await Self.tracingRetry(retry, texts: piece.range.count) {
+                        try await self.withWorker { worker in
+                            do {
+                                let result = try await worker.embedRequest(
+                                    part, model: model, normalize: normalize, truncateStart: truncateStart, retryOnLoss: false,
+                                    freshWorker: piece.losses > 0 || piece.killedFromOutside > 0, queries: partQueries)
+                                return .finished(piece, result)
+                            } catch let error as WorkerError where [.crashed, .protocolViolation, .timedOut].contains(error.code) {
+                                return .lost(piece, error, worker)
+                            }
                         }
                     }
                 }
@@ -204,7 +210,10 @@ public actor WorkerPool {
                 case .finished(let piece, let result):
                     job.finished(piece, result)
                 case .lost(let piece, let error, let worker):
-                    if job.lost(piece, error) { await worker.announceRetry(label: "\(queries == nil ? "embed" : "rerank") of \(piece.range.count) texts") }
+                    if job.lost(piece, error) {
+                        lost.append((piece.range, error.summary))
+                        await worker.announceRetry(label: "\(queries == nil ? "embed" : "rerank") of \(piece.range.count) texts")
+                    }
                     lossCount += 1
                 }
                 while running < workers.count, launch() {}
@@ -243,6 +252,21 @@ public actor WorkerPool {
     /// ``WorkerProcess/readText(in:engine:)``).
     public func readText(in image: Data, engine: OCREngine = .vision()) async throws -> TextReading {
         try await withWorker { try await $0.readText(in: image, engine: engine) }
+    }
+
+    /// Runs `body`, a piece of an embed call; in a "retry" span (its worker exchange a child) when
+    /// the piece sends texts again after their worker was lost for `retry`.
+    private static func tracingRetry<T>(_ retry: String?, texts: Int, _ body: () async throws -> T) async throws -> T {
+        guard let retry else { return try await body() }
+        return try await withSpan("retry") { span in
+            if span.isRecording {
+                span.updateAttributes { attributes in
+                    attributes["workerbee.retry.texts"] = texts
+                    attributes["workerbee.retry.reason"] = retry
+                }
+            }
+            return try await body()
+        }
     }
 
     /// Runs `body` on the worker with the fewest requests in flight.

@@ -1,6 +1,7 @@
 internal import CWorkerBeeSystem
 import Foundation
 import Logging
+import Tracing
 import WorkerBeeModels
 import WorkerBeeWire
 
@@ -22,7 +23,7 @@ extension WorkerProcess {
             try Task.checkCancellation()
             do {
                 let connection = try await runningConnection()
-                return try await exchange(request, on: connection, timeout: timeout, label: label)
+                return try await exchange(request, on: connection, timeout: timeout, label: label, attempt: attempt)
             } catch let error as WorkerError where error.code == .modelCrashed {
                 // Load the model once more on a fresh worker before judging it: a one-off
                 // crash must not condemn a good file.
@@ -57,13 +58,38 @@ extension WorkerProcess {
         }
     }
 
+    /// Sends one request to the worker and reads its answer, in a "worker exchange" span (a child
+    /// of the caller's current span: a server's batch) that records the worker's pid, what was
+    /// asked, and the error when the exchange fails (a lost worker among them).
+    func exchange(_ request: WorkerRequest, on connection: ChildConnection, timeout: Duration?, label: String, attempt: Int = 1) async throws -> WorkerResponse {
+        let span = startSpan("worker exchange", ofKind: .client)
+        defer { span.end() }
+        if span.isRecording {
+            span.updateAttributes { attributes in
+                attributes["workerbee.worker.pid"] = Int(connection.process.pid)
+                attributes["workerbee.worker.request"] = label
+                attributes["workerbee.worker.items"] = Self.items(in: request)
+                // A request sent again on a restarted worker (retry-once after a loss).
+                if attempt > 1 { attributes["workerbee.worker.attempt"] = attempt }
+            }
+        }
+        do {
+            return try await roundTrip(request, on: connection, timeout: timeout, label: label, span: span)
+        } catch {
+            span.recordError(error)
+            span.setStatus(SpanStatus(code: .error))
+            throw error
+        }
+    }
+
     /// Sends one request to the worker and reads its answer. The request's timeout and, after
     /// a cancel, the grace period cover the whole exchange, the write included: a worker that
     /// stops reading is killed when they pass, which ends a blocked write.
-    func exchange(_ request: WorkerRequest, on connection: ChildConnection, timeout: Duration?, label: String) async throws -> WorkerResponse {
+    private func roundTrip(_ request: WorkerRequest, on connection: ChildConnection, timeout: Duration?, label: String, span: any Span) async throws -> WorkerResponse {
         requestsOnConnection += 1
         nextRequestID += 1
         let id = nextRequestID
+        if span.isRecording { span.attributes["workerbee.worker.request_id"] = Int(id) }
         connection.expect(id)
         let grace = configuration.timeouts.cancelGrace
         // A caller cancelled while its worker started sends nothing. Otherwise the request is

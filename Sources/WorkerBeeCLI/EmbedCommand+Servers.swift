@@ -4,13 +4,13 @@ extension EmbedCommand {
     /// A piece's outcome: per text, its vector or why its server could not embed it.
     typealias PieceResult = [Result<[Float], EmbeddingServerError>]
 
-    /// Embeds the items after `skip` on `servers`: pieces of `--batch-size` texts, two per server
-    /// in flight, each sent again to another server if its server fails it, written in input order
+    /// Embeds the items after `skip` on `servers`: pieces of `--batch-size` texts, `--in-flight`
+    /// of them (default two per server) at once, each sent again to another server if its server fails it, written in input order
     /// as they complete (so memory holds only the pieces in flight and those done ahead of order).
     func embedOnServers(
         _ items: InputItems, skip: Int, servers: EmbeddingServers, output: inout EmbeddingOutput, written: inout Int, failed: inout Int, meter: ProgressMeter
     ) async throws {
-        let window = max(2, 2 * servers.endpoints.count)
+        let window = inFlight ?? 2 * servers.endpoints.count
         var iterator = items.dropFirst(skip).makeAsyncIterator()
         let batchSize = batchSize
         try await withThrowingTaskGroup(of: (Int, [TextInput.Item], PieceResult).self) { group in

@@ -68,6 +68,9 @@ struct EmbedCommand: AsyncParsableCommand {
     @Option(help: "With --server: seconds to keep trying when no server answers before the job stops.")
     var giveUpAfter: Double = 60
 
+    @Option(help: "With --server: pieces of --batch-size texts in flight at once (default: 2 per --server; raise it for a load balancer in front of several servers).")
+    var inFlight: Int?
+
     func validate() throws {
         try source.validate(arguments: texts, noun: "texts")
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
@@ -80,6 +83,7 @@ struct EmbedCommand: AsyncParsableCommand {
             throw ValidationError("with --server, --model names one of the server's models, not a file (GET /v1/models lists them)")
         }
         if giveUpAfter <= 0 { throw ValidationError("--give-up-after must be more than 0 seconds") }
+        if let inFlight, inFlight < 1 { throw ValidationError("--in-flight must be at least 1") }
     }
 
     /// The text `--prompt-name` (or the model's default prompt) puts before every input; "" for none.
@@ -117,7 +121,7 @@ struct EmbedCommand: AsyncParsableCommand {
                 let fleet = EmbeddingServers(
                     endpoints: servers.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 },
                     request: .init(model: embedding.model, normalize: !noNormalize, promptName: promptName, apiKey: apiKey ?? ProcessInfo.processInfo.environment["WORKERBEE_API_KEY"]),
-                    concurrency: 2 * servers.count, giveUpAfter: .milliseconds(Int(giveUpAfter * 1000)))
+                    concurrency: inFlight ?? 2 * servers.count, giveUpAfter: .milliseconds(Int(giveUpAfter * 1000)))
                 do {
                     try await embedOnServers(items, skip: skip, servers: fleet, output: &out, written: &written, failed: &failed, meter: meter)
                 } catch {
@@ -125,7 +129,7 @@ struct EmbedCommand: AsyncParsableCommand {
                     throw error
                 }
                 await fleet.shutdown()
-                if fleet.resentCount > 0 { printError("note: \(fleet.resentCount) piece(s) were sent again to another server after one failed") }
+                if fleet.resentCount > 0 { printError("note: \(fleet.resentCount) time(s) a piece was sent again to another server after one failed") }
             } else if inProcess {
                 try await embedInProcess(items, skip: skip, url: models.resolve(embedding.model), prompt: prompt, output: &out, written: &written)
             } else {

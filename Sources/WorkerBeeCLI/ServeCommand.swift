@@ -71,6 +71,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Most memory for models loaded besides --model, e.g. 8G: each counts its file size once per worker (default: no limit).")
     var memoryBudget: ByteCount?
 
+    @Option(help: "Export OpenTelemetry traces (a span per request, with its queue wait, batches and worker exchanges) to this OTLP/HTTP collector, e.g. http://127.0.0.1:4318 (spans go to /v1/traces under it; a URL with a path is used as it is). Default: no traces.")
+    var otlpEndpoint: String?
+
     func validate() throws {
         if port < 0 || port > 65535 { throw ValidationError("--port must be between 0 and 65535") }
         if maxInputs < 1 { throw ValidationError("--max-inputs must be at least 1") }
@@ -79,6 +82,7 @@ struct ServeCommand: AsyncParsableCommand {
         if maxPages < 1 { throw ValidationError("--max-pages must be at least 1") }
         if KeepAliveValue.parse(keepAlive) == nil { throw ValidationError("--keep-alive must be a duration such as 5m, 30s or 1h, a number of seconds, 0 or -1") }
         if let maxLoadedModels, maxLoadedModels < 1 { throw ValidationError("--max-loaded-models must be at least 1") }
+        if let otlpEndpoint, let problem = TraceExport(endpoint: otlpEndpoint).problem { throw ValidationError("--otlp-endpoint: \(problem)") }
         for prompt in promptOptions where !prompt.contains("=") || prompt.hasPrefix("=") {
             throw ValidationError("--prompt takes NAME=TEXT, e.g. query='query: '; got \(prompt)")
         }
@@ -111,6 +115,7 @@ struct ServeCommand: AsyncParsableCommand {
             drainTimeout: .milliseconds(Int64(drainTimeout * 1000)), maxOCRPages: maxPages)
         configuration.modelLimits = modelLimits
         configuration.preload = preload
+        configuration.traceExport = otlpEndpoint.map { TraceExport(endpoint: $0) }
         configuration.prompts = Dictionary(promptOptions.map { option in
             let parts = option.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             return (String(parts[0]), String(parts[1]))

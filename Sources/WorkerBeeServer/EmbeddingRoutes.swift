@@ -59,6 +59,7 @@ struct EmbeddingRoutes: Sendable {
                 throw APIError.badRequest("token ids are always cut at the end; truncation_direction left applies to text inputs", param: "truncation_direction")
             }
             metrics.counter("workerbee_model_requests_total", model: model ?? configuration.modelName).increment()
+            RequestTracingMiddleware.record(model: model ?? configuration.modelName, inputs: tokens.count)
             guard tokens.allSatisfy({ !$0.isEmpty }) else { throw APIError.badRequest("a token list is empty", param: "input") }
             guard tokens.allSatisfy({ $0.allSatisfy { $0 >= 0 } }) else { throw APIError.badRequest("token ids cannot be negative", param: "input") }
             try checkReady()
@@ -116,6 +117,7 @@ struct EmbeddingRoutes: Sendable {
         try checkReady()
         try checkCount(texts.count)
         metrics.counter("workerbee_model_requests_total", model: model ?? configuration.modelName).increment()
+        RequestTracingMiddleware.record(model: model ?? configuration.modelName, inputs: texts.count)
         do {
             guard let model else { return try await batcher.embed(texts, model: nil, normalize: normalize, truncation: truncation) }
             let reference = ModelReference(model)

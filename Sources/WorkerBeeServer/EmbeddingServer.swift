@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import Synchronization
+import Tracing
 import UnixSignals
 import WorkerBee
 import WorkerBeeWire
@@ -11,10 +12,11 @@ import WorkerBeeModels
 
 /// `workerbee serve`: OpenAI- and Ollama-compatible embedding routes over a ``WorkerPool``.
 ///
-/// Runs as a swift-service-lifecycle group of three services, shut down in reverse order on
-/// SIGTERM or SIGINT: readiness turns to "draining" first (`/ready` answers 503 and new embedding
-/// requests are refused), then the HTTP server finishes the requests in flight (within the drain
-/// timeout), then the workers are stopped.
+/// Runs as a swift-service-lifecycle group of services, shut down in reverse order on SIGTERM or
+/// SIGINT: readiness turns to "draining" first (`/ready` answers 503 and new embedding requests
+/// are refused), then the HTTP server finishes the requests in flight (within the drain
+/// timeout), then the workers are stopped, and last the trace exporter, when there is one
+/// (``ServerConfiguration/traceExport``), sends the spans it holds.
 public final class EmbeddingServer: Sendable {
     /// The default model's workers.
     public let pool: WorkerPool
@@ -54,9 +56,10 @@ public final class EmbeddingServer: Sendable {
     }
 
     /// The server as services, for an app that runs them in a `ServiceGroup` of its own (next to
-    /// its own services, with its own signal handling): the workers, the HTTP server, and the
-    /// warm-up that sets readiness and turns it to draining on graceful shutdown. List them in
-    /// this order so that a graceful shutdown drains HTTP before the workers stop; give the group
+    /// its own services, with its own signal handling): the trace exporter (when the configuration
+    /// has one), the workers, the HTTP server, and the warm-up that sets readiness and turns it to
+    /// draining on graceful shutdown. List them in this order so that a graceful shutdown drains
+    /// HTTP before the workers stop, and the exporter sends the last spans after both; give the group
     /// a `maximumGracefulShutdownDuration` (the CLI uses the drain timeout). ``shutdown()`` works
     /// only for ``run(gracefulShutdownSignals:onListening:)``; in your own group, trigger its
     /// graceful shutdown.
@@ -72,6 +75,8 @@ public final class EmbeddingServer: Sendable {
         let router = Router(context: ServerRequestContext.self)
         let hangUps = HangUpDetector()
         let logger = logger
+        let traces = makeTraceExport()
+        router.add(middleware: RequestTracingMiddleware(tracer: traces?.tracer))
         router.add(middleware: AccessMiddleware(apiKey: configuration.apiKey, metrics: metrics, logger: logger))
         let limit = configuration.maxBodyBytes
         /// A POST route whose handler gets the whole body (at most `--max-body`; more is a 413),
@@ -108,7 +113,11 @@ public final class EmbeddingServer: Sendable {
             router: router, server: .http1(additionalChannelHandlers: [hangUps.makeHandler()]), configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "WorkerBee"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) }, logger: logger)
         let startup = ServerStartup(pool: pool, models: models, preload: configuration.preload.filter { $0 != configuration.modelName }.map { ModelReference($0) }, readiness: readiness, metrics: metrics, logger: logger)
-        return [
+        // The exporter first: it stops last, after the requests drained and the workers stopped.
+        // Losing it costs the traces, not the server.
+        let exporter: [ServiceGroupConfiguration.ServiceConfiguration] =
+            traces.map { [.init(service: $0.service, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore)] } ?? []
+        return exporter + [
             .init(service: pool),
             .init(service: models),
             .init(service: app),
@@ -118,6 +127,25 @@ public final class EmbeddingServer: Sendable {
 }
 
 extension EmbeddingServer {
+    /// The tracer and exporter service for ``ServerConfiguration/traceExport``; nil when there is
+    /// none, or when it cannot be set up (logged: the server runs without traces rather than not
+    /// at all).
+    func makeTraceExport() -> (tracer: any Tracer, service: any Service)? {
+        guard let export = configuration.traceExport else { return nil }
+        if let problem = export.problem {
+            logger.error("traces are off: \(problem)")
+            return nil
+        }
+        do {
+            let backend = try export.makeBackend(logger: logger)
+            logger.info("exporting traces to \(export.tracesURL) (OTLP/HTTP, protobuf)")
+            return backend
+        } catch {
+            logger.error("traces are off: the exporter for \(export.tracesURL) cannot be set up: \(error)")
+            return nil
+        }
+    }
+
     /// Waits until the server is ready to embed (returns nil) or its model cannot be used
     /// (returns why); the readiness `/ready` reports, as an event.
     public func waitUntilReadyOrBroken() async -> String? {

@@ -92,6 +92,7 @@ struct RerankRoutes: Sendable {
         let model = try resolveReranker(request.model)
         try routes.checkReady()
         routes.metrics.counter("workerbee_model_requests_total", model: model ?? routes.configuration.modelName).increment()
+        RequestTracingMiddleware.record(model: model ?? routes.configuration.modelName, inputs: texts.count)
         let answer: EmbeddingBatcher.Answer
         do {
             if let model {

@@ -42,6 +42,11 @@ public struct ServerConfiguration: Sendable {
     public var preload: [String] = []
     /// Prompts added to every model's own (or overriding them), by name: `query` → `query: `.
     public var prompts: [String: String] = [:]
+    /// Where spans go (`--otlp-endpoint`): one per request, with children for its queue wait,
+    /// the batches its texts went in and their worker exchanges (docs/SERVER.md, "Traces"). nil
+    /// (the default): no exporter; spans then go to the process's `InstrumentationSystem` tracer,
+    /// a no-op unless the app bootstrapped one.
+    public var traceExport: TraceExport? = nil
 
     /// Creates a configuration with the defaults described on each property.
     public init(
