@@ -26,13 +26,30 @@ enum CPUCompatibility {
         return built.subtracting(here).sorted()
     }
 
-    /// The refusal for this machine, or nil when it can run the installed build.
-    static func check(home: URL = ModelDirectory.home) -> String? {
+    /// The refusal for this machine, or nil when it can run the installed build. A packaged
+    /// workerbee (`scripts/package`: `bin/workerbee` beside `BUILD-CPU-FLAGS`) is checked against
+    /// the flags of the machine its llama.cpp was built on; otherwise the home's llama.cpp is.
+    static func check(home: URL = ModelDirectory.home, executable: URL? = runningExecutable, current: String? = currentFlags) -> String? {
+        let packaged = executable.map { $0.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("BUILD-CPU-FLAGS") }
+        if let packaged, let recorded = try? String(contentsOf: packaged, encoding: .utf8) {
+            let missing = missingFlags(recorded: recorded, current: current)
+            guard !missing.isEmpty else { return nil }
+            return "this CPU lacks \(missing.joined(separator: ", ")), which the llama.cpp in this package was built for (\(packaged.path)); make the package on a machine of this CPU family (scripts/package)"
+        }
         let recorded = try? String(contentsOf: home.appendingPathComponent("llama/cpu-flags"), encoding: .utf8)
-        let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
-        let current = cpuinfo?.split(separator: "\n").first { $0.hasPrefix("flags") }.map { String($0.drop { $0 != ":" }.dropFirst()) }
         let missing = missingFlags(recorded: recorded, current: current)
         guard !missing.isEmpty else { return nil }
         return "this CPU lacks \(missing.joined(separator: ", ")), which the installed llama.cpp was built for (a WorkerBee home copied from another machine?); rebuild it for this CPU: rm -rf \(home.path)/llama && scripts/bootstrap"
+    }
+
+    /// This CPU's flags, from `/proc/cpuinfo` (nil where there is none).
+    static var currentFlags: String? {
+        let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        return cpuinfo?.split(separator: "\n").first { $0.hasPrefix("flags") }.map { String($0.drop { $0 != ":" }.dropFirst()) }
+    }
+
+    /// The running program's file.
+    static var runningExecutable: URL? {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")).map { URL(fileURLWithPath: $0) }
     }
 }

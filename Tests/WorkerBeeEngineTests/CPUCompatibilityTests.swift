@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import WorkerBeeEngine
@@ -14,5 +15,16 @@ import Testing
 
     @Test func nothingRecordedMeansNothingToRefuse() {
         #expect(CPUCompatibility.missingFlags(recorded: nil, current: "avx2") == [])
+    }
+
+    @Test func aPackageOnACPUWithoutItsBuildFlagsIsRefusedNamingThePackage() throws {
+        let prefix = FileManager.default.temporaryDirectory.appendingPathComponent("workerbee-package-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: prefix) }
+        try FileManager.default.createDirectory(at: prefix.appendingPathComponent("bin"), withIntermediateDirectories: true)
+        try "fpu avx2 amx_tile\n".write(to: prefix.appendingPathComponent("BUILD-CPU-FLAGS"), atomically: true, encoding: .utf8)
+        let executable = prefix.appendingPathComponent("bin/workerbee")
+        let refusal = CPUCompatibility.check(home: prefix, executable: executable, current: "fpu avx2")
+        #expect(refusal?.contains("amx_tile") == true && refusal?.contains("package") == true, "\(refusal ?? "nil")")
+        #expect(CPUCompatibility.check(home: prefix, executable: executable, current: "fpu avx2 amx_tile") == nil)
     }
 }
