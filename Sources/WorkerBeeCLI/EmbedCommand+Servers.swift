@@ -10,7 +10,7 @@ extension EmbedCommand {
     func embedOnServers(
         _ items: InputItems, skip: Int, servers: EmbeddingServers, output: inout EmbeddingOutput, written: inout Int, failed: inout Int, meter: ProgressMeter
     ) async throws {
-        let window = inFlight ?? 2 * servers.endpoints.count
+        let window = target.pieces
         var iterator = items.dropFirst(skip).makeAsyncIterator()
         let batchSize = batchSize
         try await withThrowingTaskGroup(of: (Int, [TextInput.Item], PieceResult).self) { group in

@@ -23,8 +23,8 @@ struct EmbedCommand: AsyncParsableCommand {
             finish, the lines already written are complete and the exit status is non-zero; with \
             --output FILE, --resume continues from where it stopped. With --server URL (repeatable), \
             the texts go to running servers (workerbee serve, a load balancer, any OpenAI-style \
-            /v1/embeddings) instead of local workers, pieces of --batch-size texts, two per server at \
-            a time; a piece whose server dies or drains goes to another.
+            /v1/embeddings) instead of local workers, pieces of --batch-size texts, --in-flight of \
+            them at a time; a piece whose server dies or drains goes to another.
             """
     )
 
@@ -59,31 +59,16 @@ struct EmbedCommand: AsyncParsableCommand {
     @Flag(help: "Show progress on stderr even when it is not a terminal.")
     var progress = false
 
-    @Option(name: .customLong("server"), help: ArgumentHelp("Send the texts to this server instead of local workers, e.g. http://10.0.0.5:8080 (repeat for several; --model names the server's model).", valueName: "url"))
-    var servers: [String] = []
-
-    @Option(help: "With --server: the bearer token the servers require (default: $WORKERBEE_API_KEY).")
-    var apiKey: String?
-
-    @Option(help: "With --server: seconds to keep trying when no server answers before the job stops.")
-    var giveUpAfter: Double = 60
-
-    @Option(help: "With --server: pieces of --batch-size texts in flight at once (default: 2 per --server; raise it for a load balancer in front of several servers).")
-    var inFlight: Int?
+    @OptionGroup var target: ServerTargetOptions
 
     func validate() throws {
         try source.validate(arguments: texts, noun: "texts")
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if resume && output == nil { throw ValidationError("--resume needs --output FILE (the file to continue)") }
-        for server in servers where URL(string: server)?.host == nil || !(server.hasPrefix("http://") || server.hasPrefix("https://")) {
-            throw ValidationError("--server \(server) is not an http:// or https:// address")
-        }
-        if !servers.isEmpty && inProcess { throw ValidationError("--server and --in-process exclude each other") }
-        if !servers.isEmpty && embedding.model.hasSuffix(".gguf") {
+        if target.isEnabled && inProcess { throw ValidationError("--server and --in-process exclude each other") }
+        if target.isEnabled && embedding.model.hasSuffix(".gguf") {
             throw ValidationError("with --server, --model names one of the server's models, not a file (GET /v1/models lists them)")
         }
-        if giveUpAfter <= 0 { throw ValidationError("--give-up-after must be more than 0 seconds") }
-        if let inFlight, inFlight < 1 { throw ValidationError("--in-flight must be at least 1") }
     }
 
     /// The text `--prompt-name` (or the model's default prompt) puts before every input; "" for none.
@@ -115,13 +100,10 @@ struct EmbedCommand: AsyncParsableCommand {
         var failed = 0
         let models = modelsDirectory(embedding.modelsDir)
         // A server applies the model's prompts itself (prompt_name).
-        let prompt = servers.isEmpty ? try promptText(models: models) : ""
+        let prompt = target.isEnabled ? "" : try promptText(models: models)
         do {
-            if !servers.isEmpty {
-                let fleet = EmbeddingServers(
-                    endpoints: servers.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 },
-                    request: .init(model: embedding.model, normalize: !noNormalize, promptName: promptName, apiKey: apiKey ?? ProcessInfo.processInfo.environment["WORKERBEE_API_KEY"]),
-                    concurrency: inFlight ?? 2 * servers.count, giveUpAfter: .milliseconds(Int(giveUpAfter * 1000)))
+            if target.isEnabled {
+                let fleet = target.makeServers(model: embedding.model, normalize: !noNormalize, promptName: promptName)
                 do {
                     try await embedOnServers(items, skip: skip, servers: fleet, output: &out, written: &written, failed: &failed, meter: meter)
                 } catch {
