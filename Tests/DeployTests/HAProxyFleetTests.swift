@@ -32,7 +32,7 @@ extension Deployment {
             let seconds: Double
             let failure: String?
             /// Why the client sent this request a second time, if it did: its connection to
-            /// haproxy closed without an answer (as any HTTP client's retry policy would resend).
+            /// haproxy closed without an answer, or haproxy answered 503.
             var resentBecause: String? = nil
         }
 
@@ -137,13 +137,14 @@ extension Deployment {
         }
 
         /// Embeds the texts at `indices` through `port`, sending the request once more if the
-        /// connection closed without an answer (embedding is idempotent); a second transport error
-        /// is an outcome, not a throw.
+        /// connection closed without an answer or haproxy answered 503 (every try of its own landed
+        /// on an instance starting or draining), as OpenAI's and most HTTP clients' retry policies
+        /// do for an idempotent request; a second failure is an outcome, not a throw.
         static func embed(_ indices: [Int], port: Int) async throws -> Outcome {
             let first = try await attempt(indices, port: port)
-            guard first.status == 0 else { return first }
+            guard first.status == 0 || first.status == 503 else { return first }
             var second = try await attempt(indices, port: port)
-            second.resentBecause = first.failure
+            second.resentBecause = "\(first.status) \(first.failure ?? "")"
             return second
         }
 
