@@ -123,7 +123,7 @@ let package = Package(
             name: "WorkerBeeCLI",
             dependencies: [
                 "WorkerBee", "WorkerBeeEngine", "WorkerBeeModels", "WorkerBeeHub", "WorkerBeeDocuments",
-                "WorkerBeeImages", "GGUF", "WorkerBeeFixtures", "WorkerBeeServer", "CWorkerBeeSystem",
+                "WorkerBeeImages", "GGUF", "WorkerBeeFixtures", "WorkerBeeServer", "CWorkerBeeSystem", "BinaryCoding",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -252,15 +252,12 @@ public actor EmbeddingBatcher {
         while inFlight < workers, let (model, normalize, truncation, slices, texts, queries, tokens) = nextBatch() {
             inFlight += 1
             observer.batch(texts.count, tokens)
-            let (tracer, span) = startBatchSpan(slices, texts: texts.count, tokens: tokens, rerank: queries != nil)
+            let span = startBatchSpan(slices, texts: texts.count, tokens: tokens, rerank: queries != nil)
             let backend = self.backend
             Task {
                 let outcome: Result<Embeddings, any Error>
                 do {
-                    // The batch's worker exchanges are its children, in its caller's tracer.
-                    outcome = .success(try await withTracer(tracer) {
-                        try await ServiceContext.withValue(span.context) { try await backend(texts, queries, model, normalize, truncation) }
-                    })
+                    outcome = .success(try await span.run { try await backend(texts, queries, model, normalize, truncation) })
                 } catch {
                     outcome = .failure(error)
                 }
@@ -269,32 +266,23 @@ public actor EmbeddingBatcher {
         }
     }
 
-    /// Starts a batch's span, a child of its oldest caller's context, linked to the other callers;
-    /// links each caller's queue wait to it, and ends the queue waits of callers with nothing left
-    /// to send.
-    private func startBatchSpan(_ slices: [Slice], texts: Int, tokens: Int, rerank: Bool) -> (any Tracer, any Span) {
-        let head = slices.first.flatMap { jobs[$0.job] }
-        let tracer = head?.tracer ?? InstrumentationSystem.tracer
-        let span = tracer.startSpan("batch", context: head?.trace ?? .topLevel)
-        if span.isRecording {
-            span.updateAttributes { attributes in
-                attributes["workerbee.batch.kind"] = rerank ? "rerank" : "embed"
-                attributes["workerbee.batch.texts"] = texts
-                attributes["workerbee.batch.estimated_tokens"] = tokens
-                attributes["workerbee.batch.callers"] = slices.count
-            }
-        }
-        for (position, slice) in slices.enumerated() {
-            guard var job = jobs[slice.job] else { continue }
-            if position > 0, span.isRecording { span.addLink(SpanLink(context: job.trace, attributes: [:])) }
-            if let queueWait = job.queueWait, queueWait.isRecording { queueWait.addLink(SpanLink(context: span.context, attributes: [:])) }
+    /// Starts a batch's span (``BatchSpan``), links each caller's queue wait to it, and ends the
+    /// queue waits of callers with nothing left to send.
+    private func startBatchSpan(_ slices: [Slice], texts: Int, tokens: Int, rerank: Bool) -> BatchSpan {
+        let callers = slices.compactMap { jobs[$0.job] }
+        let span = BatchSpan(
+            tracer: callers.first?.tracer ?? InstrumentationSystem.tracer, parent: callers.first?.trace ?? .topLevel,
+            others: callers.dropFirst().map(\.trace), texts: texts, tokens: tokens, rerank: rerank)
+        for slice in slices {
+            guard var job = jobs[slice.job], let queueWait = job.queueWait else { continue }
+            span.link(queueWait: queueWait)
             if job.unsent.isEmpty {
-                job.queueWait?.end()
+                queueWait.end()
                 job.queueWait = nil
                 jobs[slice.job] = job
             }
         }
-        return (tracer, span)
+        return span
     }
 
     /// The texts of the next batch: from the oldest waiting job's model and settings, in arrival
@@ -339,21 +327,9 @@ public actor EmbeddingBatcher {
         return texts.isEmpty ? nil : (head.model, head.normalize, head.truncation, slices, texts, head.query == nil ? nil : queries, tokens)
     }
 
-    private func finish(_ slices: [Slice], _ outcome: Result<Embeddings, any Error>, span: any Span) {
+    private func finish(_ slices: [Slice], _ outcome: Result<Embeddings, any Error>, span: BatchSpan) {
         inFlight -= 1
-        switch outcome {
-        case .success(let partial):
-            if span.isRecording {
-                span.updateAttributes { attributes in
-                    attributes["workerbee.batch.tokens"] = partial.result.tokenCounts.reduce(0, +)
-                    if !partial.failures.isEmpty { attributes["workerbee.batch.poison_texts"] = partial.failures.count }
-                }
-            }
-        case .failure(let error):
-            span.recordError(error)
-            span.setStatus(SpanStatus(code: .error))
-        }
-        span.end()
+        span.end(outcome)
         var offset = 0
         for slice in slices {
             defer { offset += slice.range.count }

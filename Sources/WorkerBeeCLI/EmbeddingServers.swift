@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BinaryCoding
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -164,9 +165,8 @@ final class EmbeddingServers: Sendable {
             guard let index = (entry["index"] as? NSNumber)?.intValue, vectors.indices.contains(index),
                 let encoded = entry["embedding"] as? String, let bytes = Data(base64Encoded: encoded), bytes.count % 4 == 0
             else { throw EmbeddingServerError(.malformedAnswer, "\(endpoint) answered an embedding that is not base64 float32 with an index") }
-            vectors[index] = bytes.withUnsafeBytes { raw in
-                (0..<bytes.count / 4).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
-            }
+            var reader = ByteReader(bytes)
+            vectors[index] = try reader.readFloats(bytes.count / 4)
         }
         return vectors
     }

@@ -10,10 +10,7 @@ extension WorkerPool {
     public func read(page: Int, of pages: DocumentPages, engine: OCREngine, preferTextLayer: Bool = true) async throws -> PageReading {
         let clock = ContinuousClock()
         let start = clock.now
-        func seconds() -> Double {
-            let elapsed = clock.now - start
-            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        }
+        func seconds() -> Double { (clock.now - start).seconds }
         switch try await pages.content(page, preferTextLayer: preferTextLayer) {
         case .text(let text):
             return PageReading(text: text, source: "text-layer", seconds: seconds())

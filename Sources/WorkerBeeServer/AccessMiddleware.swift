@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import WorkerBee
 
 /// Wraps every request: its id (`X-Request-Id`, echoed or made), the API key check, errors in
 /// the shape of the API that was called, the per-route metrics and one access-log line.
@@ -59,7 +60,7 @@ struct AccessMiddleware: RouterMiddleware {
         metrics.request(route: Self.route(path), status: Int(response.status.code), duration: elapsed)
         logger.info(
             "\(request.method) \(path) \(response.status.code)",
-            metadata: ["request_id": "\(id)", "ms": "\(String(format: "%.1f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000))"])
+            metadata: ["request_id": "\(id)", "ms": "\(String(format: "%.1f", elapsed.seconds * 1000))"])
         return response
     }
 

@@ -79,7 +79,7 @@ extension EmbeddingRoutes {
         func expiry(_ instant: ContinuousClock.Instant?) -> String {
             guard let instant else { return forever }
             let left = instant - .now
-            return formatter.string(from: Date().addingTimeInterval(Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18))
+            return formatter.string(from: Date().addingTimeInterval(left.seconds))
         }
         let defaultSize = ModelDirectory(url: pool.configuration.models.directory).fileSize(of: pool.configuration.models.embedding) * pool.size
         var entries: [[String: Any]] = [[

@@ -71,18 +71,24 @@ extension Deployment {
             }
         }
 
-        static func startServers(_ count: Int, in directory: URL, arguments: [String] = [], environment: [String: String] = [:]) async throws -> [ServeProcess] {
+        /// Runs `body` with `count` started servers, and stops them afterwards (also those already
+        /// started when a later one fails to start).
+        static func withServers(
+            _ count: Int, in directory: URL, arguments: [String] = [], environment: [String: String] = [:],
+            _ body: ([ServeProcess]) async throws -> Void
+        ) async throws {
             let servers = try (0..<count).map { _ in try ServeProcess(port: try freeLoopbackPort(), directory: directory, arguments: arguments, environment: environment) }
-            for server in servers { try await server.start() }
-            return servers
+            try await withCleanup({ for server in servers { await server.stop() } }) {
+                for server in servers { try await server.start() }
+                try await body(servers)
+            }
         }
 
         @Test(.timeLimit(.minutes(10))) func aJobOnTwoServersWhenOneIsKilledMidJobWritesTheLocalVectorsInOrder() async throws {
             let job = try Job(count: 1_000)
             defer { job.remove() }
             let local = try await Self.localVectors(job)
-            let servers = try await Self.startServers(2, in: job.directory)
-            try await withCleanup({ for server in servers { await server.stop() } }) {
+            try await Self.withServers(2, in: job.directory) { servers in
                 let arguments = ["embed", "--input", job.input.path, "--output", job.output.path, "--batch-size", "8"] + servers.flatMap { ["--server", "http://127.0.0.1:\($0.port)"] }
                 let client = Task { try await CommandRun.run(arguments) }
                 // Mid-job: once a tenth of the texts are written, the first server dies whole.
@@ -100,8 +106,7 @@ extension Deployment {
             let job = try Job(count: 600)
             defer { job.remove() }
             let local = try await Self.localVectors(job)
-            let servers = try await Self.startServers(1, in: job.directory)
-            try await withCleanup({ for server in servers { await server.stop() } }) {
+            try await Self.withServers(1, in: job.directory) { servers in
                 let arguments = ["embed", "--input", job.input.path, "--output", job.output.path, "--batch-size", "8", "--server", "http://127.0.0.1:\(servers[0].port)"]
                 let (pids, announce) = AsyncStream<Int32>.makeStream()
                 let first = Task { try await CommandRun.run(arguments, onStart: { announce.yield($0) }) }
@@ -126,8 +131,7 @@ extension Deployment {
             let clean = try Job(count: 24)
             defer { clean.remove() }
             let local = try await Self.localVectors(clean)
-            let servers = try await Self.startServers(1, in: job.directory, environment: ["WORKERBEE_FAULT": "embed-text=\(Self.poison):abort"])
-            try await withCleanup({ for server in servers { await server.stop() } }) {
+            try await Self.withServers(1, in: job.directory, environment: ["WORKERBEE_FAULT": "embed-text=\(Self.poison):abort"]) { servers in
                 let run = try await CommandRun.run(
                     ["embed", "--input", job.input.path, "--output", job.output.path, "--batch-size", "8", "--on-error", "skip", "--server", "http://127.0.0.1:\(servers[0].port)"])
                 #expect(run.status == 0, "\(run.stderr)")
@@ -139,8 +143,7 @@ extension Deployment {
         @Test(.timeLimit(.minutes(5))) func aServerThatRefusesTheKeyStopsTheJobWithTheReason() async throws {
             let job = try Job(count: 4)
             defer { job.remove() }
-            let servers = try await Self.startServers(1, in: job.directory, arguments: ["--api-key", "sesame"])
-            try await withCleanup({ for server in servers { await server.stop() } }) {
+            try await Self.withServers(1, in: job.directory, arguments: ["--api-key", "sesame"]) { servers in
                 let refused = try await CommandRun.run(["embed", "--input", job.input.path, "--server", "http://127.0.0.1:\(servers[0].port)"])
                 #expect(refused.status != 0)
                 #expect(refused.stderr.contains("401"), "\(refused.stderr)")

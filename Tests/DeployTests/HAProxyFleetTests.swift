@@ -172,9 +172,6 @@ extension Deployment {
     }
 }
 
-extension Duration {
-    fileprivate var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
 
 /// Tells the load's clients when to stop: when the test says so, or at the request limit.
 final class LoadControl: Sendable {
