@@ -172,7 +172,6 @@ extension Deployment {
     }
 }
 
-
 /// Tells the load's clients when to stop: when the test says so, or at the request limit.
 final class LoadControl: Sendable {
     private let stopped = Atomic<Bool>(false)
