@@ -8,11 +8,13 @@ struct BatchSpan: Sendable {
     let tracer: any Tracer
     let span: any Span
 
-    /// Starts the span in `tracer` under `parent`, linked to `others`.
-    init(tracer: any Tracer, parent: ServiceContext, others: [ServiceContext], texts: Int, tokens: Int, rerank: Bool) {
+    /// Starts the span in `tracer` under `parent`, linked to `others` (gathered only when the span
+    /// records: with tracing off, a batch costs no array).
+    init(tracer: any Tracer, parent: ServiceContext, others: () -> [ServiceContext], texts: Int, tokens: Int, rerank: Bool) {
         self.tracer = tracer
         span = tracer.startSpan("batch", context: parent)
         guard span.isRecording else { return }
+        let others = others()
         span.updateAttributes { attributes in
             attributes["workerbee.batch.kind"] = rerank ? "rerank" : "embed"
             attributes["workerbee.batch.texts"] = texts

@@ -269,10 +269,10 @@ public actor EmbeddingBatcher {
     /// Starts a batch's span (``BatchSpan``), links each caller's queue wait to it, and ends the
     /// queue waits of callers with nothing left to send.
     private func startBatchSpan(_ slices: [Slice], texts: Int, tokens: Int, rerank: Bool) -> BatchSpan {
-        let callers = slices.compactMap { jobs[$0.job] }
+        let head = slices.first.flatMap { jobs[$0.job] }
         let span = BatchSpan(
-            tracer: callers.first?.tracer ?? InstrumentationSystem.tracer, parent: callers.first?.trace ?? .topLevel,
-            others: callers.dropFirst().map(\.trace), texts: texts, tokens: tokens, rerank: rerank)
+            tracer: head?.tracer ?? InstrumentationSystem.tracer, parent: head?.trace ?? .topLevel,
+            others: { slices.dropFirst().compactMap { self.jobs[$0.job]?.trace } }, texts: texts, tokens: tokens, rerank: rerank)
         for slice in slices {
             guard var job = jobs[slice.job], let queueWait = job.queueWait else { continue }
             span.link(queueWait: queueWait)

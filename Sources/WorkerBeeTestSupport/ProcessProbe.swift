@@ -32,9 +32,15 @@ public enum ProcessProbe {
         }
     }
 
+    /// How long a poll waits by default: long enough for a loaded 2-core machine running the
+    /// whole suite (the batcher tests once missed 10 s there).
+    public static let defaultTimeout: Duration = .seconds(30)
+
     /// Checks `condition` every 20 ms until it holds or `timeout` passes. Only for facts that
     /// nothing announces (another process's state in `/proc`); wait for events everywhere else.
-    public static func poll(timeout: Duration = .seconds(10), until condition: () -> Bool) async -> Bool {
+    /// The default timeout (``defaultTimeout``) only delays a failure: a condition that holds
+    /// returns at once.
+    public static func poll(timeout: Duration = defaultTimeout, until condition: () -> Bool) async -> Bool {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while ContinuousClock.now < deadline {
             if condition() { return true }
@@ -45,7 +51,7 @@ public enum ProcessProbe {
 
     /// Waits until an async `condition` holds (an actor's state), checking every 20 ms.
     /// - Returns: false if `timeout` passed first.
-    public static func poll(timeout: Duration = .seconds(10), until condition: () async -> Bool) async -> Bool {
+    public static func poll(timeout: Duration = defaultTimeout, until condition: () async -> Bool) async -> Bool {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while ContinuousClock.now < deadline {
             if await condition() { return true }

@@ -48,19 +48,19 @@ import WorkerBeeWire
         let backend = GatedBackend()
         let batcher = batcher(backend)
         let busy = Task { try await batcher.embed(["busy"], model: nil, normalize: true) }
-        #expect(await ProcessProbe.poll(timeout: .seconds(30)) { backend.batches.count == 1 })
+        #expect(await ProcessProbe.poll { backend.batches.count == 1 })
         let first = Task { try await batcher.rerank(["a", "bb"], query: "q", model: nil) }
-        #expect(await ProcessProbe.poll(timeout: .seconds(30)) { await batcher.pendingCallers == 2 })
+        #expect(await ProcessProbe.poll { await batcher.pendingCallers == 2 })
         let text = Task { try await batcher.embed(["text"], model: nil, normalize: true) }
-        #expect(await ProcessProbe.poll(timeout: .seconds(30)) { await batcher.pendingCallers == 3 })
+        #expect(await ProcessProbe.poll { await batcher.pendingCallers == 3 })
         let second = Task { try await batcher.rerank(["ccc"], query: "query", model: nil) }
-        #expect(await ProcessProbe.poll(timeout: .seconds(30)) { await batcher.pendingCallers == 4 })
+        #expect(await ProcessProbe.poll { await batcher.pendingCallers == 4 })
         backend.release()
-        #expect(await ProcessProbe.poll(timeout: .seconds(30)) { backend.batches.count == 2 })
+        #expect(await ProcessProbe.poll { backend.batches.count == 2 })
         #expect(backend.batches[1] == ["a", "bb", "ccc"])
         #expect(backend.queries[1] == ["q", "q", "query"])
         backend.release()
-        #expect(await ProcessProbe.poll(timeout: .seconds(30)) { backend.batches.count == 3 })
+        #expect(await ProcessProbe.poll { backend.batches.count == 3 })
         #expect(backend.batches[2] == ["text"] && backend.queries[2] == nil)
         backend.release()
         #expect(try await first.value.vectors.map { $0[0] } == [2, 3])
@@ -73,14 +73,14 @@ import WorkerBeeWire
         let backend = GatedBackend()
         let batcher = batcher(backend)
         let first = Task { try await batcher.embed(["first"], model: nil, normalize: true) }
-        #expect(await ProcessProbe.poll(timeout: .seconds(30)) { backend.batches.count == 1 })
+        #expect(await ProcessProbe.poll { backend.batches.count == 1 })
         var calls: [Task<EmbeddingBatcher.Answer, any Error>] = []
         for index in 0..<20 {
             calls.append(Task { try await batcher.embed(["text \(index)"], model: nil, normalize: true) })
-            #expect(await ProcessProbe.poll(timeout: .seconds(30)) { await batcher.pendingCallers == index + 2 })
+            #expect(await ProcessProbe.poll { await batcher.pendingCallers == index + 2 })
         }
         backend.release()
-        #expect(await ProcessProbe.poll(timeout: .seconds(30)) { backend.batches.count == 2 })
+        #expect(await ProcessProbe.poll { backend.batches.count == 2 })
         #expect(backend.batches[1] == (0..<20).map { "text \($0)" })
         backend.release()
         for (index, call) in calls.enumerated() {
@@ -93,14 +93,14 @@ import WorkerBeeWire
         let backend = GatedBackend()
         let batcher = batcher(backend)
         let first = Task { try await batcher.embed(["first"], model: nil, normalize: true) }
-        #expect(await ProcessProbe.poll(timeout: .seconds(30)) { backend.batches.count == 1 })
+        #expect(await ProcessProbe.poll { backend.batches.count == 1 })
         let cancelled = Task { try await batcher.embed(["gone"], model: nil, normalize: true) }
         let kept = Task { try await batcher.embed(["kept"], model: nil, normalize: true) }
-        #expect(await ProcessProbe.poll(timeout: .seconds(30)) { await batcher.pendingCallers == 3 })
+        #expect(await ProcessProbe.poll { await batcher.pendingCallers == 3 })
         cancelled.cancel()
         await #expect(throws: CancellationError.self) { try await cancelled.value }
         backend.release()
-        #expect(await ProcessProbe.poll(timeout: .seconds(30)) { backend.batches.count == 2 })
+        #expect(await ProcessProbe.poll { backend.batches.count == 2 })
         #expect(backend.batches[1] == ["kept"])
         backend.release()
         _ = try await (first.value, kept.value)
@@ -117,6 +117,6 @@ import WorkerBeeWire
             call.cancel()
             _ = try? await call.value
         }
-        #expect(await ProcessProbe.poll(timeout: .seconds(30)) { await batcher.pendingCallers == 0 })
+        #expect(await ProcessProbe.poll { await batcher.pendingCallers == 0 })
     }
 }
