@@ -30,6 +30,10 @@ public struct StuckProgram: Error, CustomStringConvertible {
             return try await ExternalProgram.run(
                 executable, arguments: arguments, stdin: stdin, environment: environment, timeout: timeout, onStart: onStart,
                 onTimeout: { pid in
+                    // Stop the program at once: on a loaded machine the report can start seconds
+                    // later, and a running program's own timers (a host's embed timeout) would
+                    // change the tree it is about to show. The report stops the rest of the tree.
+                    kill(pid, SIGSTOP)
                     let text = await stacks(of: pid)
                     report.withLock { $0 = text }
                 })
